@@ -1,0 +1,47 @@
+"""The Delivery interface: how a finished (or failed) job reaches its member.
+
+The engine calls it; the Discord implementation posts into the job's thread. Implementations must
+be idempotent per job (a crash between "posted" and "recorded" leads to a second call for the same
+job), which Discord's implementation gets from a nonce derived from the job id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.jobs import Job, VideoResult
+
+
+@dataclass(frozen=True)
+class DeliveryReceipt:
+    """What the delivery produced: the Discord message id, when there is one."""
+
+    message_id: int | None = None
+
+
+@dataclass(eq=False)
+class DeliveryError(Exception):
+    """Delivery failed. `permanent` means trying again cannot help (e.g. the thread is gone)."""
+
+    message: str
+    permanent: bool = False
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class Delivery(Protocol):
+    """Where results, notices and progress go."""
+
+    async def deliver_result(self, job: Job, video: VideoResult) -> DeliveryReceipt:
+        """Post the finished video for `job`; raises DeliveryError."""
+        ...
+
+    async def deliver_notice(self, job: Job) -> DeliveryReceipt:
+        """Tell the member that `job` ended without a video (failed, moderated, cancelled, expired)."""
+        ...
+
+    async def job_changed(self, job: Job, queue_position: int | None) -> None:
+        """Best-effort progress display (state, queue position, Pika's progress text)."""
+        ...

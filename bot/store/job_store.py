@@ -1,0 +1,424 @@
+"""JobStore: every SQL statement pikabot runs against the jobs tables, one method per query."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from bot.jobs import (
+    TERMINAL_STATES,
+    IllegalTransition,
+    InputFile,
+    Job,
+    JobKind,
+    JobRequest,
+    JobState,
+    Origin,
+    VideoResult,
+    predecessors,
+)
+from bot.prompt import PikaOptions
+from bot.store.database import Database
+
+# Once a job is completed or terminal, its callback capability is spent (I4 in the fault suite).
+_SPENDS_TOKEN = TERMINAL_STATES | {JobState.COMPLETED}
+
+
+@dataclass(frozen=True)
+class JobUpdate:
+    """Columns to change with a transition; None means "leave as it is"."""
+
+    account: str | None = None
+    upstream_id: str | None = None
+    callback_token_hash: str | None = None
+    attempts: int | None = None
+    next_attempt_at: float | None = None
+    next_poll_at: float | None = None
+    progress: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    video: VideoResult | None = None
+    delivered_message_id: int | None = None
+    delivery_attempts: int | None = None
+    notified: bool | None = None
+    submitted_at: float | None = None
+    thread_id: int | None = None
+    status_message_id: int | None = None
+    clear_video: bool = False
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """One recorded state change."""
+
+    job_id: int
+    from_state: JobState | None
+    to_state: JobState
+    at: float
+
+
+@dataclass(frozen=True)
+class StateCount:
+    """How many jobs are in one state."""
+
+    state: JobState
+    count: int
+
+
+def _assignments(update: JobUpdate) -> tuple[list[str], list[object]]:
+    columns: list[str] = []
+    values: list[object] = []
+
+    def put(column: str, value: object) -> None:
+        columns.append(f"{column} = ?")
+        values.append(value)
+
+    simple: Sequence[tuple[str, object]] = (
+        ("account", update.account),
+        ("upstream_id", update.upstream_id),
+        ("callback_token_hash", update.callback_token_hash),
+        ("attempts", update.attempts),
+        ("next_attempt_at", update.next_attempt_at),
+        ("next_poll_at", update.next_poll_at),
+        ("progress", update.progress),
+        ("error_code", update.error_code),
+        ("error_message", update.error_message),
+        ("delivered_message_id", update.delivered_message_id),
+        ("delivery_attempts", update.delivery_attempts),
+        ("submitted_at", update.submitted_at),
+        ("thread_id", update.thread_id),
+        ("status_message_id", update.status_message_id),
+    )
+    for column, value in simple:
+        if value is not None:
+            put(column, value)
+    if update.notified is not None:
+        put("notified", int(update.notified))
+    if update.video is not None:
+        video = update.video
+        for column, value in (
+            ("video_path", video.path),
+            ("video_size", video.size),
+            ("video_filename", video.filename),
+            ("video_content_type", video.content_type),
+            ("video_url", video.source_url),
+            ("video_seed", video.seed),
+        ):
+            put(column, value)
+    elif update.clear_video:
+        columns.append("video_path = NULL")
+    return columns, values
+
+
+def row_to_job(row: sqlite3.Row) -> Job:
+    """Turn a jobs row into a Job."""
+    video = None
+    if row["video_filename"] is not None:
+        video = VideoResult(
+            path=row["video_path"] or "",
+            size=int(row["video_size"] or 0),
+            filename=row["video_filename"],
+            content_type=row["video_content_type"] or "video/mp4",
+            source_url=row["video_url"] or "",
+            seed=row["video_seed"],
+        )
+    return Job(
+        id=row["id"],
+        provider=row["provider"],
+        kind=JobKind(row["kind"]),
+        state=JobState(row["state"]),
+        owner_id=row["owner_id"],
+        origin=Origin(
+            guild_id=row["guild_id"],
+            channel_id=row["channel_id"],
+            thread_id=row["thread_id"],
+            interaction_id=row["interaction_id"],
+        ),
+        prompt=row["prompt"],
+        options=PikaOptions.from_json(json.loads(row["options_json"])),
+        message_text=row["message_text"],
+        font=row["font"],
+        parent_id=row["parent_id"],
+        account=row["account"],
+        upstream_id=row["upstream_id"],
+        attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"],
+        progress=row["progress"],
+        error_code=row["error_code"],
+        error_message=row["error_message"],
+        video=video,
+        delivered_message_id=row["delivered_message_id"],
+        delivery_attempts=row["delivery_attempts"],
+        notified=bool(row["notified"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        submitted_at=row["submitted_at"],
+        finished_at=row["finished_at"],
+        status_message_id=row["status_message_id"],
+    )
+
+
+# Round-robin by owner: each owner's n-th waiting job gets turn n and turns are served in order;
+# within a turn, the owner served longest ago goes first. So a member with a batch of 20 cannot
+# hold back someone who asked once, even right after one of the batch finished.
+_FAIR_QUEUE = """
+    WITH q AS (
+        SELECT j.id, j.created_at, j.next_attempt_at,
+               ROW_NUMBER() OVER (PARTITION BY j.owner_id ORDER BY j.created_at, j.id) AS turn,
+               COALESCE((SELECT MAX(s.submitted_at) FROM jobs s WHERE s.owner_id = j.owner_id), 0)
+                   AS last_served
+        FROM jobs j WHERE j.state = 'queued'
+    )
+"""
+_FAIR_ORDER = "q.turn, q.last_served, q.created_at, q.id"
+
+
+class JobStore:
+    """The query object: all SQL for jobs lives here."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def insert(self, request: JobRequest, now: float, *, parent_id: int | None = None) -> Job:
+        """Store a new queued job and its input files in one transaction."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                """INSERT INTO jobs (provider, kind, state, owner_id, guild_id, channel_id, thread_id,
+                                     interaction_id, prompt, options_json, message_text, font, parent_id,
+                                     next_attempt_at, created_at, updated_at)
+                   VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   RETURNING *""",
+                (
+                    request.provider,
+                    request.kind.value,
+                    request.owner_id,
+                    request.origin.guild_id,
+                    request.origin.channel_id,
+                    request.origin.thread_id,
+                    request.origin.interaction_id,
+                    request.prompt,
+                    json.dumps(request.options.to_json(), sort_keys=True),
+                    request.message_text,
+                    request.font,
+                    parent_id,
+                    now,
+                    now,
+                    now,
+                ),
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+            assert row is not None
+            job = row_to_job(row)
+            for item in request.inputs:
+                await conn.execute(
+                    "INSERT INTO job_inputs (job_id, field, filename, content_type, size, data) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (job.id, item.form_field, item.filename, item.content_type, item.size, item.data),
+                )
+        return job
+
+    async def get(self, job_id: int) -> Job | None:
+        """One job by id."""
+        async with self.db.conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)) as cursor:
+            row = await cursor.fetchone()
+        return row_to_job(row) if row else None
+
+    async def inputs(self, job_id: int) -> tuple[InputFile, ...]:
+        """The input images stored with a job."""
+        async with self.db.conn.execute(
+            "SELECT field, filename, content_type, data FROM job_inputs WHERE job_id = ? ORDER BY field",
+            (job_id,),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return tuple(InputFile(r["field"], r["filename"], r["content_type"], bytes(r["data"])) for r in rows)
+
+    async def copy_inputs(self, source_job_id: int, target_job_id: int) -> None:
+        """Give a retried job the same input images as its parent."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                "INSERT INTO job_inputs (job_id, field, filename, content_type, size, data) "
+                "SELECT ?, field, filename, content_type, size, data FROM job_inputs WHERE job_id = ?",
+                (target_job_id, source_job_id),
+            )
+
+    async def transition(
+        self,
+        job_id: int,
+        target: JobState,
+        now: float,
+        update: JobUpdate | None = None,
+        *,
+        expected: Iterable[JobState] | None = None,
+    ) -> Job | None:
+        """Compare-and-set the state; None when the job was not in an allowed prior state.
+
+        `expected` narrows the legal predecessors (e.g. only RUNNING -> COMPLETED from a poll);
+        a state outside the state machine's predecessors raises IllegalTransition.
+        """
+        legal = predecessors(target)
+        allowed = legal if expected is None else frozenset(expected)
+        if not allowed <= legal:
+            raise IllegalTransition(job_id, next(iter(allowed - legal)), target)
+        columns, values = _assignments(update or JobUpdate())
+        columns += ["state = ?", "updated_at = ?"]
+        values += [target.value, now]
+        if target.terminal:
+            columns.append("finished_at = ?")
+            values.append(now)
+        if target in _SPENDS_TOKEN:
+            columns.append("callback_token_hash = NULL")
+        placeholders = ",".join("?" for _ in allowed)
+        sql = f"UPDATE jobs SET {', '.join(columns)} WHERE id = ? AND state IN ({placeholders}) RETURNING *"
+        async with (
+            self.db.write() as conn,
+            conn.execute(sql, (*values, job_id, *(s.value for s in allowed))) as cursor,
+        ):
+            row = await cursor.fetchone()
+        return row_to_job(row) if row else None
+
+    async def update(self, job_id: int, expected: JobState, now: float, update: JobUpdate) -> Job | None:
+        """Change columns of a job that is still in `expected`; None if it has moved on."""
+        columns, values = _assignments(update)
+        if not columns:
+            return await self.get(job_id)
+        columns.append("updated_at = ?")
+        values.append(now)
+        sql = f"UPDATE jobs SET {', '.join(columns)} WHERE id = ? AND state = ? RETURNING *"
+        async with self.db.write() as conn, conn.execute(sql, (*values, job_id, expected.value)) as cursor:
+            row = await cursor.fetchone()
+        return row_to_job(row) if row else None
+
+    async def delete_inputs(self, job_id: int) -> None:
+        """Drop a finished job's input images (they were only kept to survive restarts)."""
+        async with self.db.write() as conn:
+            await conn.execute("DELETE FROM job_inputs WHERE job_id = ?", (job_id,))
+
+    async def due_queued(self, now: float, limit: int) -> list[Job]:
+        """Queued jobs whose wait is over, in fair (round-robin by owner) order."""
+        sql = (
+            _FAIR_QUEUE
+            + """SELECT jobs.* FROM q JOIN jobs ON jobs.id = q.id
+                 WHERE q.next_attempt_at <= ? ORDER BY """
+            + _FAIR_ORDER
+            + " LIMIT ?"
+        )
+        async with self.db.conn.execute(sql, (now, limit)) as cursor:
+            rows = await cursor.fetchall()
+        return [row_to_job(r) for r in rows]
+
+    async def queue_position(self, job_id: int) -> int | None:
+        """1-based place of a queued job in the fair order; None if it is not queued."""
+        sql = (
+            _FAIR_QUEUE
+            + ", ranked AS (SELECT q.id, ROW_NUMBER() OVER (ORDER BY "
+            + _FAIR_ORDER
+            + ") AS pos FROM q) SELECT pos FROM ranked WHERE id = ?"
+        )
+        async with self.db.conn.execute(sql, (job_id,)) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else None
+
+    async def active_by_account(self) -> dict[str, int]:
+        """How many jobs hold (or may hold) an upstream slot, per account."""
+        async with self.db.conn.execute(
+            "SELECT account, COUNT(*) FROM jobs WHERE state IN ('submitting', 'running') GROUP BY account"
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return {str(r[0]): int(r[1]) for r in rows if r[0] is not None}
+
+    async def due(self, state: JobState, now: float, limit: int) -> list[Job]:
+        """Jobs in `state` whose next attempt time has come (reconcile, deliver)."""
+        async with self.db.conn.execute(
+            "SELECT * FROM jobs WHERE state = ? AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
+            (state.value, now, limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [row_to_job(r) for r in rows]
+
+    async def due_for_poll(self, now: float, limit: int) -> list[Job]:
+        """Running jobs whose next poll time has come."""
+        async with self.db.conn.execute(
+            "SELECT * FROM jobs WHERE state = 'running' AND next_poll_at <= ? ORDER BY next_poll_at LIMIT ?",
+            (now, limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [row_to_job(r) for r in rows]
+
+    async def overdue(self, cutoff: float, limit: int) -> list[Job]:
+        """Submitting or running jobs sent upstream before `cutoff` (candidates for expiry)."""
+        async with self.db.conn.execute(
+            """SELECT * FROM jobs WHERE state IN ('submitting', 'running')
+               AND COALESCE(submitted_at, created_at) < ? LIMIT ?""",
+            (cutoff, limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [row_to_job(r) for r in rows]
+
+    async def needing_notice(self, now: float, limit: int) -> list[Job]:
+        """Terminal jobs that ended without a result and whose member has not been told yet."""
+        async with self.db.conn.execute(
+            """SELECT * FROM jobs WHERE state IN ('failed', 'moderated', 'cancelled', 'expired')
+               AND notified = 0 AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?""",
+            (now, limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [row_to_job(r) for r in rows]
+
+    async def by_callback_token(self, token_hash: str) -> Job | None:
+        """The job a callback capability belongs to, if it is still live."""
+        async with self.db.conn.execute(
+            "SELECT * FROM jobs WHERE callback_token_hash = ?", (token_hash,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return row_to_job(row) if row else None
+
+    async def by_upstream_id(self, provider: str, upstream_id: str) -> Job | None:
+        """The job that an upstream job id belongs to."""
+        async with self.db.conn.execute(
+            "SELECT * FROM jobs WHERE provider = ? AND upstream_id = ?", (provider, upstream_id)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return row_to_job(row) if row else None
+
+    async def unfinished(self) -> list[Job]:
+        """Every job that is not terminal, oldest first (recovery after a restart)."""
+        async with self.db.conn.execute(
+            "SELECT * FROM jobs WHERE state NOT IN "
+            "('delivered', 'failed', 'moderated', 'cancelled', 'expired') ORDER BY id"
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [row_to_job(r) for r in rows]
+
+    async def count_by_state(self) -> list[StateCount]:
+        """How many jobs are in each state."""
+        async with self.db.conn.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state") as cursor:
+            rows = await cursor.fetchall()
+        return [StateCount(JobState(r[0]), int(r[1])) for r in rows]
+
+    async def events(self, job_id: int) -> list[JobEvent]:
+        """The recorded state history of one job, oldest first."""
+        async with self.db.conn.execute(
+            "SELECT job_id, from_state, to_state, at FROM job_events WHERE job_id = ? ORDER BY id", (job_id,)
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [JobEvent(r[0], JobState(r[1]) if r[1] else None, JobState(r[2]), float(r[3])) for r in rows]
+
+    async def all_jobs(self) -> list[Job]:
+        """Every job (tests, invariant checks, admin tools)."""
+        async with self.db.conn.execute("SELECT * FROM jobs ORDER BY id") as cursor:
+            rows = await cursor.fetchall()
+        return [row_to_job(r) for r in rows]
+
+    async def integrity_ok(self) -> bool:
+        """PRAGMA integrity_check says ok."""
+        async with self.db.conn.execute("PRAGMA integrity_check") as cursor:
+            row = await cursor.fetchone()
+        return row is not None and row[0] == "ok"
+
+    async def ping(self) -> None:
+        """A trivial query, for health checks."""
+        async with self.db.conn.execute("SELECT 1") as cursor:
+            await cursor.fetchone()

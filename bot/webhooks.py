@@ -1,0 +1,109 @@
+"""The webhook server: upstream callbacks (capability URLs) and /healthz.
+
+A callback is only a hint: the service confirms it with a GET to upstream before acting, so a
+forged, duplicated, stale or replayed body cannot change a job. Unknown and spent tokens get 404.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict
+
+from aiohttp import web
+
+from bot.service import JobService, callback_token_hash
+
+log = logging.getLogger(__name__)
+
+MAX_CALLBACK_BYTES = 64 * 1024
+_MAX_TOKEN_CHARS = 128  # ours are 43; anything much longer is not one of ours
+SERVICE = web.AppKey("service", JobService)
+
+
+def make_app(service: JobService) -> web.Application:
+    """The aiohttp application serving callbacks and health."""
+    # client_max_size makes aiohttp answer 413 itself for bodies that stream past the cap.
+    app = web.Application(client_max_size=MAX_CALLBACK_BYTES)
+    app[SERVICE] = service
+    app.router.add_post("/callbacks/{provider}/{token}", _callback)
+    app.router.add_get("/healthz", _healthz)
+    return app
+
+
+async def _callback(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    provider = request.match_info["provider"]
+    token = request.match_info["token"]
+    if request.content_length is not None and request.content_length > MAX_CALLBACK_BYTES:
+        return _json({"error": f"body larger than {MAX_CALLBACK_BYTES} bytes"}, 413)
+    if provider not in service.providers or not token or len(token) > _MAX_TOKEN_CHARS:
+        return _json({"error": "not found"}, 404)
+    job = await service.store.by_callback_token(callback_token_hash(token))
+    if job is None or job.provider != provider:
+        # Unknown, or spent because the job already finished: either way nothing to do.
+        return _json({"error": "not found"}, 404)
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return _json({"error": f"body larger than {MAX_CALLBACK_BYTES} bytes"}, 413)
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return _json({"error": "body must be JSON"}, 400)
+    if not isinstance(body, dict):
+        return _json({"error": "body must be a JSON object"}, 400)
+    hint = body.get("jobid")
+    await service.handle_callback(job, hint if isinstance(hint, str) and hint else None)
+    return _json({"ok": True}, 200)
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    database = "ok"
+    try:
+        await service.store.ping()
+    except Exception as exc:  # the health endpoint reports, it does not crash
+        database = f"error: {type(exc).__name__}"
+    upstream = {name: asdict(provider.health) for name, provider in service.providers.items()}
+    healthy = database == "ok"
+    body: dict[str, object] = {
+        "status": "ok" if healthy else "degraded",
+        "database": database,
+        "upstream": upstream,
+        "time": time.time(),
+    }
+    return _json(body, 200 if healthy else 503)
+
+
+def _json(body: dict[str, object], status: int) -> web.Response:
+    return web.json_response(body, status=status)
+
+
+class WebhookServer:
+    """Runs the app on host:port (AppRunner + TCPSite) and stops it."""
+
+    def __init__(self, service: JobService, host: str, port: int) -> None:
+        self._app = make_app(service)
+        self._host = host
+        self._port = port
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+
+    async def start(self) -> None:
+        """Bind and serve; `port` then holds the real port (useful with port 0)."""
+        # A short shutdown timeout: callbacks are idempotent hints, upstream retries or we poll.
+        self._runner = web.AppRunner(self._app, access_log=None, shutdown_timeout=5.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self._host, self._port)
+        await site.start()
+        addresses = self._runner.addresses
+        self.port = int(addresses[0][1]) if addresses else self._port
+        log.info("webhook server listening on %s:%s", self._host, self.port)
+
+    async def stop(self) -> None:
+        """Stop serving."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

@@ -1,0 +1,20 @@
+"""Fixtures for engine tests: a real SQLite file per test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.store import Database, JobStore
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[JobStore]:
+    """A JobStore on a fresh database file, migrated."""
+    db = await Database.open(tmp_path / "jobs.sqlite3")
+    try:
+        yield JobStore(db)
+    finally:
+        await db.close()

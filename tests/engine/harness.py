@@ -1,0 +1,187 @@
+"""The engine wired to real parts for tests: SQLite file, useapi simulator, webhook server, downloader.
+
+Only Delivery is a test double (Discord arrives in the next layer): it records what the member
+would see, so tests can assert "exactly one result per job" and "every failure was told".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.delivery import DeliveryError, DeliveryReceipt
+from bot.downloads import DownloadPolicy, VideoDownloader
+from bot.jobs import Job, JobState, VideoResult
+from bot.providers.base import Account
+from bot.providers.useapi_pika import Timeouts, UseapiPikaProvider
+from bot.sandbox.useapi_sim import RunningSimulator, SimConfig, start_simulator
+from bot.scheduler import RetryPolicy, Scheduler
+from bot.service import EngineSettings, JobService
+from bot.store import Database, JobStore
+from bot.webhooks import WebhookServer
+
+FAST_POLICY = RetryPolicy(
+    busy_min=0.2,
+    busy_max=0.4,
+    overloaded_delay=0.5,
+    transient_base=0.1,
+    transient_cap=0.5,
+    reconcile_delay=0.2,
+    delivery_base=0.05,
+    delivery_cap=0.2,
+)
+
+
+def free_port() -> int:
+    """A TCP port that was free a moment ago on 127.0.0.1 (for servers whose URL must be known first)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """One result the member would see."""
+
+    job_id: int
+    message_id: int
+    size: int
+    head: bytes
+
+
+@dataclass
+class RecordingDelivery:
+    """A Delivery that records results, notices and progress; can be told to fail."""
+
+    results: list[Delivered] = field(default_factory=list)
+    notices: list[Job] = field(default_factory=list)
+    progress: list[tuple[int, JobState, str | None, int | None]] = field(default_factory=list)
+    fail_next: int = 0
+    permanent: bool = False
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
+
+    async def deliver_result(self, job: Job, video: VideoResult) -> DeliveryReceipt:
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            raise DeliveryError("emulated Discord outage", permanent=self.permanent)
+        data = await asyncio.to_thread(Path(video.path).read_bytes)
+        message_id = next(self._ids)
+        self.results.append(Delivered(job.id, message_id, len(data), data[:12]))
+        return DeliveryReceipt(message_id)
+
+    async def deliver_notice(self, job: Job) -> DeliveryReceipt:
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            raise DeliveryError("emulated Discord outage", permanent=self.permanent)
+        self.notices.append(job)
+        return DeliveryReceipt(next(self._ids))
+
+    async def job_changed(self, job: Job, queue_position: int | None) -> None:
+        self.progress.append((job.id, job.state, job.progress, queue_position))
+
+    def result_ids(self) -> list[int]:
+        return [r.job_id for r in self.results]
+
+    def notice_ids(self) -> list[int]:
+        return [j.id for j in self.notices]
+
+
+@dataclass
+class Engine:
+    """A running engine and the parts around it."""
+
+    service: JobService
+    store: JobStore
+    db: Database
+    sim: RunningSimulator
+    delivery: RecordingDelivery
+    provider: UseapiPikaProvider
+    downloader: VideoDownloader
+    webhooks: WebhookServer | None
+    tmp_path: Path
+
+    async def wait_until(self, predicate: Callable[[list[Job]], bool], timeout: float = 20.0) -> list[Job]:
+        """Wait until the jobs in SQLite satisfy `predicate`; fail with their states if they never do."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            jobs = await self.store.all_jobs()
+            if predicate(jobs):
+                return jobs
+            if loop.time() > deadline:
+                states = {j.id: (j.state.value, j.error_code, j.progress) for j in jobs}
+                raise AssertionError(f"condition not reached in {timeout}s; jobs: {states}")
+            await asyncio.sleep(0.02)
+
+    async def wait_all_terminal(self, timeout: float = 20.0) -> list[Job]:
+        """Wait until every job has ended and its member was told."""
+        return await self.wait_until(
+            lambda jobs: (
+                bool(jobs) and all(j.terminal and (j.notified or j.state is JobState.DELIVERED) for j in jobs)
+            ),
+            timeout,
+        )
+
+    async def stop(self, *, keep_sim: bool = False) -> None:
+        """Stop the engine (and the simulator unless `keep_sim`)."""
+        await self.service.stop()
+        if self.webhooks is not None:
+            await self.webhooks.stop()
+        await self.provider.close()
+        await self.downloader.close()
+        await self.db.close()
+        if not keep_sim:
+            await self.sim.close()
+
+
+async def start_engine(
+    tmp_path: Path,
+    *,
+    callbacks: bool = True,
+    max_jobs: int = 3,
+    poll_interval: float = 1.0,
+    timeout: float = 60.0,
+    callback_grace: float = 30.0,
+    sim: RunningSimulator | None = None,
+    sim_config: SimConfig | None = None,
+    delivery: RecordingDelivery | None = None,
+    policy: RetryPolicy = FAST_POLICY,
+    channel: str | None = "1183508299895820390",
+    submit_timeout: float | None = None,
+    token: str | None = None,
+) -> Engine:
+    """Start the simulator (unless given), the store, the webhook server and the service."""
+    running_sim = sim or await start_simulator(sim_config or SimConfig())
+    db = await Database.open(tmp_path / "pikabot.sqlite3")
+    store = JobStore(db)
+    timeouts = Timeouts(submit_total=submit_timeout) if submit_timeout else Timeouts()
+    provider = UseapiPikaProvider(
+        running_sim.base_url, token or running_sim.sim.config.api_token, timeouts=timeouts
+    )
+    downloader = VideoDownloader(
+        DownloadPolicy(allowed_hosts=frozenset({"127.0.0.1"}), max_bytes=10 * 1024 * 1024)
+    )
+    recorder = delivery or RecordingDelivery()
+    webhooks: WebhookServer | None = None
+    port = free_port() if callbacks else 0
+    settings = EngineSettings(
+        media_dir=tmp_path / "media",
+        poll_interval=poll_interval,
+        timeout=timeout,
+        callback_grace=callback_grace,
+        callback_base_url=f"http://127.0.0.1:{port}" if callbacks else None,
+        tick=0.05,
+    )
+    account = Account(name=channel or "default", channel=channel, max_jobs=max_jobs)
+    service = JobService(
+        store, {"useapi": provider}, Scheduler([account], policy), recorder, downloader, settings
+    )
+    if callbacks:
+        webhooks = WebhookServer(service, "127.0.0.1", port)
+        await webhooks.start()
+    await service.start()
+    return Engine(service, store, db, running_sim, recorder, provider, downloader, webhooks, tmp_path)
