@@ -15,6 +15,7 @@ from typing import Final
 
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings, render_settings, settings_warnings
+from bot.logsetup import setup_logging
 
 __all__ = ["COMMANDS", "DEFAULT_CONFIG", "Command", "build_parser", "load_config", "main"]
 
@@ -76,11 +77,24 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
-# The dispatch table. Planned: "run" (start the bot), "demo" (the bot against the local stand-ins).
+def _cmd_demo(args: argparse.Namespace) -> int:
+    """Run the engine against the local useapi.net simulator and narrate a member's session."""
+    from bot.demo import main as demo_main  # imported late: check-config must not need the engine
+
+    setup_logging("WARNING")
+    return demo_main()
+
+
+# The dispatch table. Planned: "run" (start the bot) once the Discord surface exists.
 COMMANDS: Final[dict[str, Command]] = {
     "check-config": Command(
         help="validate the config file and print the effective settings (secrets masked)",
         handler=_cmd_check_config,
+    ),
+    "demo": Command(
+        help="run the engine offline against the local useapi.net simulator and print a transcript",
+        handler=_cmd_demo,
+        takes_config=False,
     ),
 }
 

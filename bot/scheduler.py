@@ -26,6 +26,7 @@ class RetryPolicy:
     delivery_cap: float = 300.0
     delivery_max_attempts: int = 8
     download_attempts: int = 3
+    poll_failures_max: int = 10  # consecutive failed polls before a running job is given up
     poll_jitter: float = 0.1  # ± fraction of poll_interval, so polls of a batch spread out
 
 

@@ -424,6 +424,14 @@ class JobService:
         if snapshot.status is not UpstreamStatus.RUNNING:
             await self._apply(running, snapshot)
 
+    async def _resync(self, account: Account, executing: tuple[str, ...], now: float) -> None:
+        """Upstream listed what it is running: any job of ours not in that list has ended there
+        (its callback may be lost), so look at it now instead of at its next poll."""
+        running_upstream = set(executing)
+        for job in await self.store.running_on(account.name):
+            if job.upstream_id and job.upstream_id not in running_upstream:
+                await self.store.update(job.id, JobState.RUNNING, now, JobUpdate(next_poll_at=now))
+
     def _first_poll_delay(self) -> float:
         if self.settings.callbacks_enabled:
             return self.settings.callback_grace
@@ -432,28 +440,30 @@ class JobService:
     async def _submit_refused(self, job: Job, account: Account, error: UpstreamError) -> None:
         now = self._clock()
         kind = error.kind
+        upstream = self._provider(job.provider).display_name
         if kind in (ErrorKind.ACCOUNT_FULL, ErrorKind.RATE_LIMITED, ErrorKind.OVERLOADED):
             if kind is ErrorKind.ACCOUNT_FULL:
+                await self._resync(account, error.executing_jobs, now)
                 delay = self.scheduler.busy_delay()
                 note = f"waiting for a free Pika slot ({len(error.executing_jobs)} running)"
             elif kind is ErrorKind.RATE_LIMITED:
                 delay = self.scheduler.rate_limited_delay(error.retry_after)
-                note = "Pika's Discord is rate limiting; waiting"
+                note = f"{upstream} is being rate limited; waiting"
             else:
                 delay = self.scheduler.policy.overloaded_delay
-                note = "useapi.net is overloaded; waiting a few minutes"
+                note = f"{upstream} is overloaded; waiting a few minutes"
             self.scheduler.pause(account.name, now + delay)
             await self._requeue(job, now + delay, note, job.attempts)
         elif kind is ErrorKind.TRANSIENT:
             attempts = job.attempts + 1
             if attempts >= self.scheduler.policy.transient_max_attempts:
                 await self._finish_failed(
-                    job, JobState.FAILED, "upstream_unavailable", f"useapi.net kept failing: {error.message}"
+                    job, JobState.FAILED, "upstream_unavailable", f"{upstream} kept failing: {error.message}"
                 )
             else:
                 delay = self.scheduler.transient_delay(attempts)
                 await self._requeue(
-                    job, now + delay, f"useapi.net had a problem; trying again ({attempts})", attempts
+                    job, now + delay, f"{upstream} had a problem; trying again ({attempts})", attempts
                 )
         elif kind is ErrorKind.AMBIGUOUS:
             # It may have started upstream: look for it by replyRef; never send it again blindly.
@@ -506,13 +516,22 @@ class JobService:
 
     async def _poll_failed(self, job: Job, error: UpstreamError) -> None:
         now = self._clock()
+        upstream = self._provider(job.provider).display_name
         if error.kind is ErrorKind.NOT_FOUND:
             await self._finish_failed(
-                job, JobState.FAILED, "lost_upstream", "useapi.net no longer knows this job"
+                job, JobState.FAILED, "lost_upstream", f"{upstream} no longer knows this job"
+            )
+            return
+        failures = job.attempts + 1
+        if failures >= self.scheduler.policy.poll_failures_max:
+            await self._finish_failed(
+                job, JobState.FAILED, "upstream_unavailable", f"{upstream} kept failing: {error.message}"
             )
             return
         delay = self.scheduler.jittered(self.settings.poll_interval) * 2
-        await self.store.update(job.id, JobState.RUNNING, now, JobUpdate(next_poll_at=now + delay))
+        await self.store.update(
+            job.id, JobState.RUNNING, now, JobUpdate(next_poll_at=now + delay, attempts=failures)
+        )
 
     async def _confirm(self, job_id: int, hinted_upstream_id: str | None) -> None:
         job = await self.store.get(job_id)
@@ -582,12 +601,13 @@ class JobService:
             return
         checks = job.attempts + 1
         if checks >= self.scheduler.policy.reconcile_checks:
+            upstream = self._provider(job.provider).display_name
             await self._finish_failed(
                 job,
                 JobState.FAILED,
                 "outcome_unknown",
-                "pikabot lost the answer from useapi.net while sending this job and could not find it "
-                "upstream; it was not sent again, so you are not charged twice. Press Retry to try again.",
+                f"pikabot lost the answer from {upstream} while sending this job and could not find it "
+                "there; it was not sent again, so you are not charged twice. Press Retry to try again.",
             )
             return
         wait = max(self.settings.poll_interval, self.scheduler.policy.reconcile_delay)
@@ -606,6 +626,7 @@ class JobService:
                 JobUpdate(
                     progress=snapshot.progress,
                     next_poll_at=now + self.scheduler.jittered(self.settings.poll_interval),
+                    attempts=0,
                 ),
             )
             if updated is not None and updated.progress != job.progress:
@@ -802,7 +823,7 @@ class JobService:
             expected=(JobState.SUBMITTING, JobState.RUNNING),
         )
         if job.upstream_id:
-            # Free the upstream slot; failure here only costs the slot until useapi gives up.
+            # Free the upstream slot; failure here only costs the slot until upstream gives up.
             try:
                 await self._provider(job.provider).cancel(job.upstream_id)
             except UpstreamError as error:

@@ -116,6 +116,7 @@ class Provider(Protocol):
     """One upstream API. Implementations live beside this module, one per upstream."""
 
     name: str
+    display_name: str  # how members and admins see the upstream named, e.g. "useapi.net"
     retries_upstream: bool  # True: a Retry of a finished job is sent as the upstream's own retry
     health: ProviderHealth
 

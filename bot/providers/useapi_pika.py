@@ -42,6 +42,10 @@ _STATUS: Mapping[str, UpstreamStatus] = {
     "moderated": UpstreamStatus.MODERATED,
     "cancelled": UpstreamStatus.CANCELLED,
 }
+# Answers that say something about the job, not about useapi's health.
+_ANSWERS = frozenset(
+    {ErrorKind.MODERATED, ErrorKind.ACCOUNT_FULL, ErrorKind.RATE_LIMITED, ErrorKind.NOT_FOUND}
+)
 _ENDPOINT: Mapping[JobKind, str] = {
     JobKind.CREATE: "pika/create",
     JobKind.ANIMATE: "pika/animate",
@@ -64,6 +68,7 @@ class UseapiPikaProvider:
     """The useapi.net Pika v1 client."""
 
     name = "useapi"
+    display_name = "useapi.net"
     retries_upstream = True  # pika/button with button=retry re-runs a finished job
 
     def __init__(
@@ -216,6 +221,11 @@ class UseapiPikaProvider:
         return body
 
     def _record_error(self, error: UpstreamError) -> None:
+        if error.kind in _ANSWERS:
+            # A documented, expected answer (moderation, a full account): useapi is healthy.
+            self.health.last_ok_at = time.time()
+            log.info("useapi.net answered: %s", error)
+            return
         self.health.last_error = str(error)
         self.health.last_error_at = time.time()
         log.warning("useapi.net call failed: %s", error)

@@ -347,6 +347,14 @@ class JobStore:
             rows = await cursor.fetchall()
         return [row_to_job(r) for r in rows]
 
+    async def running_on(self, account: str) -> list[Job]:
+        """Running jobs on one upstream account."""
+        async with self.db.conn.execute(
+            "SELECT * FROM jobs WHERE state = 'running' AND account = ?", (account,)
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [row_to_job(r) for r in rows]
+
     async def overdue(self, cutoff: float, limit: int) -> list[Job]:
         """Submitting or running jobs sent upstream before `cutoff` (candidates for expiry)."""
         async with self.db.conn.execute(

@@ -1,0 +1,100 @@
+"""Assemble the engine from validated settings, and take it apart again in reverse order."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.delivery import Delivery
+from bot.downloads import DownloadPolicy, VideoDownloader
+from bot.providers.base import Account, Provider
+from bot.providers.useapi_pika import UseapiPikaProvider
+from bot.scheduler import RetryPolicy, Scheduler
+from bot.service import EngineSettings, JobService, RecoveryReport
+from bot.store import Database, JobStore
+from bot.webhooks import WebhookServer
+
+log = logging.getLogger(__name__)
+
+# With no [[useapi.accounts]], useapi.net picks among its own accounts; its documented default
+# maxJobs is 10, which is the most we let run at once.
+DEFAULT_ACCOUNT = Account(name="default", channel=None, max_jobs=10)
+
+
+def accounts_from(settings: Settings) -> list[Account]:
+    """The configured upstream accounts, or the single implicit one."""
+    configured = [Account(a.channel, a.channel, a.max_jobs) for a in settings.useapi.accounts]
+    return configured or [DEFAULT_ACCOUNT]
+
+
+def engine_settings_from(settings: Settings) -> EngineSettings:
+    """The engine's knobs from the config file."""
+    return EngineSettings(
+        media_dir=settings.media_dir,
+        poll_interval=settings.jobs.poll_interval,
+        timeout=settings.jobs.timeout,
+        callback_grace=settings.jobs.callback_grace,
+        callback_base_url=settings.callbacks.public_url or None,
+        max_video_bytes=settings.downloads.max_bytes,
+    )
+
+
+@dataclass
+class Runtime:
+    """The running engine: store, providers, downloader, service and webhook server."""
+
+    settings: Settings
+    db: Database
+    store: JobStore
+    providers: dict[str, Provider]
+    downloader: VideoDownloader
+    service: JobService
+    webhooks: WebhookServer
+    recovery: RecoveryReport
+
+    @classmethod
+    async def start(
+        cls, settings: Settings, delivery: Delivery, *, policy: RetryPolicy | None = None
+    ) -> Runtime:
+        """Open the database, recover unfinished jobs, start the loop and the webhook server."""
+        token = settings.useapi.token.get_secret_value() if settings.useapi.token else ""
+        db = await Database.open(settings.database.path)
+        store = JobStore(db)
+        providers: dict[str, Provider] = {"useapi": UseapiPikaProvider(settings.useapi.base_url, token)}
+        downloader = VideoDownloader(
+            DownloadPolicy(
+                allowed_hosts=frozenset(settings.downloads.allowed_hosts),
+                max_bytes=settings.downloads.max_bytes,
+            )
+        )
+        await downloader.start()
+        service = JobService(
+            store,
+            providers,
+            Scheduler(accounts_from(settings), policy),
+            delivery,
+            downloader,
+            engine_settings_from(settings),
+        )
+        webhooks = WebhookServer(service, settings.callbacks.host, settings.callbacks.port)
+        try:
+            await webhooks.start()
+            recovery = await service.start()
+        except BaseException:
+            await webhooks.stop()
+            await downloader.close()
+            for provider in providers.values():
+                await provider.close()
+            await db.close()
+            raise
+        return cls(settings, db, store, providers, downloader, service, webhooks, recovery)
+
+    async def stop(self) -> None:
+        """Stop taking callbacks, stop the loop, close connections and the database."""
+        await self.webhooks.stop()
+        await self.service.stop()
+        for provider in self.providers.values():
+            await provider.close()
+        await self.downloader.close()
+        await self.db.close()

@@ -1,0 +1,121 @@
+"""The webhook server over real sockets: capability tokens, body limits, duplicates, health."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.jobs import JobKind, JobRequest, JobState, Origin
+from tests.engine.harness import Engine, start_engine
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
+    running = await start_engine(tmp_path, callback_grace=60)
+    running.sim.sim.faults.hold_jobs = True
+    running.sim.sim.faults.drop_callbacks = True
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+async def running_job_url(engine: Engine) -> str:
+    """Submit a job, wait until it runs upstream, and return its callback URL (as useapi got it)."""
+    await engine.service.submit(
+        JobRequest(kind=JobKind.CREATE, owner_id=1, origin=Origin(1, 2), prompt="a lighthouse at dusk")
+    )
+    await engine.wait_until(lambda jobs: jobs[-1].state is JobState.RUNNING, timeout=5)
+    post = [r for r in engine.sim.sim.requests if r.method == "POST"][-1]
+    return post.fields["replyUrl"]
+
+
+def base(engine: Engine) -> str:
+    assert engine.webhooks is not None
+    return f"http://127.0.0.1:{engine.webhooks.port}"
+
+
+def job_gets(engine: Engine) -> int:
+    return sum(
+        1 for r in engine.sim.sim.requests if r.method == "GET" and r.path.startswith("/v1/pika/jobs/")
+    )
+
+
+async def test_unknown_tokens_and_providers_are_404(engine: Engine) -> None:
+    """Guessing a token, or the right token under another provider name, finds nothing."""
+    url = await running_job_url(engine)
+    token = url.rsplit("/", 1)[1]
+    async with aiohttp.ClientSession() as session:
+        for path in (
+            f"/callbacks/useapi/{'x' * 43}",
+            f"/callbacks/apiglue/{token}",
+            f"/callbacks/useapi/{'y' * 500}",
+        ):
+            async with session.post(base(engine) + path, json={"jobid": "j"}) as response:
+                assert response.status == 404, path
+    assert job_gets(engine) == 0
+
+
+async def test_body_limits_and_shapes(engine: Engine) -> None:
+    """Over 64 KiB is 413 (with or without Content-Length); non-JSON and non-objects are 400."""
+    url = await running_job_url(engine)
+
+    async def chunked() -> AsyncIterator[bytes]:
+        for _ in range(40):
+            yield b"x" * 4096
+
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url, data=b"{" + b" " * (64 * 1024) + b"}") as response:
+            assert response.status == 413
+        async with session.post(url, data=chunked()) as response:
+            assert response.status == 413
+        async with session.post(url, data=b"not json") as response:
+            assert response.status == 400
+        async with session.post(url, json=["a", "list"]) as response:
+            assert response.status == 400
+    assert job_gets(engine) == 0
+
+
+async def test_concurrent_duplicates_confirm_once(engine: Engine) -> None:
+    """Ten copies of one callback at once: all 200, one confirming GET while it is still running."""
+    url = await running_job_url(engine)
+    async with aiohttp.ClientSession() as session:
+
+        async def post() -> int:
+            async with session.post(url, json={"jobid": "whatever", "status": "progress"}) as response:
+                return response.status
+
+        statuses = await asyncio.gather(*(post() for _ in range(10)))
+    assert statuses == [200] * 10
+    await asyncio.sleep(0.3)
+    assert 1 <= job_gets(engine) <= 2  # one confirm; a second only if a copy came after it finished
+    job = (await engine.store.all_jobs())[-1]
+    assert job.state is JobState.RUNNING
+
+
+async def test_spent_token_after_the_job_ends(engine: Engine) -> None:
+    """Once the job is finished its callback URL answers 404 and changes nothing."""
+    url = await running_job_url(engine)
+    engine.sim.sim.release_all()
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url, json={"jobid": "x"}) as response:
+            assert response.status == 200
+        await engine.wait_all_terminal()
+        async with session.post(url, json={"jobid": "x", "status": "completed"}) as response:
+            assert response.status == 404
+    assert len(engine.delivery.results) == 1
+
+
+async def test_healthz_reports_database_and_upstream(engine: Engine) -> None:
+    """/healthz: 200 with the database ok and the upstream's last success."""
+    await running_job_url(engine)
+    async with aiohttp.ClientSession() as session, session.get(base(engine) + "/healthz") as response:
+        assert response.status == 200
+        body = await response.json()
+    assert body["status"] == "ok" and body["database"] == "ok"
+    assert body["upstream"]["useapi"]["last_ok_at"] is not None
+    assert body["upstream"]["useapi"]["last_error"] is None
