@@ -7,6 +7,7 @@ To add a subcommand, write ``def _cmd_x(args: argparse.Namespace) -> int`` (and,
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -77,6 +78,48 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    """Start the bot, the webhook server and the poller until SIGTERM or Ctrl-C."""
+    settings = load_config(args)
+    if settings is None:
+        return EXIT_CONFIG
+    missing = [
+        name
+        for name, value in (
+            ("DISCORD_TOKEN", settings.discord.token),
+            ("USEAPI_TOKEN", settings.useapi.token),
+        )
+        if value is None
+    ]
+    if missing:
+        print(f"config: set {' and '.join(missing)} in the environment (or the config file)", file=sys.stderr)
+        return EXIT_CONFIG
+    setup_logging("INFO", settings.secrets())
+    from bot.runner import run_bot  # imported late: check-config must not need discord.py
+
+    return asyncio.run(run_bot(settings))
+
+
+def _cmd_sync(args: argparse.Namespace) -> int:
+    """Register the slash commands with Discord now (globally, or in one guild for testing)."""
+    settings = load_config(args)
+    if settings is None:
+        return EXIT_CONFIG
+    if settings.discord.token is None:
+        print("config: set DISCORD_TOKEN in the environment (or the config file)", file=sys.stderr)
+        return EXIT_CONFIG
+    setup_logging("INFO", settings.secrets())
+    from bot.runner import sync_commands
+
+    return asyncio.run(sync_commands(settings, args.guild))
+
+
+def _sync_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--guild", type=int, metavar="ID", help="sync to this guild only (instant; for testing)"
+    )
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     """Run the engine against the local useapi.net simulator and narrate a member's session."""
     from bot.demo import main as demo_main  # imported late: check-config must not need the engine
@@ -85,11 +128,20 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return demo_main()
 
 
-# The dispatch table. Planned: "run" (start the bot) once the Discord surface exists.
+# The dispatch table.
 COMMANDS: Final[dict[str, Command]] = {
     "check-config": Command(
         help="validate the config file and print the effective settings (secrets masked)",
         handler=_cmd_check_config,
+    ),
+    "run": Command(
+        help="start the bot (Discord, the webhook server and the job engine)",
+        handler=_cmd_run,
+    ),
+    "sync": Command(
+        help="register the /pika commands with Discord now",
+        handler=_cmd_sync,
+        add_arguments=_sync_arguments,
     ),
     "demo": Command(
         help="run the engine offline against the local useapi.net simulator and print a transcript",

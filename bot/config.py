@@ -251,6 +251,15 @@ class DiscordSettings(BaseModel):
         default="",
         json_schema_extra=_explain('must be empty or a ws(s) URL, e.g. "ws://127.0.0.1:9000/gateway"'),
     )
+    max_image_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1,
+        le=100 * 1024 * 1024,
+        json_schema_extra=_explain(
+            f"must be between 1 and {100 * 1024 * 1024}",
+            type_hint=f"must be an integer between 1 and {100 * 1024 * 1024}",
+        ),
+    )
 
     @field_validator("api_base_url")
     @classmethod

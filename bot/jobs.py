@@ -116,6 +116,7 @@ class Origin:
     channel_id: int
     thread_id: int | None = None
     interaction_id: int | None = None
+    upload_limit: int | None = None  # bytes; the interaction's attachment_size_limit
 
 
 @dataclass(frozen=True)

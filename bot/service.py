@@ -34,6 +34,7 @@ from bot.providers.base import (
 )
 from bot.scheduler import Scheduler
 from bot.store import JobStore, JobUpdate
+from bot.store.job_store import HELD
 
 log = logging.getLogger(__name__)
 
@@ -178,16 +179,49 @@ class JobService:
 
     # -- public API ---------------------------------------------------------------------------
 
-    async def submit(self, request: JobRequest) -> Job:
-        """Validate, store as queued and wake the scheduler. Raises PromptError on bad input."""
+    async def submit(self, request: JobRequest, *, hold: bool = False) -> Job:
+        """Validate, store as queued and wake the scheduler. Raises PromptError on bad input.
+
+        With `hold`, the job waits until release(): the Discord layer first posts the status
+        message and thread the job's progress and result belong to.
+        """
         provider = self._provider(request.provider)
         provider.check(request.kind, request.prompt, request.options)
-        job = await self.store.insert(request, self._clock())
+        now = self._clock()
+        job = await self.store.insert(request, now, not_before=HELD if hold else None)
         log.info("job %s queued (%s by %s)", job.id, job.kind.value, job.owner_id)
         self._wake.set()
         return job
 
-    async def retry(self, job_id: int, requester_id: int) -> Job:
+    async def release(
+        self, job_id: int, *, thread_id: int | None = None, status_message_id: int | None = None
+    ) -> Job | None:
+        """Let a held job be scheduled, recording where its status message and thread are."""
+        now = self._clock()
+        job = await self.store.update(
+            job_id,
+            JobState.QUEUED,
+            now,
+            JobUpdate(thread_id=thread_id, status_message_id=status_message_id, next_attempt_at=now),
+        )
+        self._wake.set()
+        return job
+
+    async def attach(
+        self, job_id: int, *, thread_id: int | None, status_message_id: int | None
+    ) -> Job | None:
+        """Record where a job's status message and thread are, whatever its state."""
+        job = await self.store.get(job_id)
+        if job is None:
+            return None
+        return await self.store.update(
+            job_id,
+            job.state,
+            self._clock(),
+            JobUpdate(thread_id=thread_id, status_message_id=status_message_id),
+        )
+
+    async def retry(self, job_id: int, requester_id: int, *, hold: bool = False) -> Job:
         """A new job with the same request; never changes the old one.
 
         A finished upstream job is re-run through Pika's own Retry button; anything else (a failed
@@ -218,7 +252,9 @@ class JobService:
             inputs=inputs,
             provider=parent.provider,
         )
-        job = await self.store.insert(request, self._clock(), parent_id=parent.id)
+        job = await self.store.insert(
+            request, self._clock(), parent_id=parent.id, not_before=HELD if hold else None
+        )
         if use_button and parent.account:
             updated = await self.store.update(
                 job.id, JobState.QUEUED, self._clock(), JobUpdate(account=parent.account)
@@ -251,6 +287,10 @@ class JobService:
     async def recover(self) -> RecoveryReport:
         """Pick every unfinished job up again after a start; nothing is resent blindly."""
         now = self._clock()
+        for held in await self.store.held():
+            # The bot stopped between storing the job and posting its status message: run it
+            # anyway; its result goes to the channel it was asked in.
+            await self.store.update(held.id, JobState.QUEUED, now, JobUpdate(next_attempt_at=now))
         counts = dict.fromkeys(JobState, 0)
         for job in await self.store.unfinished():
             counts[job.state] += 1

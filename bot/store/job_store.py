@@ -22,6 +22,10 @@ from bot.jobs import (
 from bot.prompt import PikaOptions
 from bot.store.database import Database
 
+# next_attempt_at of a job stored but not yet released to the scheduler (its Discord status message
+# is being posted). Far beyond any real time, so no scan treats it as due.
+HELD = 9.0e15
+
 # Once a job is completed or terminal, its callback capability is spent (I4 in the fault suite).
 _SPENDS_TOKEN = TERMINAL_STATES | {JobState.COMPLETED}
 
@@ -135,6 +139,7 @@ def row_to_job(row: sqlite3.Row) -> Job:
             channel_id=row["channel_id"],
             thread_id=row["thread_id"],
             interaction_id=row["interaction_id"],
+            upload_limit=row["upload_limit"],
         ),
         prompt=row["prompt"],
         options=PikaOptions.from_json(json.loads(row["options_json"])),
@@ -181,14 +186,21 @@ class JobStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def insert(self, request: JobRequest, now: float, *, parent_id: int | None = None) -> Job:
+    async def insert(
+        self,
+        request: JobRequest,
+        now: float,
+        *,
+        parent_id: int | None = None,
+        not_before: float | None = None,
+    ) -> Job:
         """Store a new queued job and its input files in one transaction."""
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 """INSERT INTO jobs (provider, kind, state, owner_id, guild_id, channel_id, thread_id,
-                                     interaction_id, prompt, options_json, message_text, font, parent_id,
-                                     next_attempt_at, created_at, updated_at)
-                   VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                     interaction_id, upload_limit, prompt, options_json, message_text, font,
+                                     parent_id, next_attempt_at, created_at, updated_at)
+                   VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    RETURNING *""",
                 (
                     request.provider,
@@ -198,12 +210,13 @@ class JobStore:
                     request.origin.channel_id,
                     request.origin.thread_id,
                     request.origin.interaction_id,
+                    request.origin.upload_limit,
                     request.prompt,
                     json.dumps(request.options.to_json(), sort_keys=True),
                     request.message_text,
                     request.font,
                     parent_id,
-                    now,
+                    now if not_before is None else not_before,
                     now,
                     now,
                 ),
@@ -425,6 +438,28 @@ class JobStore:
         async with self.db.conn.execute("PRAGMA integrity_check") as cursor:
             row = await cursor.fetchone()
         return row is not None and row[0] == "ok"
+
+    async def get_meta(self, key: str) -> str | None:
+        """A stored installation fact."""
+        async with self.db.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cursor:
+            row = await cursor.fetchone()
+        return str(row[0]) if row else None
+
+    async def set_meta(self, key: str, value: str) -> None:
+        """Store an installation fact."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    async def held(self) -> list[Job]:
+        """Queued jobs still held for their Discord status message (the bot stopped in between)."""
+        async with self.db.conn.execute(
+            "SELECT * FROM jobs WHERE state = 'queued' AND next_attempt_at >= ?", (HELD,)
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [row_to_job(r) for r in rows]
 
     async def ping(self) -> None:
         """A trivial query, for health checks."""

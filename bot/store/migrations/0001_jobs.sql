@@ -12,6 +12,8 @@ CREATE TABLE jobs (
     channel_id           INTEGER NOT NULL,
     thread_id            INTEGER,
     interaction_id       INTEGER,
+    -- The interaction's attachment_size_limit: the largest upload the result may be.
+    upload_limit         INTEGER,
     status_message_id    INTEGER,
     prompt               TEXT    NOT NULL DEFAULT '',
     options_json         TEXT    NOT NULL DEFAULT '{}',
@@ -72,6 +74,12 @@ CREATE TRIGGER jobs_state_changed AFTER UPDATE OF state ON jobs WHEN OLD.state <
 BEGIN
     INSERT INTO job_events (job_id, from_state, to_state, at) VALUES (NEW.id, OLD.state, NEW.state, NEW.updated_at);
 END;
+
+-- Small facts about the installation, e.g. the hash of the last synced command tree.
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 
 -- The scheduler's, poller's and recovery's scans all start from (state, due time).
 CREATE INDEX jobs_state_due ON jobs (state, next_attempt_at);

@@ -1,0 +1,11 @@
+"""custom_id formats shared by the buttons (cogs) and the posts that carry them (delivery)."""
+
+from __future__ import annotations
+
+# Discord allows 100 characters; "pika:retry:" plus a 19-digit id is 30.
+RETRY_TEMPLATE = r"pika:retry:(?P<job_id>[0-9]{1,19})"
+
+
+def retry_custom_id(job_id: int) -> str:
+    """The Retry button's custom_id for a job."""
+    return f"pika:retry:{job_id}"

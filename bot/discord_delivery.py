@@ -1,0 +1,214 @@
+"""The Discord implementation of Delivery: results, notices and status edits, posted with the bot token.
+
+Posts go through the bot token (never the 15-minute interaction token), so a job that finishes an
+hour later still lands. Each post carries a nonce derived from the job id with enforce_nonce, so a
+crash between "Discord stored it" and "we recorded it" cannot produce a second message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import aiohttp
+import discord
+
+from bot.custom_ids import retry_custom_id
+from bot.delivery import DeliveryError, DeliveryReceipt
+from bot.jobs import Job, JobState, VideoResult
+from bot.render import RETRYABLE_ENDINGS, notice_text, result_embed, size_text, status_embed
+
+log = logging.getLogger(__name__)
+
+DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024  # Discord's default per-file limit for bots since 2025-01
+_Poster = Callable[[discord.PartialMessageable], Awaitable[discord.Message]]
+
+
+def retry_view(job_id: int) -> discord.ui.View:
+    """A view holding only the Retry button; clicks are handled by the persistent DynamicItem."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(
+        discord.ui.Button(
+            label="Retry", emoji="🔁", style=discord.ButtonStyle.secondary, custom_id=retry_custom_id(job_id)
+        )
+    )
+    return view
+
+
+def link_view(job_id: int, url: str) -> discord.ui.View:
+    """Retry plus a link button to the video that was too large to upload."""
+    view = retry_view(job_id)
+    view.add_item(discord.ui.Button(label="Open video", style=discord.ButtonStyle.link, url=url))
+    return view
+
+
+def nonce_for(job_id: int, kind: str) -> str:
+    """Deterministic per post, <= 25 characters as Discord requires."""
+    return f"pk{kind}{job_id}"
+
+
+@dataclass
+class _StatusSlot:
+    last_edit: float = 0.0
+    pending: tuple[Job, int | None] | None = None
+    task: asyncio.Task[None] | None = None
+
+
+@dataclass
+class DiscordDelivery:
+    """Delivers through a connected discord.Client."""
+
+    client: discord.Client
+    status_interval: float = 3.0  # Discord allows ~5 edits/5 s per channel; a status needs far fewer
+    _status: dict[int, _StatusSlot] = field(default_factory=dict)
+
+    # -- results --------------------------------------------------------------------------------
+
+    async def deliver_result(self, job: Job, video: VideoResult) -> DeliveryReceipt:
+        """Upload the MP4 (or link it when too large) with its embed and Retry, mentioning the owner."""
+        limit = job.origin.upload_limit or DEFAULT_UPLOAD_LIMIT
+        embed = result_embed(job, video.seed)
+        mention = discord.AllowedMentions(users=[discord.Object(job.owner_id)], roles=False, everyone=False)
+        if video.size <= limit:
+            data = await asyncio.to_thread(Path(video.path).read_bytes)
+            content = f"<@{job.owner_id}> your video is ready ({size_text(video.size)})."
+
+            async def post(channel: discord.PartialMessageable) -> discord.Message:
+                return await channel.send(
+                    content,
+                    embed=embed,
+                    file=discord.File(io.BytesIO(data), filename=_upload_name(video, job.id)),
+                    view=retry_view(job.id),
+                    allowed_mentions=mention,
+                    nonce=nonce_for(job.id, "r"),
+                )
+
+        else:
+            content = (
+                f"<@{job.owner_id}> your video is ready. It is {size_text(video.size)}, over this server's "
+                f"{size_text(limit)} upload limit, so here is Pika's link instead (it expires within a day)."
+            )
+
+            async def post(channel: discord.PartialMessageable) -> discord.Message:
+                return await channel.send(
+                    content,
+                    embed=embed,
+                    view=link_view(job.id, video.source_url),
+                    allowed_mentions=mention,
+                    nonce=nonce_for(job.id, "r"),
+                )
+
+        message = await self._post(job, post)
+        await self._final_status(job, JobState.DELIVERED)
+        return DeliveryReceipt(message.id)
+
+    async def deliver_notice(self, job: Job) -> DeliveryReceipt:
+        """One message saying what happened and what to try, with Retry where it makes sense."""
+        mention = discord.AllowedMentions(users=[discord.Object(job.owner_id)], roles=False, everyone=False)
+        view = retry_view(job.id) if job.state in RETRYABLE_ENDINGS else discord.utils.MISSING
+
+        async def post(channel: discord.PartialMessageable) -> discord.Message:
+            return await channel.send(
+                notice_text(job), view=view, allowed_mentions=mention, nonce=nonce_for(job.id, "n")
+            )
+
+        message = await self._post(job, post)
+        await self._final_status(job, job.state)
+        return DeliveryReceipt(message.id)
+
+    async def _post(self, job: Job, post: _Poster) -> discord.Message:
+        """Post into the job's thread; if the thread refuses, fall back once to the channel."""
+        targets = (
+            [job.origin.thread_id, job.origin.channel_id] if job.origin.thread_id else [job.origin.channel_id]
+        )
+        last: discord.HTTPException | None = None
+        for channel_id in dict.fromkeys(t for t in targets if t is not None):
+            channel = self.client.get_partial_messageable(channel_id, guild_id=job.origin.guild_id)
+            try:
+                return await post(channel)
+            except (discord.Forbidden, discord.NotFound) as exc:
+                # Missing permission, deleted or locked thread: the channel is the one fallback.
+                log.warning(
+                    "job %s: cannot post in %s (%s); falling back", job.id, channel_id, _describe(exc)
+                )
+                last = exc
+            except discord.HTTPException as exc:
+                if exc.status == 400 and exc.code in (50083,):  # archived and locked thread
+                    last = exc
+                    continue
+                transient = exc.status == 429 or exc.status >= 500
+                raise DeliveryError(
+                    f"Discord refused the post: {_describe(exc)}", permanent=not transient
+                ) from None
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                raise DeliveryError(f"could not reach Discord ({type(exc).__name__})") from None
+        assert last is not None
+        log.error("job %s: no place to post its result: %s", job.id, _describe(last))
+        raise DeliveryError(f"the bot may not post here: {_describe(last)}", permanent=True)
+
+    # -- the status message ------------------------------------------------------------------------
+
+    async def job_changed(self, job: Job, queue_position: int | None) -> None:
+        """Edit the status message, at most once per status_interval per job (latest state wins)."""
+        if job.status_message_id is None:
+            return
+        slot = self._status.setdefault(job.id, _StatusSlot())
+        slot.pending = (job, queue_position)
+        if slot.task is not None and not slot.task.done():
+            return
+        wait = slot.last_edit + self.status_interval - time.monotonic()
+        slot.task = asyncio.create_task(self._flush_status(job.id, max(0.0, wait)))
+
+    async def _flush_status(self, job_id: int, wait: float) -> None:
+        if wait > 0:
+            await asyncio.sleep(wait)
+        slot = self._status.get(job_id)
+        if slot is None or slot.pending is None:
+            return
+        job, position = slot.pending
+        slot.pending = None
+        slot.last_edit = time.monotonic()
+        await self._edit_status(job, position)
+
+    async def _final_status(self, job: Job, state: JobState) -> None:
+        slot = self._status.pop(job.id, None)
+        if slot is not None and slot.task is not None:
+            slot.task.cancel()
+        if job.status_message_id is not None:
+            await self._edit_status(_with_state(job, state), None)
+
+    async def _edit_status(self, job: Job, position: int | None) -> None:
+        assert job.status_message_id is not None
+        channel = self.client.get_partial_messageable(status_channel_id(job), guild_id=job.origin.guild_id)
+        try:
+            await channel.get_partial_message(job.status_message_id).edit(embed=status_embed(job, position))
+        except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            # The status line is a courtesy; the result post is what must not be lost.
+            log.info("job %s: status edit failed: %s", job.id, exc)
+
+
+def status_channel_id(job: Job) -> int:
+    """Where the status message lives: a thread started from it has the message's id, and the
+    message itself sits in the parent channel; otherwise it was posted inside the thread."""
+    if job.origin.thread_id is not None and job.origin.thread_id != job.status_message_id:
+        return job.origin.thread_id
+    return job.origin.channel_id
+
+
+def _with_state(job: Job, state: JobState) -> Job:
+    return replace(job, state=state)
+
+
+def _upload_name(video: VideoResult, job_id: int) -> str:
+    name = video.filename if video.filename.endswith(".mp4") else f"pika-{job_id}.mp4"
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
+    return safe[-100:]
+
+
+def _describe(exc: discord.HTTPException) -> str:
+    return f"HTTP {exc.status}, code {exc.code}: {exc.text or 'no message'}"

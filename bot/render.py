@@ -1,0 +1,128 @@
+"""How jobs look in Discord: the status embed, the result embed and the notice texts."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+import discord
+
+from bot.jobs import Job, JobKind, JobState
+
+_COLOURS: Mapping[JobState, int] = {
+    JobState.QUEUED: 0x95A5A6,
+    JobState.SUBMITTING: 0x3498DB,
+    JobState.RUNNING: 0x3498DB,
+    JobState.COMPLETED: 0x2ECC71,
+    JobState.DELIVERED: 0x2ECC71,
+    JobState.FAILED: 0xE74C3C,
+    JobState.MODERATED: 0xE67E22,
+    JobState.CANCELLED: 0x95A5A6,
+    JobState.EXPIRED: 0xE74C3C,
+}
+_TITLES: Mapping[JobKind, str] = {
+    JobKind.CREATE: "create",
+    JobKind.ANIMATE: "animate",
+    JobKind.ENCRYPT_TEXT: "encrypt text",
+    JobKind.ENCRYPT_IMAGE: "encrypt image",
+    JobKind.RETRY: "retry",
+}
+# What to tell a member whose job ended without a video, and what to try next.
+ADVICE: Mapping[JobState, str] = {
+    JobState.MODERATED: "Pika refused this prompt. Rephrase it (or remove the flagged parameter) and try again.",
+    JobState.FAILED: "Press Retry to try again, or change the prompt if it keeps failing.",
+    JobState.EXPIRED: "Pika did not finish in time. Press Retry to try again.",
+    JobState.CANCELLED: "Start a new job whenever you like.",
+}
+RETRYABLE_ENDINGS = frozenset({JobState.FAILED, JobState.EXPIRED, JobState.DELIVERED, JobState.COMPLETED})
+
+
+def thread_name(prompt: str, job_id: int) -> str:
+    """A thread title from the prompt: one line, at most 100 characters."""
+    text = " ".join(prompt.split()) or f"Pika job {job_id}"
+    return text if len(text) <= 100 else text[:99].rstrip() + "…"
+
+
+def parameters_text(job: Job) -> str:
+    """The job's Pika parameters as the member typed them, e.g. `-gs 12 -motion 2`."""
+    flags = " ".join(f"{flag} {value}" for flag, value in job.options.flags())
+    extras = []
+    if job.message_text:
+        extras.append(f'message "{job.message_text}"')
+    if job.font:
+        extras.append(f"font {job.font}")
+    text = " ".join([flags, *extras]).strip()
+    return f"`{text}`" if text else "Pika's defaults"
+
+
+def state_text(job: Job, queue_position: int | None) -> str:
+    """One line for the status message, e.g. "⏳ queued, position 3"."""
+    if job.state is JobState.QUEUED:
+        base = f"⏳ queued, position {queue_position}" if queue_position else "⏳ queued"
+        return f"{base} ({job.progress})" if job.progress else base
+    if job.state in (JobState.SUBMITTING, JobState.RUNNING):
+        return f"🎨 generating — {job.progress}" if job.progress else "🎨 generating"
+    if job.state is JobState.COMPLETED:
+        return "📤 finished; posting the video"
+    if job.state is JobState.DELIVERED:
+        return "✅ done — the video is in this thread"
+    return f"❌ {job.state.value}: {job.error_message or 'no reason given'}"
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def status_embed(job: Job, queue_position: int | None) -> discord.Embed:
+    """The status message: who asked, the prompt, the parameters and the state."""
+    embed = discord.Embed(
+        title=f"Pika · {_TITLES[job.kind]}",
+        description=_clip(job.prompt or "(no prompt)", 4000),
+        colour=_COLOURS[job.state],
+    )
+    embed.add_field(name="Requested by", value=f"<@{job.owner_id}>", inline=True)
+    embed.add_field(name="Parameters", value=_clip(parameters_text(job), 1024), inline=True)
+    embed.add_field(name="State", value=_clip(state_text(job, queue_position), 1024), inline=False)
+    embed.set_footer(text=f"job {job.id}" + (f" · retry of job {job.parent_id}" if job.parent_id else ""))
+    return embed
+
+
+def result_embed(job: Job, seed: int | None, *, now: float | None = None) -> discord.Embed:
+    """The embed posted with the video."""
+    took = (now or time.time()) - job.created_at
+    embed = discord.Embed(
+        title=f"Pika · {_TITLES[job.kind]}",
+        description=_clip(job.prompt or "(no prompt)", 4000),
+        colour=_COLOURS[JobState.DELIVERED],
+    )
+    embed.add_field(name="Requested by", value=f"<@{job.owner_id}>", inline=True)
+    embed.add_field(name="Parameters", value=_clip(parameters_text(job), 1024), inline=True)
+    if seed is not None:
+        embed.add_field(name="Seed", value=f"`{seed}`", inline=True)
+    embed.add_field(name="Time taken", value=duration_text(took), inline=True)
+    embed.set_footer(text=f"job {job.id}" + (f" · retry of job {job.parent_id}" if job.parent_id else ""))
+    return embed
+
+
+def notice_text(job: Job) -> str:
+    """The message for a job that ended without a video."""
+    what = {
+        JobState.MODERATED: "was refused by Pika's moderation",
+        JobState.FAILED: "failed",
+        JobState.EXPIRED: "took too long and was stopped",
+        JobState.CANCELLED: "was cancelled",
+    }.get(job.state, f"ended ({job.state.value})")
+    reason = f"\n> {_clip(job.error_message, 1500)}" if job.error_message else ""
+    return f"<@{job.owner_id}> job {job.id} {what}.{reason}\n{ADVICE.get(job.state, '')}".strip()
+
+
+def duration_text(seconds: float) -> str:
+    """ "2 min 05 s" style."""
+    seconds = max(0, round(seconds))
+    minutes, secs = divmod(seconds, 60)
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
+def size_text(size: int) -> str:
+    """Bytes for people: "9.5 MB"."""
+    return f"{size / 1_000_000:.1f} MB" if size >= 100_000 else f"{size / 1000:.0f} KB"

@@ -1,0 +1,228 @@
+"""Starting a job from an interaction: checks, status message, thread, release, ephemeral reply."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import discord
+
+from bot.app import REQUIRED_PERMISSIONS
+from bot.jobs import InputFile, Job, JobKind, JobRequest, Origin
+from bot.prompt import PikaOptions, PromptError, PromptKind, merge_options, parse_prompt
+from bot.render import size_text, status_embed, thread_name
+
+if TYPE_CHECKING:
+    from bot.app import PikaBot
+
+log = logging.getLogger(__name__)
+
+IMAGE_TYPES = {
+    "image/png": "PNG",
+    "image/jpeg": "JPEG",
+    "image/webp": "WebP",
+    "image/gif": "GIF",
+}
+_EXTENSIONS = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+}
+THREAD_ARCHIVE_MINUTES: Literal[1440] = 1440  # a day: long enough for any job, and posting unarchives anyway
+
+
+class UserFacingError(Exception):
+    """Something the member can fix; str(e) tells them what, and is shown only to them."""
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the job's status and result go: a thread (new or the current one) or the channel."""
+
+    use_thread: bool
+    in_thread: bool
+    note: str = ""
+
+
+def is_moderator(interaction: discord.Interaction[PikaBot]) -> bool:
+    """Members with Manage Messages in this channel may retry, see and cancel anyone's jobs."""
+    return interaction.permissions.manage_messages
+
+
+def placement_for(interaction: discord.Interaction[PikaBot]) -> Placement:
+    """Decide thread or channel from the bot's own permissions here; refuse if it cannot post at all."""
+    channel = interaction.channel
+    perms = interaction.app_permissions
+    in_thread = channel is not None and channel.type in (
+        discord.ChannelType.public_thread,
+        discord.ChannelType.private_thread,
+    )
+    missing = [
+        name
+        for name, needed in (("View Channel", perms.view_channel), ("Embed Links", perms.embed_links))
+        if not needed
+    ]
+    if in_thread and not perms.send_messages_in_threads:
+        missing.append("Send Messages in Threads")
+    if not in_thread and not perms.send_messages:
+        missing.append("Send Messages")
+    if missing:
+        log.warning("missing permissions in channel %s: %s", interaction.channel_id, ", ".join(missing))
+        raise UserFacingError(
+            f"I can't post here: I'm missing the **{', '.join(missing)}** permission"
+            f"{'s' if len(missing) > 1 else ''} in this channel. Ask a server admin to grant "
+            f"{'them' if len(missing) > 1 else 'it'}, or use me in another channel."
+        )
+    if in_thread:
+        return Placement(use_thread=True, in_thread=True)
+    if not (perms.create_public_threads and perms.send_messages_in_threads):
+        log.warning("no thread permissions in channel %s; posting in the channel", interaction.channel_id)
+        return Placement(
+            use_thread=False,
+            in_thread=False,
+            note=" I can't start threads here (missing **Create Public Threads** or **Send Messages in "
+            "Threads**), so the result will be posted in this channel.",
+        )
+    return Placement(use_thread=True, in_thread=False)
+
+
+async def read_image(attachment: discord.Attachment, max_bytes: int, what: str) -> InputFile:
+    """Check that an attachment is an image within the size limit and read it."""
+    content_type = (attachment.content_type or "").split(";")[0].strip().lower()
+    if not content_type:
+        suffix = "." + attachment.filename.rsplit(".", 1)[-1].lower() if "." in attachment.filename else ""
+        content_type = _EXTENSIONS.get(suffix, "")
+    if content_type not in IMAGE_TYPES:
+        shown = content_type or "an unknown type"
+        raise UserFacingError(
+            f"The {what} must be a PNG, JPEG, WebP or GIF image; `{attachment.filename}` is {shown}."
+        )
+    if attachment.size <= 0:
+        raise UserFacingError(f"The {what} `{attachment.filename}` is empty.")
+    if attachment.size > max_bytes:
+        raise UserFacingError(
+            f"The {what} `{attachment.filename}` is {size_text(attachment.size)}; the limit is "
+            f"{size_text(max_bytes)}. Please attach a smaller image."
+        )
+    try:
+        data = await attachment.read()
+    except (discord.HTTPException, discord.NotFound) as exc:
+        raise UserFacingError(
+            f"I couldn't download `{attachment.filename}` from Discord; please try again."
+        ) from exc
+    field = "message" if what == "hidden image" else "image"
+    return InputFile(field, attachment.filename, content_type, data)
+
+
+def options_from_prompt(raw_prompt: str, typed: PikaOptions, kind: JobKind) -> tuple[str, PikaOptions]:
+    """Split raw `-flags` out of the prompt and merge them with the typed options (PromptError)."""
+    text, parsed = parse_prompt(raw_prompt, PromptKind(kind.value))
+    return text, merge_options(typed, parsed)
+
+
+async def launch(
+    interaction: discord.Interaction[PikaBot],
+    kind: JobKind,
+    *,
+    prompt: str,
+    options: PikaOptions,
+    images: list[tuple[discord.Attachment, str]],
+    message_text: str | None = None,
+    font: str | None = None,
+) -> None:
+    """Defer, validate, store (held), post the status message and thread, release, tell the member."""
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    bot = interaction.client
+    try:
+        placement = placement_for(interaction)
+        text, merged = options_from_prompt(prompt, options, kind)
+        max_bytes = bot.settings.discord.max_image_bytes
+        inputs = tuple([await read_image(attachment, max_bytes, what) for attachment, what in images])
+        request = JobRequest(
+            kind=kind,
+            owner_id=interaction.user.id,
+            origin=origin_of(interaction, placement),
+            prompt=text,
+            options=merged,
+            message_text=message_text,
+            font=font,
+            inputs=inputs,
+        )
+        job = await bot.runtime.service.submit(request, hold=True)
+    except (UserFacingError, PromptError) as error:
+        await interaction.edit_original_response(content=f"❌ {error}")
+        return
+    await post_status_and_release(interaction, job, placement)
+
+
+def origin_of(interaction: discord.Interaction[PikaBot], placement: Placement) -> Origin:
+    """Where the command was used; a thread's parent is the channel."""
+    channel = interaction.channel
+    parent_id = getattr(channel, "parent_id", None) if placement.in_thread else None
+    return Origin(
+        guild_id=interaction.guild_id,
+        channel_id=parent_id or interaction.channel_id or 0,
+        thread_id=interaction.channel_id if placement.in_thread else None,
+        interaction_id=interaction.id,
+        upload_limit=interaction.filesize_limit,
+    )
+
+
+async def post_status_and_release(
+    interaction: discord.Interaction[PikaBot], job: Job, placement: Placement, *, target_id: int | None = None
+) -> None:
+    """Post the status message (and start the thread from it), then let the job run."""
+    bot = interaction.client
+    service = bot.runtime.service
+    position = await service.queue_position(job.id)
+    channel_id = target_id or job.origin.thread_id or job.origin.channel_id
+    channel = bot.get_partial_messageable(channel_id, guild_id=job.origin.guild_id)
+    thread_id = job.origin.thread_id
+    status_id: int | None = None
+    note = placement.note
+    try:
+        status = await channel.send(
+            embed=status_embed(job, position), allowed_mentions=discord.AllowedMentions.none()
+        )
+        status_id = status.id
+        if placement.use_thread and not placement.in_thread and target_id is None:
+            try:
+                thread = await status.create_thread(
+                    name=thread_name(job.prompt, job.id), auto_archive_duration=THREAD_ARCHIVE_MINUTES
+                )
+                thread_id = thread.id
+            except discord.HTTPException as exc:
+                log.warning("job %s: could not start a thread: %s", job.id, exc)
+                note = " I couldn't start a thread here, so the result will be posted in this channel."
+    except discord.HTTPException as exc:
+        # The job is stored: it still runs, and its result goes to the channel it was asked in.
+        log.warning("job %s: status message failed: %s", job.id, exc)
+    await service.release(job.id, thread_id=thread_id, status_message_id=status_id)
+    where = f"<#{thread_id}>" if thread_id else f"<#{job.origin.channel_id}>"
+    ahead = f", position {position} in the queue" if position and position > 1 else ""
+    await interaction.edit_original_response(
+        content=f"✅ Job **{job.id}** is queued{ahead}. Follow it in {where}.{note}"
+    )
+
+
+def error_code() -> str:
+    """A short code shown to the member and logged with the traceback, to find one in the other."""
+    return secrets.token_hex(3)
+
+
+__all__ = [
+    "IMAGE_TYPES",
+    "REQUIRED_PERMISSIONS",
+    "Placement",
+    "UserFacingError",
+    "error_code",
+    "is_moderator",
+    "launch",
+    "placement_for",
+    "post_status_and_release",
+    "read_image",
+]

@@ -1,0 +1,271 @@
+"""The /pika commands and the persistent Retry button."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.custom_ids import RETRY_TEMPLATE, retry_custom_id
+from bot.jobs import JobKind, JobState
+from bot.prompt import MAX_MESSAGE_LENGTH, MAX_PROMPT_LENGTH, AspectRatio, Camera, Font, PikaOptions
+from bot.render import status_embed
+from bot.service import JobNotFound, NotRetryable
+from cogs.launch import Placement, UserFacingError, error_code, is_moderator, launch, post_status_and_release
+
+if TYPE_CHECKING:
+    from bot.app import PikaBot
+
+log = logging.getLogger(__name__)
+
+Interaction = discord.Interaction["PikaBot"]
+
+ASPECT_CHOICES = [app_commands.Choice(name=ratio.value, value=ratio.value) for ratio in AspectRatio]
+CAMERA_CHOICES = [app_commands.Choice(name=camera.value, value=camera.value) for camera in Camera]
+FONT_CHOICES = [app_commands.Choice(name=font.value, value=font.value) for font in Font]
+
+# Shared option descriptions, written for members.
+DESCRIBE = {
+    "aspect_ratio": "Shape of the video (default 16:9, or the image's shape)",
+    "motion": "How much things move: 0 (still) to 4 (a lot); default 1",
+    "guidance": "How closely Pika follows the prompt: 8 (loose) to 24 (strict); default 12",
+    "fps": "Frames per second, 8 to 24; default 24",
+    "negative": "Things you do NOT want in the video, e.g. blurry, text",
+    "seed": "Same seed + same prompt = a similar video; leave empty for a new one",
+    "camera": "One camera move",
+}
+
+
+def typed_options(
+    aspect_ratio: str | None,
+    motion: int | None,
+    guidance: int | None,
+    fps: int | None,
+    negative: str | None,
+    seed: int | None,
+    camera: str | None,
+) -> PikaOptions:
+    """The slash command's typed options as PikaOptions (ranges are enforced by Discord and again here)."""
+    return PikaOptions(
+        guidance=guidance,
+        negative=negative,
+        aspect_ratio=AspectRatio(aspect_ratio) if aspect_ratio else None,
+        seed=seed,
+        motion=motion,
+        fps=fps,
+        camera=camera,
+    )
+
+
+@app_commands.guild_only()
+class PikaCog(commands.GroupCog, group_name="pika", group_description="Make videos with Pika"):
+    """The member-facing commands."""
+
+    def __init__(self, bot: PikaBot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    @app_commands.command(
+        name="create", description="Make a video from a text prompt (and an optional image)"
+    )
+    @app_commands.describe(
+        prompt="What the video shows; you may add Pika flags like -gs 12 -motion 2",
+        image="Optional starting image (PNG, JPEG, WebP or GIF)",
+        **DESCRIBE,
+    )
+    @app_commands.choices(aspect_ratio=ASPECT_CHOICES, camera=CAMERA_CHOICES)
+    async def create(
+        self,
+        interaction: Interaction,
+        prompt: app_commands.Range[str, 1, MAX_PROMPT_LENGTH],
+        image: discord.Attachment | None = None,
+        aspect_ratio: str | None = None,
+        motion: app_commands.Range[int, 0, 4] | None = None,
+        guidance: app_commands.Range[int, 8, 24] | None = None,
+        fps: app_commands.Range[int, 8, 24] | None = None,
+        negative: app_commands.Range[str, 1, 500] | None = None,
+        seed: app_commands.Range[int, 0, 2**53] | None = None,
+        camera: str | None = None,
+    ) -> None:
+        """/pika create"""
+        options = typed_options(aspect_ratio, motion, guidance, fps, negative, seed, camera)
+        images = [(image, "image")] if image else []
+        await launch(interaction, JobKind.CREATE, prompt=prompt, options=options, images=images)
+
+    @app_commands.command(name="animate", description="Bring an image to life (the prompt is optional)")
+    @app_commands.describe(
+        image="The image to animate (PNG, JPEG, WebP or GIF)",
+        prompt="Optional: what should happen; you may add Pika flags like -motion 3",
+        **DESCRIBE,
+    )
+    @app_commands.choices(aspect_ratio=ASPECT_CHOICES, camera=CAMERA_CHOICES)
+    async def animate(
+        self,
+        interaction: Interaction,
+        image: discord.Attachment,
+        prompt: app_commands.Range[str, 0, MAX_PROMPT_LENGTH] | None = None,
+        aspect_ratio: str | None = None,
+        motion: app_commands.Range[int, 0, 4] | None = None,
+        guidance: app_commands.Range[int, 8, 24] | None = None,
+        fps: app_commands.Range[int, 8, 24] | None = None,
+        negative: app_commands.Range[str, 1, 500] | None = None,
+        seed: app_commands.Range[int, 0, 2**53] | None = None,
+        camera: str | None = None,
+    ) -> None:
+        """/pika animate"""
+        options = typed_options(aspect_ratio, motion, guidance, fps, negative, seed, camera)
+        await launch(
+            interaction, JobKind.ANIMATE, prompt=prompt or "", options=options, images=[(image, "image")]
+        )
+
+    @app_commands.command(name="encrypt_text", description="Hide a short text inside a video")
+    @app_commands.describe(
+        message=f"The text to hide, up to {MAX_MESSAGE_LENGTH} characters",
+        prompt="What the video shows; you may add flags like -w 2 -size 100",
+        font="Font for the hidden text",
+        image="Optional reference image (PNG, JPEG, WebP or GIF)",
+    )
+    @app_commands.choices(font=FONT_CHOICES)
+    async def encrypt_text(
+        self,
+        interaction: Interaction,
+        message: app_commands.Range[str, 1, MAX_MESSAGE_LENGTH],
+        prompt: app_commands.Range[str, 1, MAX_PROMPT_LENGTH],
+        font: str | None = None,
+        image: discord.Attachment | None = None,
+    ) -> None:
+        """/pika encrypt_text"""
+        images = [(image, "image")] if image else []
+        await launch(
+            interaction,
+            JobKind.ENCRYPT_TEXT,
+            prompt=prompt,
+            options=PikaOptions(),
+            images=images,
+            message_text=message,
+            font=font,
+        )
+
+    @app_commands.command(name="encrypt_image", description="Hide an image or logo inside a video")
+    @app_commands.describe(
+        message="The image or logo to hide (PNG, JPEG, WebP or GIF)",
+        prompt="What the video shows; you may add flags like -w 2 -size 100",
+        image="Optional reference image (PNG, JPEG, WebP or GIF)",
+    )
+    async def encrypt_image(
+        self,
+        interaction: Interaction,
+        message: discord.Attachment,
+        prompt: app_commands.Range[str, 1, MAX_PROMPT_LENGTH],
+        image: discord.Attachment | None = None,
+    ) -> None:
+        """/pika encrypt_image"""
+        images = [(message, "hidden image")] + ([(image, "image")] if image else [])
+        await launch(interaction, JobKind.ENCRYPT_IMAGE, prompt=prompt, options=PikaOptions(), images=images)
+
+    @app_commands.command(name="job", description="Show the state of one of your jobs")
+    @app_commands.describe(id="The job number (shown under each status message)")
+    async def job(self, interaction: Interaction, id: app_commands.Range[int, 1, 2**53]) -> None:
+        """/pika job"""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        service = self.bot.runtime.service
+        found = await service.store.get(id)
+        if found is None or (found.owner_id != interaction.user.id and not is_moderator(interaction)):
+            # Same answer for "missing" and "not yours", so job ids cannot be probed.
+            await interaction.edit_original_response(content=f"❌ You have no job {id}.")
+            return
+        position = await service.queue_position(found.id) if found.state is JobState.QUEUED else None
+        thread = found.origin.thread_id or found.origin.channel_id
+        link = f"https://discord.com/channels/{found.origin.guild_id}/{thread}"
+        await interaction.edit_original_response(
+            content=f"Job **{found.id}** — [open its thread]({link})", embed=status_embed(found, position)
+        )
+
+    async def cog_app_command_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        """Any unexpected failure: an ephemeral apology with a code that is also in the log."""
+        await reply_error(interaction, error)
+
+
+async def reply_error(interaction: Interaction, error: BaseException) -> None:
+    """Tell the member something went wrong, without internals; log the details with a code."""
+    code = error_code()
+    log.error("interaction failed [%s]", code, exc_info=error)
+    text = f"❌ Something went wrong on my side (error `{code}`). Please try again in a moment."
+    try:
+        if interaction.response.is_done():
+            await interaction.edit_original_response(content=text)
+        else:
+            await interaction.response.send_message(text, ephemeral=True)
+    except discord.HTTPException:
+        log.warning("could not report error %s to the member", code)
+
+
+class RetryButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=RETRY_TEMPLATE):
+    """The persistent Retry button under results; the state comes from SQLite, so it survives restarts."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Retry",
+                emoji="🔁",
+                style=discord.ButtonStyle.secondary,
+                custom_id=retry_custom_id(job_id),
+            )
+        )
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> RetryButton:
+        """Rebuild the button from its custom_id."""
+        return cls(int(match["job_id"]))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        """Owner or moderator: start a new job (same thread). Anyone else: an ephemeral refusal."""
+        # discord.py only logs exceptions raised here, so every path answers the member itself.
+        try:
+            await retry_clicked(interaction, self.job_id)
+        except Exception as exc:
+            await reply_error(interaction, exc)
+
+
+async def retry_clicked(interaction: Interaction, job_id: int) -> None:
+    """Handle a Retry click."""
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    service = interaction.client.runtime.service
+    parent = await service.store.get(job_id)
+    if parent is None:
+        await interaction.edit_original_response(content=f"❌ Job {job_id} no longer exists.")
+        return
+    if parent.owner_id != interaction.user.id and not is_moderator(interaction):
+        await interaction.edit_original_response(
+            content=f"❌ Only <@{parent.owner_id}> (or a moderator) can retry job {job_id}. "
+            "Start your own with /pika create."
+        )
+        return
+    try:
+        job = await service.retry(job_id, interaction.user.id, hold=True)
+    except (JobNotFound, NotRetryable, UserFacingError) as error:
+        await interaction.edit_original_response(content=f"❌ {error}")
+        return
+    in_thread = job.origin.thread_id is not None
+    placement = Placement(use_thread=in_thread, in_thread=in_thread)
+    await post_status_and_release(interaction, job, placement)
+
+
+async def setup(bot: PikaBot) -> None:
+    """Extension entry point: the command group and the persistent button."""
+    await bot.add_cog(PikaCog(bot))
+    bot.add_dynamic_items(RetryButton)
+
+
+async def teardown(bot: PikaBot) -> None:
+    """Extension exit point."""
+    bot.remove_dynamic_items(RetryButton)
