@@ -51,6 +51,11 @@ def invite_url(application_id: int) -> str:
     )
 
 
+# pikabot never joins voice; don't warn at every start that voice libraries are missing.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
+
+
 class PikaBot(commands.Bot):
     """pikabot's client. The engine (store, scheduler, webhook server) starts in setup_hook."""
 

@@ -29,21 +29,21 @@ DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024  # Discord's default per-file limit for 
 _Poster = Callable[[discord.PartialMessageable], Awaitable[discord.Message]]
 
 
-def retry_view(job_id: int) -> discord.ui.View:
-    """A view holding only the Retry button; clicks are handled by the persistent DynamicItem."""
+def retry_view(job_id: int, link: str | None = None) -> discord.ui.View:
+    """The Retry button (and optionally a link button) as a component layout only.
+
+    Clicks are routed by custom_id to the persistent DynamicItem registered by the cog. The view
+    is stopped before it is sent, so discord.py does not also keep one live View per post in memory.
+    """
     view = discord.ui.View(timeout=None)
     view.add_item(
         discord.ui.Button(
             label="Retry", emoji="🔁", style=discord.ButtonStyle.secondary, custom_id=retry_custom_id(job_id)
         )
     )
-    return view
-
-
-def link_view(job_id: int, url: str) -> discord.ui.View:
-    """Retry plus a link button to the video that was too large to upload."""
-    view = retry_view(job_id)
-    view.add_item(discord.ui.Button(label="Open video", style=discord.ButtonStyle.link, url=url))
+    if link is not None:
+        view.add_item(discord.ui.Button(label="Open video", style=discord.ButtonStyle.link, url=link))
+    view.stop()
     return view
 
 
@@ -98,7 +98,7 @@ class DiscordDelivery:
                 return await channel.send(
                     content,
                     embed=embed,
-                    view=link_view(job.id, video.source_url),
+                    view=retry_view(job.id, video.source_url),
                     allowed_mentions=mention,
                     nonce=nonce_for(job.id, "r"),
                 )

@@ -563,7 +563,7 @@ def parse_font(value: str | None) -> Font | None:
     return font
 
 
-_SEED_IN_NAME: Final = re.compile(r"(?:^|[_\-. ])seed(\d{1,19})(?:\.[A-Za-z0-9]+)?$", re.IGNORECASE)
+_SEED_IN_NAME: Final = re.compile(r"(?:^|[_\-. ])seed(\d{1,20})(?:\.[A-Za-z0-9]+)?$", re.IGNORECASE)
 
 
 def seed_from_filename(filename: str) -> int | None:
@@ -577,4 +577,5 @@ def seed_from_filename(filename: str) -> int | None:
     if match is None:
         return None
     seed = int(match.group(1))
-    return seed if seed <= MAX_SEED else None
+    # Pika's seeds are unsigned 64-bit (more than -seed accepts back); anything longer is not a seed.
+    return seed if seed < 2**64 else None

@@ -186,7 +186,7 @@ class JobService:
         message and thread the job's progress and result belong to.
         """
         provider = self._provider(request.provider)
-        provider.check(request.kind, request.prompt, request.options)
+        provider.check(request)
         now = self._clock()
         job = await self.store.insert(request, now, not_before=HELD if hold else None)
         log.info("job %s queued (%s by %s)", job.id, job.kind.value, job.owner_id)

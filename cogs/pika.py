@@ -88,7 +88,7 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
         guidance: app_commands.Range[int, 8, 24] | None = None,
         fps: app_commands.Range[int, 8, 24] | None = None,
         negative: app_commands.Range[str, 1, 500] | None = None,
-        seed: app_commands.Range[int, 0, 2**53] | None = None,
+        seed: app_commands.Range[int, 0, 2**53 - 1] | None = None,
         camera: str | None = None,
     ) -> None:
         """/pika create"""
@@ -113,7 +113,7 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
         guidance: app_commands.Range[int, 8, 24] | None = None,
         fps: app_commands.Range[int, 8, 24] | None = None,
         negative: app_commands.Range[str, 1, 500] | None = None,
-        seed: app_commands.Range[int, 0, 2**53] | None = None,
+        seed: app_commands.Range[int, 0, 2**53 - 1] | None = None,
         camera: str | None = None,
     ) -> None:
         """/pika animate"""
@@ -169,7 +169,7 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
 
     @app_commands.command(name="job", description="Show the state of one of your jobs")
     @app_commands.describe(id="The job number (shown under each status message)")
-    async def job(self, interaction: Interaction, id: app_commands.Range[int, 1, 2**53]) -> None:
+    async def job(self, interaction: Interaction, id: app_commands.Range[int, 1, 2**53 - 1]) -> None:
         """/pika job"""
         await interaction.response.defer(ephemeral=True, thinking=True)
         service = self.bot.runtime.service

@@ -892,6 +892,7 @@ def test_unknown_font_lists_the_fonts(bad: str) -> None:
         ("seed42.mp4", 42),
         ("a_cat_seed42", 42),
         (f"x_seed{MAX_SEED}.mp4", MAX_SEED),
+        (f"x_seed{2**64 - 1}.mp4", 2**64 - 1),  # Pika's seeds are unsigned 64-bit
         (
             "https://cdn.discordapp.com/attachments/1/2/waves_seed123.mp4?ex=65a&is=659&hm=abc&",
             123,
@@ -913,7 +914,7 @@ def test_seed_from_filename(filename: str, seed: int) -> None:
         "a_cat_seed12x.mp4",
         "a_cat_seed12_final.mp4",
         "linseed12.mp4",
-        f"x_seed{2**63}.mp4",
+        f"x_seed{2**64}.mp4",
         "x_seed99999999999999999999.mp4",
         "a_cat_seed-5.mp4",
     ],

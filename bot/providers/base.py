@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from bot.jobs import InputFile, JobKind
+from bot.jobs import InputFile, JobKind, JobRequest
 from bot.prompt import PikaOptions
 
 
@@ -120,7 +120,7 @@ class Provider(Protocol):
     retries_upstream: bool  # True: a Retry of a finished job is sent as the upstream's own retry
     health: ProviderHealth
 
-    def check(self, kind: JobKind, prompt: str, options: PikaOptions) -> None:
+    def check(self, request: JobRequest) -> None:
         """Raise a user-facing error (PromptError) if the request cannot be sent as it is."""
         ...
 

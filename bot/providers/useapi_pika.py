@@ -17,8 +17,8 @@ from typing import Any
 
 import aiohttp
 
-from bot.jobs import JobKind
-from bot.prompt import PikaOptions, PromptKind, build_prompt, seed_from_filename, validate_message
+from bot.jobs import JobKind, JobRequest
+from bot.prompt import PromptError, PromptKind, build_prompt, parse_font, seed_from_filename, validate_message
 from bot.providers.base import (
     ErrorKind,
     ProviderHealth,
@@ -88,10 +88,19 @@ class UseapiPikaProvider:
 
     # -- the Provider interface -------------------------------------------------------------
 
-    def check(self, kind: JobKind, prompt: str, options: PikaOptions) -> None:
-        """Validate prompt and parameters the way Pika will (raises PromptError)."""
-        if kind is not JobKind.RETRY:
-            build_prompt(prompt, options, PromptKind(kind.value))
+    def check(self, request: JobRequest) -> None:
+        """Validate prompt, parameters, message and images the way Pika will (raises PromptError)."""
+        if request.kind is JobKind.RETRY:
+            return
+        build_prompt(request.prompt, request.options, PromptKind(request.kind.value))
+        fields = {item.form_field for item in request.inputs}
+        if request.kind is JobKind.ENCRYPT_TEXT:
+            validate_message(request.message_text or "")
+            parse_font(request.font)
+        if request.kind is JobKind.ANIMATE and "image" not in fields:
+            raise PromptError("/animate needs an image to animate", field="image")
+        if request.kind is JobKind.ENCRYPT_IMAGE and "message" not in fields:
+            raise PromptError("/encrypt_image needs the image to hide", field="message")
 
     async def submit(self, request: SubmitRequest) -> UpstreamJob:
         """POST the job to its endpoint as multipart/form-data."""

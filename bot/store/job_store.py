@@ -108,7 +108,7 @@ def _assignments(update: JobUpdate) -> tuple[list[str], list[object]]:
             ("video_filename", video.filename),
             ("video_content_type", video.content_type),
             ("video_url", video.source_url),
-            ("video_seed", video.seed),
+            ("video_seed", None if video.seed is None else str(video.seed)),
         ):
             put(column, value)
     elif update.clear_video:
@@ -126,7 +126,7 @@ def row_to_job(row: sqlite3.Row) -> Job:
             filename=row["video_filename"],
             content_type=row["video_content_type"] or "video/mp4",
             source_url=row["video_url"] or "",
-            seed=row["video_seed"],
+            seed=None if row["video_seed"] is None else int(row["video_seed"]),
         )
     return Job(
         id=row["id"],

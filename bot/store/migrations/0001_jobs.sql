@@ -35,7 +35,7 @@ CREATE TABLE jobs (
     video_filename       TEXT,
     video_content_type   TEXT,
     video_url            TEXT,
-    video_seed           INTEGER,
+    video_seed           TEXT,  -- Pika seeds are unsigned 64-bit: too big for SQLite's INTEGER
     delivered_message_id INTEGER,
     delivery_attempts    INTEGER NOT NULL DEFAULT 0,
     notified             INTEGER NOT NULL DEFAULT 0,

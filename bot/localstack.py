@@ -1,0 +1,143 @@
+"""The real bot wired to the local stand-ins on 127.0.0.1: the Discord emulator and the useapi simulator.
+
+Used by `pikabot demo` and the end-to-end tests, so both exercise exactly the same assembly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import discord
+import yarl
+from pydantic import SecretStr
+
+from bot.app import PikaBot, point_discord_at
+from bot.config import (
+    CallbackSettings,
+    DatabaseSettings,
+    DiscordSettings,
+    DownloadSettings,
+    JobSettings,
+    Settings,
+    UseapiAccount,
+    UseapiSettings,
+)
+from bot.sandbox.discord_emu import EmuConfig, RunningEmulator, start_emulator
+from bot.sandbox.useapi_sim import DEFAULT_CHANNEL, RunningSimulator, SimConfig, start_simulator
+from bot.scheduler import RetryPolicy
+
+
+def free_port() -> int:
+    """A TCP port free a moment ago on 127.0.0.1 (the callback URL must be known before binding)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def local_settings(
+    workdir: Path,
+    emulator: RunningEmulator,
+    simulator: RunningSimulator,
+    *,
+    callback_port: int,
+    max_jobs: int = 2,
+    poll_interval: float = 1.0,
+    callbacks: bool = True,
+) -> Settings:
+    """Settings pointing every remote party at the local stand-ins."""
+    return Settings(
+        discord=DiscordSettings(
+            token=SecretStr(emulator.emu.config.bot_token),
+            api_base_url=emulator.api_base_url,
+            gateway_url=emulator.gateway_url,
+        ),
+        useapi=UseapiSettings(
+            token=SecretStr(simulator.sim.config.api_token),
+            base_url=simulator.base_url,
+            accounts=(UseapiAccount(channel=DEFAULT_CHANNEL, max_jobs=max_jobs),),
+        ),
+        callbacks=CallbackSettings(
+            listen=f"127.0.0.1:{callback_port}",
+            public_url=f"http://127.0.0.1:{callback_port}" if callbacks else "",
+        ),
+        jobs=JobSettings(poll_interval=poll_interval, timeout=300, callback_grace=5),
+        downloads=DownloadSettings(allowed_hosts=("127.0.0.1",)),
+        database=DatabaseSettings(path=str(workdir / "pikabot.sqlite3")),
+    )
+
+
+@dataclass
+class LocalStack:
+    """A running bot plus its stand-ins; `restart_bot` replaces the bot process-state, keeping the DB."""
+
+    settings: Settings
+    emulator: RunningEmulator
+    simulator: RunningSimulator
+    policy: RetryPolicy | None
+    status_interval: float
+    _saved_base: str
+    _saved_gateway: yarl.URL
+    bot: PikaBot = field(init=False)
+    bot_task: asyncio.Task[None] = field(init=False)
+
+    @classmethod
+    async def start(
+        cls,
+        workdir: Path,
+        *,
+        sim_config: SimConfig | None = None,
+        emu_config: EmuConfig | None = None,
+        policy: RetryPolicy | None = None,
+        status_interval: float = 3.0,
+        max_jobs: int = 2,
+        callbacks: bool = True,
+    ) -> LocalStack:
+        """Start the simulator, the emulator and the bot; return once the bot is connected."""
+        simulator = await start_simulator(sim_config)
+        emulator = await start_emulator(emu_config)
+        settings = local_settings(
+            workdir, emulator, simulator, callback_port=free_port(), max_jobs=max_jobs, callbacks=callbacks
+        )
+        saved_base = discord.http.Route.BASE
+        saved_gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+        point_discord_at(settings.discord.api_base_url, settings.discord.gateway_url)
+        stack = cls(settings, emulator, simulator, policy, status_interval, saved_base, saved_gateway)
+        await stack._start_bot()
+        return stack
+
+    async def _start_bot(self) -> None:
+        assert self.settings.discord.token is not None
+        self.bot = PikaBot(
+            self.settings, policy=self.policy, status_interval=self.status_interval, guild_ready_timeout=0.2
+        )
+        self.bot_task = asyncio.create_task(self.bot.start(self.settings.discord.token.get_secret_value()))
+        waiter = asyncio.create_task(self.emulator.emu.wait_ready(timeout=15))
+        done, _ = await asyncio.wait({self.bot_task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        if self.bot_task in done:
+            waiter.cancel()
+            await self.bot.close()
+            self.bot_task.result()  # raises the reason the bot died
+            raise RuntimeError("the bot stopped before connecting")
+        await waiter
+        await self.bot.wait_until_ready()
+
+    async def restart_bot(self) -> None:
+        """Stop the bot cleanly and start a new one on the same database (stand-ins keep running)."""
+        await self.stop_bot()  # a clean close ends the gateway session, so wait_ready waits anew
+        await self._start_bot()
+
+    async def stop_bot(self) -> None:
+        """Close the bot and wait for its task."""
+        await self.bot.close()
+        await asyncio.gather(self.bot_task, return_exceptions=True)
+
+    async def stop(self) -> None:
+        """Stop everything and restore discord.py's endpoints."""
+        await self.stop_bot()
+        await self.emulator.close()
+        await self.simulator.close()
+        discord.http.Route.BASE = self._saved_base
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = self._saved_gateway
