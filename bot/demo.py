@@ -1,97 +1,32 @@
-"""`pikabot demo`: the real engine against the local useapi.net simulator, narrated for a person.
+"""`pikabot demo`: the real bot, store and engine against the local Discord emulator and useapi simulator.
 
-Everything runs on 127.0.0.1: the simulator, the webhook server that receives its callbacks, the
-SQLite store in a temporary folder. Until the Discord surface lands (issue 3), what a member would
-see in Discord is printed as a transcript by TranscriptDelivery.
+Everything runs on 127.0.0.1 and needs no token: members type slash commands into the emulator, the
+real PikaBot answers them through discord.py, jobs run in the useapi.net simulator, and this module
+narrates what each member would see in Discord, read back from the emulator's record.
 """
 
 from __future__ import annotations
 
 import asyncio
-import socket
+import contextlib
+import re
 import struct
 import sys
 import tempfile
 import time
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from pydantic import SecretStr
+from bot.jobs import JobState
+from bot.localstack import LocalStack
+from bot.sandbox.discord_emu import EmuInteraction, EmuMessage
+from bot.sandbox.useapi_sim import SimConfig
+from bot.scheduler import RetryPolicy
 
-from bot.config import (
-    CallbackSettings,
-    DatabaseSettings,
-    DownloadSettings,
-    JobSettings,
-    Settings,
-    UseapiAccount,
-    UseapiSettings,
-)
-from bot.delivery import DeliveryReceipt
-from bot.jobs import InputFile, Job, JobKind, JobRequest, JobState, Origin, VideoResult
-from bot.prompt import AspectRatio, PikaOptions, PromptError, PromptKind, parse_prompt
-from bot.runtime import Runtime
-from bot.sandbox.useapi_sim import DEFAULT_CHANNEL, SimConfig, start_simulator
-
-MEMBERS = {101: "alice", 102: "bob", 103: "carol", 104: "dave"}
-
-
-@dataclass
-class TranscriptDelivery:
-    """A Delivery that narrates what the member would see in Discord."""
-
-    out: TextIO
-    started: float = field(default_factory=time.monotonic)
-    results: dict[int, VideoResult] = field(default_factory=dict)
-    _last: dict[int, tuple[JobState, str | None, int | None]] = field(default_factory=dict)
-    _ids: int = 9000
-
-    def say(self, text: str) -> None:
-        """Print one transcript line with the elapsed time."""
-        print(f"[{time.monotonic() - self.started:5.1f}s] {text}", file=self.out, flush=True)
-
-    def _next_id(self) -> int:
-        self._ids += 1
-        return self._ids
-
-    async def deliver_result(self, job: Job, video: VideoResult) -> DeliveryReceipt:
-        head = await asyncio.to_thread(_read_head, Path(video.path))
-        verified = "MP4 verified" if head[4:8] == b"ftyp" else "NOT an MP4"
-        seed = f", seed {video.seed}" if video.seed is not None else ""
-        self.say(
-            f"job {job.id} ({_who(job)}) ✔ video posted in the thread: {video.filename} "
-            f"({video.size:,} bytes, {verified}{seed})  [Retry]"
-        )
-        self.results[job.id] = video
-        return DeliveryReceipt(self._next_id())
-
-    async def deliver_notice(self, job: Job) -> DeliveryReceipt:
-        self.say(f"job {job.id} ({_who(job)}) ✖ {job.state.value}: {job.error_message}")
-        return DeliveryReceipt(self._next_id())
-
-    async def job_changed(self, job: Job, queue_position: int | None) -> None:
-        key = (job.state, job.progress, queue_position)
-        if self._last.get(job.id) == key:
-            return
-        self._last[job.id] = key
-        if job.state is JobState.QUEUED:
-            where = f"position {queue_position}" if queue_position else "waiting"
-            note = f" ({job.progress})" if job.progress else ""
-            self.say(f"job {job.id} ({_who(job)}) queued, {where}{note}")
-        else:
-            self.say(f"job {job.id} ({_who(job)}) {job.state.value}: {job.progress or ''}".rstrip(": "))
-
-
-def _read_head(path: Path) -> bytes:
-    with path.open("rb") as handle:
-        return handle.read(12)
-
-
-def _who(job: Job) -> str:
-    return "@" + MEMBERS.get(job.owner_id, str(job.owner_id))
+_USER_MENTION = re.compile(r"<@!?(\d+)>")
+_CHANNEL_MENTION = re.compile(r"<#(\d+)>")
 
 
 def tiny_png(width: int = 8, height: int = 8) -> bytes:
@@ -115,125 +50,186 @@ def tiny_png(width: int = 8, height: int = 8) -> bytes:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+@dataclass
+class Narrator:
+    """Prints what members see: their commands, private replies, and the bot's public posts and edits."""
 
+    stack: LocalStack
+    out: TextIO
+    started: float = field(default_factory=time.monotonic)
+    _seen: dict[int, str] = field(default_factory=dict)
 
-def _request(
-    owner: int,
-    kind: JobKind,
-    prompt: str,
-    options: PikaOptions | None = None,
-    inputs: tuple[InputFile, ...] = (),
-) -> JobRequest:
-    return JobRequest(
-        kind=kind,
-        owner_id=owner,
-        origin=Origin(guild_id=1, channel_id=2),
-        prompt=prompt,
-        options=options or PikaOptions(),
-        inputs=inputs,
-    )
+    def say(self, text: str) -> None:
+        """One transcript line with the elapsed time."""
+        print(f"[{time.monotonic() - self.started:5.1f}s] {text}", file=self.out, flush=True)
+
+    def name(self, user_id: int) -> str:
+        """@name of a member (or the bot)."""
+        emu = self.stack.emulator.emu
+        if user_id == emu.config.bot_user_id:
+            return "pikabot"
+        return "@" + emu.config.members.get(user_id, str(user_id))
+
+    def channel(self, channel_id: int) -> str:
+        """#name of a channel or thread."""
+        found = self.stack.emulator.emu.channels.get(channel_id)
+        return f"#{found.name}" if found else f"#{channel_id}"
+
+    async def watch(self) -> None:
+        """Report every new public bot post and every status change, until cancelled."""
+        while True:
+            self.report_public()
+            await asyncio.sleep(0.05)
+
+    def report_public(self) -> None:
+        """Print public bot messages not yet shown, and changes of their status line."""
+        emu = self.stack.emulator.emu
+        for message in sorted(emu.messages.values(), key=lambda m: m.id):
+            if message.ephemeral or message.deleted or message.author_id != emu.config.bot_user_id:
+                continue
+            summary = self.describe(message)
+            if self._seen.get(message.id) == summary:
+                continue
+            verb = "updates" if message.id in self._seen else "posts"
+            self._seen[message.id] = summary
+            self.say(f"{self.channel(message.channel_id)} ‹pikabot {verb}› {summary}")
+
+    def readable(self, text: str) -> str:
+        """Show <@id> and <#id> mentions as Discord's client would: @name and #name."""
+        text = _CHANNEL_MENTION.sub(lambda m: self.channel(int(m[1])), text)
+        return _USER_MENTION.sub(lambda m: self.name(int(m[1])), text)
+
+    def describe(self, message: EmuMessage) -> str:
+        """A one-line rendering of a bot message."""
+        parts: list[str] = []
+        if message.content:
+            parts.append(message.content.replace("\n", " "))
+        for embed in message.embeds:
+            fields = {f["name"]: f["value"] for f in embed.get("fields", [])}
+            if "State" in fields and not message.attachments:
+                parts.append(
+                    f"[{embed.get('title')}] {embed.get('footer', {}).get('text', '')}: {fields['State']}"
+                )
+            elif "Seed" in fields or "Time taken" in fields:
+                parts.append(
+                    f"[{embed.get('title')}: seed {fields.get('Seed', '?')}, {fields.get('Time taken', '')}]"
+                )
+        for attachment in message.attachments:
+            kind = "MP4" if attachment.data[4:8] == b"ftyp" else "file"
+            parts.append(f"📎 {attachment.filename} ({attachment.size:,} bytes, {kind})")
+        buttons = [c.get("label", "") for row in message.components for c in row.get("components", [])]
+        if buttons:
+            parts.append(" ".join(f"[{label}]" for label in buttons))
+        return self.readable(" ".join(parts))
+
+    async def private_reply(self, interaction: EmuInteraction, user_id: int) -> str:
+        """Wait for the final ephemeral answer to an interaction and print it."""
+        emu = self.stack.emulator.emu
+        await emu.wait_for(
+            lambda: any(("✅" in t or "❌" in t) for t in emu.ephemeral_replies(interaction)), 15, "a reply"
+        )
+        reply = emu.ephemeral_replies(interaction)[-1]
+        self.say(f"  (only {self.name(user_id)} sees) {self.readable(reply)}")
+        return reply
 
 
 async def run_demo(out: TextIO = sys.stdout, *, speed: float = 1.0) -> int:
     """Run the scripted session; 0 when every job ended as the script expects."""
-    sim = await start_simulator(
-        SimConfig(
-            job_started_delay=0.3 * speed, job_progress_delay=0.7 * speed, job_complete_delay=1.0 * speed
-        )
-    )
-    port = _free_port()
     workdir = Path(tempfile.mkdtemp(prefix="pikabot-demo-"))
-    settings = Settings(
-        useapi=UseapiSettings(
-            token=SecretStr(sim.sim.config.api_token),
-            base_url=sim.base_url,
-            accounts=(UseapiAccount(channel=DEFAULT_CHANNEL, max_jobs=2),),
-        ),
-        callbacks=CallbackSettings(listen=f"127.0.0.1:{port}", public_url=f"http://127.0.0.1:{port}"),
-        jobs=JobSettings(poll_interval=1, timeout=120, callback_grace=10),
-        downloads=DownloadSettings(allowed_hosts=("127.0.0.1",)),
-        database=DatabaseSettings(path=str(workdir / "pikabot.sqlite3")),
+    sim = SimConfig(
+        job_started_delay=0.3 * speed, job_progress_delay=0.6 * speed, job_complete_delay=0.9 * speed
     )
-    transcript = TranscriptDelivery(out)
-    runtime = await Runtime.start(settings, transcript)
-    service = runtime.service
-    say = transcript.say
-    say(f"useapi.net simulator on {sim.base_url}; callbacks to http://127.0.0.1:{port}; database {workdir}")
-    say("one Pika account with 2 slots; members: alice, bob, carol, dave")
+    policy = RetryPolicy(busy_min=1.0 * speed, busy_max=2.0 * speed)
+    stack = await LocalStack.start(workdir, sim_config=sim, policy=policy, status_interval=0.5 * speed)
+    narrator = Narrator(stack, out)
+    watcher = asyncio.create_task(narrator.watch())
     try:
-        say('@alice: /pika create prompt:"a red fox running through fresh snow" aspect_ratio:16:9 motion:2')
-        fox = await service.submit(
-            _request(
-                101,
-                JobKind.CREATE,
-                "a red fox running through fresh snow",
-                options=PikaOptions(aspect_ratio=AspectRatio("16:9"), motion=2),
-            )
-        )
-        say('@bob: /pika animate image:cat.png prompt:"the cat slowly blinks"')
-        cat = InputFile("image", "cat.png", "image/png", tiny_png())
-        await service.submit(_request(102, JobKind.ANIMATE, "the cat slowly blinks", inputs=(cat,)))
-        say('@carol: /pika create prompt:"a castle in the clouds -size 100"')
-        try:
-            parse_prompt("a castle in the clouds -size 100", PromptKind.CREATE)
-        except PromptError as error:
-            say(f"  → only @carol sees: {error} (no job created, no credit spent)")
-        say('@carol: /pika create prompt:"something forbidden"')
-        await service.submit(_request(103, JobKind.CREATE, "something forbidden"))
-        say('@dave: /pika create prompt:"ocean waves at sunset" camera:"pan left"')
-        waves = await service.submit(
-            _request(104, JobKind.CREATE, "ocean waves at sunset", options=PikaOptions(camera="pan left"))
-        )
-        say(f"  → @dave's job {waves.id} is queued, position {await service.queue_position(waves.id)}")
-        say('@dave: /pika create prompt:"a second idea"  … then /pika cancel')
-        second = await service.submit(_request(104, JobKind.CREATE, "a second idea"))
-        await service.cancel(second.id)
-        await _wait_for(runtime, lambda job: job.id == fox.id and job.state is JobState.DELIVERED)
-        say(f"@alice clicks Retry under job {fox.id}")
-        retry = await service.retry(fox.id, requester_id=101)
-        say(f"  → new job {retry.id} (parent {fox.id}), sent as Pika's own retry button")
-        await _wait_for_all(runtime)
-        return await _summary(runtime, transcript)
+        return await _script(stack, narrator)
     finally:
-        await runtime.stop()
-        await sim.close()
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+        await stack.stop()
 
 
-async def _wait_for(runtime: Runtime, matches: Callable[[Job], bool], within: float = 60.0) -> None:
-    async with asyncio.timeout(within):
-        while not any(matches(job) for job in await runtime.store.all_jobs()):  # noqa: ASYNC110 - SQLite is the truth
-            await asyncio.sleep(0.05)
+async def _script(stack: LocalStack, n: Narrator) -> int:
+    emu = stack.emulator.emu
+    channel = emu.config.text_channel_id
+    alice, bob, carol = 101, 102, 103
+    n.say(
+        f"Discord emulator {stack.emulator.api_base_url}, useapi.net simulator {stack.simulator.base_url}, "
+        f"callbacks {stack.settings.callbacks.public_url}; no token, no network"
+    )
+    n.say("the real pikabot is connected; one Pika account with 2 slots")
+
+    async def command(
+        user: int, sub: str, options: dict[str, Any], **attachments: tuple[str, str, bytes]
+    ) -> str:
+        shown = " ".join(f'{k}:"{v}"' if isinstance(v, str) else f"{k}:{v}" for k, v in options.items())
+        shown += "".join(f" {k}:{v[0]}" for k, v in attachments.items())
+        n.say(f"{n.name(user)} › /pika {sub} {shown}")
+        interaction = await emu.slash(user, channel, "pika", sub, options, attachments=attachments or None)
+        return await n.private_reply(interaction, user)
+
+    await command(
+        alice,
+        "create",
+        {"prompt": "a red fox running through fresh snow", "aspect_ratio": "16:9", "motion": 2},
+    )
+    await command(
+        bob, "animate", {"prompt": "the cat slowly blinks"}, image=("cat.png", "image/png", tiny_png())
+    )
+    await command(carol, "create", {"prompt": "a castle in the clouds -size 100"})
+    await command(carol, "create", {"prompt": "something forbidden"})
+    fox_thread = emu.threads(channel)[0]
+    fox_video = await emu.wait_for_message(
+        lambda m: m.channel_id == fox_thread.id and bool(m.attachments), 30
+    )
+    n.report_public()
+    retry_id = fox_video.custom_ids()[0]
+    n.say(f"{n.name(carol)} clicks [Retry] under @alice's video")
+    await n.private_reply(await emu.click(carol, fox_video.id, retry_id), carol)
+    n.say(f"{n.name(alice)} clicks [Retry] under her video")
+    await n.private_reply(await emu.click(alice, fox_video.id, retry_id), alice)
+    await emu.wait_for_message(
+        lambda m: m.channel_id == fox_thread.id and bool(m.attachments) and m.id != fox_video.id, 30
+    )
+    store = stack.bot.runtime.store
+    deadline = time.monotonic() + 30
+    while not all(job.terminal and job.notified for job in await store.all_jobs()):
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)
+    n.report_public()
+    return await _summary(stack, n)
 
 
-async def _wait_for_all(runtime: Runtime, within: float = 60.0) -> None:
-    async with asyncio.timeout(within):
-        while not all(job.terminal and job.notified for job in await runtime.store.all_jobs()):  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
-
-
-async def _summary(runtime: Runtime, transcript: TranscriptDelivery) -> int:
-    jobs = await runtime.store.all_jobs()
-    transcript.say("summary (from SQLite):")
+async def _summary(stack: LocalStack, n: Narrator) -> int:
+    jobs = await stack.bot.runtime.store.all_jobs()
+    n.say("summary, read back from SQLite:")
     for job in jobs:
-        took = f"{(job.finished_at or 0) - job.created_at:4.1f}s"
+        took = (job.finished_at or 0) - job.created_at
         print(
-            f"    job {job.id:>2}  {job.kind.value:<8} {_who(job):<7} {job.state.value:<10} {took}"
-            f"  {job.error_code or ''}",
-            file=transcript.out,
+            f"    job {job.id}  {job.kind.value:<8} {n.name(job.owner_id):<7} {job.state.value:<10} "
+            f"{took:4.1f}s  {job.error_code or ''}",
+            file=n.out,
         )
-    expected = {
-        JobState.DELIVERED: 4,  # fox, cat, waves, retry
-        JobState.MODERATED: 1,
-        JobState.CANCELLED: 1,
-    }
+    emu = stack.emulator.emu
+    expected = {JobState.DELIVERED: 3, JobState.MODERATED: 1}  # fox, cat, fox retry; the castle
     counts = {state: sum(job.state is state for job in jobs) for state in expected}
-    ok = counts == expected and await runtime.store.integrity_ok()
-    transcript.say(
-        "demo finished: every job ended and its member was told" if ok else f"unexpected: {counts}"
+    ok = (
+        counts == expected
+        and len(jobs) == 4
+        and not emu.violations
+        and await stack.bot.runtime.store.integrity_ok()
+    )
+    if emu.violations:
+        n.say(f"the emulator saw Discord rules broken: {emu.violations}")
+    n.say(
+        "demo finished: every job ended and its member was told; Discord's limits were kept"
+        if ok
+        else f"unexpected outcome: {counts}"
     )
     return 0 if ok else 1
 

@@ -1,4 +1,4 @@
-"""`pikabot demo` runs the real engine against the simulator and narrates the session."""
+"""`pikabot demo` runs the real bot against the Discord emulator and the useapi simulator."""
 
 from __future__ import annotations
 
@@ -8,15 +8,17 @@ from bot.demo import run_demo, tiny_png
 
 
 async def test_demo_runs_to_the_expected_outcomes() -> None:
-    """The scripted session ends with four videos, one moderated and one cancelled job, exit 0."""
+    """The scripted session: three videos, a refused flag, a moderated prompt, a refused Retry; exit 0."""
     out = io.StringIO()
     assert await run_demo(out, speed=0.2) == 0
     text = out.getvalue()
-    assert text.count("✔ video posted in the thread") == 4
-    assert "✖ moderated" in text and "✖ cancelled" in text
+    assert text.count("📎 ") == 3 and text.count("MP4)") == 3
     assert "unknown parameter -size" in text
-    assert "demo finished: every job ended and its member was told" in text
-    assert "sim-token" not in text
+    assert "refused by Pika's moderation" in text
+    assert "Only @alice (or a moderator) can retry" in text
+    assert "Follow it in #a red fox running through fresh snow" in text
+    assert "demo finished: every job ended and its member was told; Discord's limits were kept" in text
+    assert "emu-bot-token" not in text and "sim-token" not in text
 
 
 def test_tiny_png_is_a_png() -> None:
