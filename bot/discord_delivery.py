@@ -71,7 +71,7 @@ class DiscordDelivery:
 
     async def deliver_result(self, job: Job, video: VideoResult) -> DeliveryReceipt:
         """Upload the MP4 (or link it when too large) with its embed and Retry, mentioning the owner."""
-        limit = job.origin.upload_limit or DEFAULT_UPLOAD_LIMIT
+        limit = job.origin.upload_limit if job.origin.upload_limit is not None else DEFAULT_UPLOAD_LIMIT
         embed = result_embed(job, video.seed)
         mention = discord.AllowedMentions(users=[discord.Object(job.owner_id)], roles=False, everyone=False)
         if video.size <= limit:
@@ -89,9 +89,14 @@ class DiscordDelivery:
                 )
 
         else:
+            why = (
+                "I may not attach files in this channel"
+                if limit == 0
+                else f"it is {size_text(video.size)}, over this server's {size_text(limit)} upload limit"
+            )
             content = (
-                f"<@{job.owner_id}> your video is ready. It is {size_text(video.size)}, over this server's "
-                f"{size_text(limit)} upload limit, so here is Pika's link instead (it expires within a day)."
+                f"<@{job.owner_id}> your video is ready, but {why}, so here is Pika's link instead "
+                "(it expires within a day)."
             )
 
             async def post(channel: discord.PartialMessageable) -> discord.Message:

@@ -77,17 +77,24 @@ def placement_for(interaction: discord.Interaction[PikaBot]) -> Placement:
             f"{'s' if len(missing) > 1 else ''} in this channel. Ask a server admin to grant "
             f"{'them' if len(missing) > 1 else 'it'}, or use me in another channel."
         )
+    if not perms.attach_files:
+        log.warning("no Attach Files permission in channel %s; results will be links", interaction.channel_id)
+    files_note = (
+        ""
+        if perms.attach_files
+        else " I may not attach files here (missing **Attach Files**), so you'll get a link."
+    )
     if in_thread:
-        return Placement(use_thread=True, in_thread=True)
+        return Placement(use_thread=True, in_thread=True, note=files_note)
     if not (perms.create_public_threads and perms.send_messages_in_threads):
         log.warning("no thread permissions in channel %s; posting in the channel", interaction.channel_id)
         return Placement(
             use_thread=False,
             in_thread=False,
             note=" I can't start threads here (missing **Create Public Threads** or **Send Messages in "
-            "Threads**), so the result will be posted in this channel.",
+            "Threads**), so the result will be posted in this channel." + files_note,
         )
-    return Placement(use_thread=True, in_thread=False)
+    return Placement(use_thread=True, in_thread=False, note=files_note)
 
 
 async def read_image(attachment: discord.Attachment, max_bytes: int, what: str) -> InputFile:
@@ -168,7 +175,8 @@ def origin_of(interaction: discord.Interaction[PikaBot], placement: Placement) -
         channel_id=parent_id or interaction.channel_id or 0,
         thread_id=interaction.channel_id if placement.in_thread else None,
         interaction_id=interaction.id,
-        upload_limit=interaction.filesize_limit,
+        # No Attach Files permission: a limit of 0 makes the result a link (with a note) from the start.
+        upload_limit=interaction.filesize_limit if interaction.app_permissions.attach_files else 0,
     )
 
 

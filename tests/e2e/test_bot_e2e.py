@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.demo import tiny_png
-from bot.jobs import JobState
+from bot.jobs import Job, JobState
 from bot.localstack import LocalStack
 from bot.sandbox.discord_emu import EmuInteraction, EmuMessage
 
@@ -33,8 +33,20 @@ async def reply_of(stack: LocalStack, interaction: EmuInteraction, needle: str, 
     return "\n".join(emu.ephemeral_replies(interaction))
 
 
-async def jobs(stack: LocalStack) -> list:  # type: ignore[type-arg]
+async def jobs(stack: LocalStack) -> list[Job]:
     return await stack.bot.runtime.store.all_jobs()
+
+
+async def settled(stack: LocalStack, timeout: float = 10) -> list[Job]:
+    """Wait until every job has ended and its member was told (SQLite is the truth)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        found = await jobs(stack)
+        if found and all(j.terminal and j.notified for j in found):
+            return found
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"jobs did not settle: {[(j.id, j.state.value) for j in found]}")
+        await asyncio.sleep(0.02)
 
 
 async def test_create_posts_video_in_a_new_thread_with_retry(stack: LocalStack) -> None:
@@ -307,3 +319,50 @@ async def test_command_in_a_thread_uses_that_thread(stack: LocalStack) -> None:
         lambda m: m.channel_id == thread.id and bool(m.attachments) and "second" in str(m.embeds), timeout=15
     )
     assert emu.threads(channel_id) == [thread]
+
+
+async def test_missing_attach_files_posts_a_link(stack: LocalStack) -> None:
+    """Without Attach Files the member is told up front and the result is a link, not a failed upload."""
+    emu = stack.emulator.emu
+    channel_id, _ = emu_ids(stack)
+    emu.deny(channel_id, "ATTACH_FILES")
+    interaction = await emu.slash(101, channel_id, "pika", "create", {"prompt": "no files allowed"})
+    assert "Attach Files" in await reply_of(stack, interaction, "is queued")
+    (thread,) = emu.threads(channel_id)
+    post = await emu.wait_for_message(lambda m: m.channel_id == thread.id and "link" in m.content)
+    assert post.attachments == [] and "may not attach files" in post.content
+    (job,) = await settled(stack)
+    assert job.state is JobState.DELIVERED
+
+
+async def test_archived_thread_is_reopened_by_the_result(stack: LocalStack) -> None:
+    """A thread archived while the job runs is unarchived by the result post."""
+    emu = stack.emulator.emu
+    channel_id, _ = emu_ids(stack)
+    stack.simulator.sim.faults.hold_jobs = True
+    interaction = await emu.slash(101, channel_id, "pika", "create", {"prompt": "patience"})
+    await reply_of(stack, interaction, "is queued")
+    (thread,) = emu.threads(channel_id)
+    await emu.wait_for(lambda: bool(stack.simulator.sim.executing_jobids()), 10, "the job to start upstream")
+    emu.archive_thread(thread.id)
+    stack.simulator.sim.release_all()
+    await result_in(stack, thread.id)
+    assert not emu.channels[thread.id].archived
+
+
+async def test_discord_error_after_storing_the_post_gives_one_message(stack: LocalStack) -> None:
+    """Discord stores the upload, then answers 500: the retry is deduplicated by the job's nonce."""
+    emu = stack.emulator.emu
+    channel_id, _ = emu_ids(stack)
+    stack.simulator.sim.faults.hold_jobs = True
+    interaction = await emu.slash(101, channel_id, "pika", "create", {"prompt": "exactly once"})
+    await reply_of(stack, interaction, "is queued")
+    (thread,) = emu.threads(channel_id)
+    await emu.wait_for(lambda: bool(stack.simulator.sim.executing_jobids()), 10, "the job to start upstream")
+    emu.faults.server_error_after_store_next = 1
+    stack.simulator.sim.release_all()
+    await result_in(stack, thread.id)
+    (job,) = await settled(stack)
+    posts = [m for m in emu.thread_messages(thread.id) if m.attachments]
+    assert len(posts) == 1
+    assert job.state is JobState.DELIVERED and job.delivered_message_id == posts[0].id
