@@ -5,21 +5,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 
 from bot.app import PikaBot, point_discord_at
 from bot.config import Settings
+from bot.scheduler import RetryPolicy
 
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE = 10.0  # seconds SIGTERM / Ctrl-C may take before we stop waiting
 
 
+def retry_policy_from_env() -> RetryPolicy | None:
+    """PIKABOT_RETRY_SCALE (tests only) shrinks every back-off so fault tests of the real process finish fast."""
+    raw = os.environ.get("PIKABOT_RETRY_SCALE", "")
+    if not raw:
+        return None
+    factor = float(raw)
+    if not 0 < factor <= 1:
+        raise ValueError("PIKABOT_RETRY_SCALE must be a number in (0, 1]")
+    return RetryPolicy().scaled(factor)
+
+
 async def run_bot(settings: Settings) -> int:
     """Run until SIGTERM/SIGINT, then close everything in reverse order within SHUTDOWN_GRACE."""
     assert settings.discord.token is not None
     point_discord_at(settings.discord.api_base_url, settings.discord.gateway_url)
-    bot = PikaBot(settings)
+    bot = PikaBot(settings, policy=retry_policy_from_env())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.jobs import Job, JobKind
 from bot.providers.base import Account
@@ -28,6 +28,20 @@ class RetryPolicy:
     download_attempts: int = 3
     poll_failures_max: int = 10  # consecutive failed polls before a running job is given up
     poll_jitter: float = 0.1  # ± fraction of poll_interval, so polls of a batch spread out
+
+    def scaled(self, factor: float) -> RetryPolicy:
+        """Every waiting time multiplied by `factor` (tests and demos run the real process faster)."""
+        return replace(
+            self,
+            busy_min=self.busy_min * factor,
+            busy_max=self.busy_max * factor,
+            overloaded_delay=self.overloaded_delay * factor,
+            transient_base=self.transient_base * factor,
+            transient_cap=self.transient_cap * factor,
+            reconcile_delay=self.reconcile_delay * factor,
+            delivery_base=self.delivery_base * factor,
+            delivery_cap=self.delivery_cap * factor,
+        )
 
 
 class Scheduler:

@@ -20,6 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from bot.crashpoints import crashpoint
 from bot.delivery import Delivery, DeliveryError
 from bot.downloads import DownloadError, VideoDownloader
 from bot.jobs import Job, JobKind, JobRequest, JobState, VideoResult
@@ -189,6 +190,7 @@ class JobService:
         provider.check(request)
         now = self._clock()
         job = await self.store.insert(request, now, not_before=HELD if hold else None)
+        crashpoint("job.stored")
         log.info("job %s queued (%s by %s)", job.id, job.kind.value, job.owner_id)
         self._wake.set()
         return job
@@ -432,6 +434,7 @@ class JobService:
             inputs=await self.store.inputs(job.id),
             parent_upstream_id=parent_upstream_id,
         )
+        crashpoint("submit.claimed")
         try:
             snapshot = await provider.submit(request)
         except UpstreamError as error:
@@ -444,6 +447,7 @@ class JobService:
                 stored, JobState.FAILED, "internal_error", f"could not send the job ({exc})"
             )
             return
+        crashpoint("submit.sent")
         now = self._clock()
         running = await self.store.transition(
             job.id,
@@ -715,6 +719,7 @@ class JobService:
                 job, JobState.FAILED, "download_failed", f"the video could not be fetched: {error.message}"
             )
             return
+        crashpoint("download.done")
         result = VideoResult(
             path=str(video.path),
             size=video.size,
@@ -747,6 +752,7 @@ class JobService:
     async def _deliver_job(self, job: Job) -> None:
         assert job.video is not None
         now = self._clock()
+        crashpoint("deliver.before")
         try:
             receipt = await self.delivery.deliver_result(job, job.video)
         except Exception as exc:
@@ -772,6 +778,7 @@ class JobService:
                     ),
                 )
             return
+        crashpoint("deliver.posted")
         delivered = await self.store.transition(
             job.id,
             JobState.DELIVERED,

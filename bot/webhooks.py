@@ -13,6 +13,7 @@ from dataclasses import asdict
 
 from aiohttp import web
 
+from bot.crashpoints import crashpoint
 from bot.service import JobService, callback_token_hash
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ async def _callback(request: web.Request) -> web.Response:
     if not isinstance(body, dict):
         return _json({"error": "body must be a JSON object"}, 400)
     hint = body.get("jobid")
+    crashpoint("callback.received")
     await service.handle_callback(job, hint if isinstance(hint, str) and hint else None)
     return _json({"ok": True}, 200)
 

@@ -1,0 +1,121 @@
+"""The fault suite's invariants, checked over the SQLite file and the stand-ins' records.
+
+I1 no lost job: every job is terminal and its member was told (a result or exactly one notice).
+I2 no duplicate post: at most one result message and one notice per job in Discord.
+I3 monotonic state: the recorded history follows legal transitions only; upstream accepted at most
+   one submit per job (a Retry is a new job with its own id).
+I4 PRAGMA integrity_check is ok; no callback token is still valid for a completed or finished job.
+
+The checker reads the database with the sqlite3 module directly, not through pikabot's store, so a
+bug in the store cannot hide a violation. It fails loudly, naming every offending job.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.jobs import TERMINAL_STATES, JobState, can_transition
+from bot.sandbox.discord_emu import DiscordEmulator
+from bot.sandbox.useapi_sim import UseapiSimulator
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken invariant."""
+
+    rule: str
+    job_id: int | None
+    detail: str
+
+    def __str__(self) -> str:
+        where = f"job {self.job_id}" if self.job_id is not None else "database"
+        return f"{self.rule} {where}: {self.detail}"
+
+
+class InvariantError(AssertionError):
+    """The invariants do not hold; the message lists every violation."""
+
+
+def find_violations(
+    db_path: Path, emulator: DiscordEmulator | None = None, simulator: UseapiSimulator | None = None
+) -> list[Violation]:
+    """Every violation of I1-I4 in the database (and in the stand-ins' records when given)."""
+    found: list[Violation] = []
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        check = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        if check != "ok":
+            found.append(Violation("I4", None, f"integrity_check says {check!r}"))
+        jobs = conn.execute(
+            "SELECT id, state, notified, callback_token_hash FROM jobs ORDER BY id"
+        ).fetchall()
+        events = conn.execute("SELECT job_id, from_state, to_state FROM job_events ORDER BY id").fetchall()
+    finally:
+        conn.close()
+    history: dict[int, list[tuple[str | None, str]]] = {}
+    for event in events:
+        history.setdefault(event["job_id"], []).append((event["from_state"], event["to_state"]))
+    results = Counter[int]()
+    notices = Counter[int]()
+    if emulator is not None:
+        for message in emulator.messages.values():
+            if message.deleted or not isinstance(message.nonce, str):
+                continue
+            if message.nonce.startswith("pkr") and message.nonce[3:].isdigit():
+                results[int(message.nonce[3:])] += 1
+            elif message.nonce.startswith("pkn") and message.nonce[3:].isdigit():
+                notices[int(message.nonce[3:])] += 1
+    accepted = Counter[str]()
+    if simulator is not None:
+        for request in simulator.requests:
+            if request.method == "POST" and request.status == 200 and "replyRef" in request.fields:
+                accepted[request.fields["replyRef"]] += 1
+    for job in jobs:
+        job_id, state = job["id"], JobState(job["state"])
+        if state not in TERMINAL_STATES:
+            found.append(Violation("I1", job_id, f"still {state.value}"))
+        elif not job["notified"]:
+            found.append(Violation("I1", job_id, f"{state.value} but the member was never told"))
+        if emulator is not None and state in TERMINAL_STATES:
+            told = results[job_id] if state is JobState.DELIVERED else notices[job_id]
+            if told == 0 and job["notified"]:
+                found.append(
+                    Violation("I1", job_id, f"{state.value}, marked told, but no message in Discord")
+                )
+        if results[job_id] > 1 or notices[job_id] > 1:
+            found.append(
+                Violation("I2", job_id, f"{results[job_id]} results and {notices[job_id]} notices posted")
+            )
+        if accepted[str(job_id)] > 1:
+            found.append(Violation("I3", job_id, f"upstream accepted {accepted[str(job_id)]} submits"))
+        steps = history.get(job_id, [])
+        if not steps or steps[0] != (None, JobState.QUEUED.value):
+            found.append(Violation("I3", job_id, f"history does not start queued: {steps[:1]}"))
+        for (_, after), (next_before, _) in itertools.pairwise(steps):
+            if next_before != after:
+                found.append(
+                    Violation("I3", job_id, f"history jumps from {after} to a move out of {next_before}")
+                )
+        for before, after in steps[1:]:
+            if before is None or not can_transition(JobState(before), JobState(after)):
+                found.append(Violation("I3", job_id, f"illegal move {before} -> {after}"))
+        if job["callback_token_hash"] is not None and (
+            state in TERMINAL_STATES or state is JobState.COMPLETED
+        ):
+            found.append(Violation("I4", job_id, f"callback token still valid while {state.value}"))
+    return found
+
+
+def assert_invariants(
+    db_path: Path, emulator: DiscordEmulator | None = None, simulator: UseapiSimulator | None = None
+) -> None:
+    """Raise InvariantError naming every violation, if there is any."""
+    violations = find_violations(db_path, emulator, simulator)
+    if violations:
+        lines = "\n  ".join(str(v) for v in violations)
+        raise InvariantError(f"{len(violations)} invariant violation(s):\n  {lines}")
