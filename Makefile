@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test lint demo bench clean
+.PHONY: install test lint demo soak bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ lint: install
 
 test: lint
 	$(BIN)/pytest -q
+
+soak: install
+	$(BIN)/pytest -q -m soak -s --timeout 900
 
 demo: install
 	$(BIN)/pikabot demo
