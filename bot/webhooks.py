@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 
 from aiohttp import web
@@ -23,11 +24,60 @@ _MAX_TOKEN_CHARS = 128  # ours are 43; anything much longer is not one of ours
 SERVICE = web.AppKey("service", JobService)
 
 
+class MissLimiter:
+    """Per-IP budget for callbacks with unknown tokens: guessing capability URLs gets 429 quickly.
+
+    A token bucket per address (burst `burst`, refilled at `per_minute`); only misses spend it, so a
+    legitimate upstream delivering real callbacks is never slowed. Old entries are pruned.
+    """
+
+    def __init__(
+        self, burst: int = 30, per_minute: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.burst = burst
+        self.rate = per_minute / 60.0
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def blocked(self, address: str) -> bool:
+        """True while `address` has no budget left."""
+        return self._level(address) < 1.0
+
+    def take(self, address: str) -> bool:
+        """Spend one unit before the lookup (so concurrent guesses cannot all slip through); False if none left."""
+        if self.blocked(address):
+            return False
+        self.miss(address)
+        return True
+
+    def refund(self, address: str) -> None:
+        """Give the unit back: the token was a real one."""
+        self._buckets[address] = (min(float(self.burst), self._level(address) + 1.0), self._clock())
+
+    def miss(self, address: str) -> None:
+        """Spend one unit of `address`'s budget."""
+        self._buckets[address] = (self._level(address) - 1.0, self._clock())
+        if len(self._buckets) > 10_000:
+            self._prune()
+
+    def _level(self, address: str) -> float:
+        level, at = self._buckets.get(address, (float(self.burst), self._clock()))
+        return min(float(self.burst), level + (self._clock() - at) * self.rate)
+
+    def _prune(self) -> None:
+        for address in [a for a in self._buckets if self._level(a) >= self.burst]:
+            del self._buckets[address]
+
+
+LIMITER = web.AppKey("limiter", MissLimiter)
+
+
 def make_app(service: JobService) -> web.Application:
     """The aiohttp application serving callbacks and health."""
     # client_max_size makes aiohttp answer 413 itself for bodies that stream past the cap.
     app = web.Application(client_max_size=MAX_CALLBACK_BYTES)
     app[SERVICE] = service
+    app[LIMITER] = MissLimiter()
     app.router.add_post("/callbacks/{provider}/{token}", _callback)
     app.router.add_get("/healthz", _healthz)
     return app
@@ -39,19 +89,25 @@ async def _callback(request: web.Request) -> web.Response:
     token = request.match_info["token"]
     if request.content_length is not None and request.content_length > MAX_CALLBACK_BYTES:
         return _json({"error": f"body larger than {MAX_CALLBACK_BYTES} bytes"}, 413)
+    limiter = request.app[LIMITER]
+    address = request.remote or "unknown"
+    if not limiter.take(address):
+        return _json({"error": "too many unknown callback URLs; slow down"}, 429)
     if provider not in service.providers or not token or len(token) > _MAX_TOKEN_CHARS:
         return _json({"error": "not found"}, 404)
     job = await service.store.by_callback_token(callback_token_hash(token))
     if job is None or job.provider != provider:
         # Unknown, or spent because the job already finished: either way nothing to do.
         return _json({"error": "not found"}, 404)
+    limiter.refund(address)
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         return _json({"error": f"body larger than {MAX_CALLBACK_BYTES} bytes"}, 413)
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: absurdly nested JSON is refused like any other malformed body.
         return _json({"error": "body must be JSON"}, 400)
     if not isinstance(body, dict):
         return _json({"error": "body must be a JSON object"}, 400)
