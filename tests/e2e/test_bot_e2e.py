@@ -366,3 +366,74 @@ async def test_discord_error_after_storing_the_post_gives_one_message(stack: Loc
     posts = [m for m in emu.thread_messages(thread.id) if m.attachments]
     assert len(posts) == 1
     assert job.state is JobState.DELIVERED and job.delivered_message_id == posts[0].id
+
+
+async def test_discord_rate_limits_on_posts_end_in_one_message(stack: LocalStack) -> None:
+    """Route and global 429s on the result post: discord.py waits retry_after; one message in the end."""
+    emu = stack.emulator.emu
+    channel_id, _ = emu_ids(stack)
+    stack.simulator.sim.faults.hold_jobs = True
+    interaction = await emu.slash(101, channel_id, "pika", "create", {"prompt": "rate limited"})
+    await reply_of(stack, interaction, "is queued")
+    (thread,) = emu.threads(channel_id)
+    await emu.wait_for(lambda: bool(stack.simulator.sim.executing_jobids()), 10, "the job to start upstream")
+    emu.faults.rate_limit_next = 2
+    emu.faults.global_429_next = 1
+    stack.simulator.sim.release_all()
+    (job,) = await settled(stack, timeout=20)
+    posts = [m for m in emu.thread_messages(thread.id) if m.attachments]
+    assert job.state is JobState.DELIVERED and len(posts) == 1
+    assert len(emu.rate_limit_hits) >= 2
+
+
+async def test_gateway_drop_mid_job_resumes_and_delivers(stack: LocalStack) -> None:
+    """The gateway connection drops while a job runs: the bot resumes, the result still lands once."""
+    emu = stack.emulator.emu
+    channel_id, _ = emu_ids(stack)
+    stack.simulator.sim.faults.hold_jobs = True
+    interaction = await emu.slash(101, channel_id, "pika", "create", {"prompt": "through a reconnect"})
+    await reply_of(stack, interaction, "is queued")
+    (thread,) = emu.threads(channel_id)
+    await emu.wait_for(lambda: bool(stack.simulator.sim.executing_jobids()), 10, "the job to start upstream")
+    emu.faults.drop_gateway()
+    await emu.wait_resumed(timeout=15)
+    stack.simulator.sim.release_all()
+    (job,) = await settled(stack, timeout=20)
+    assert job.state is JobState.DELIVERED
+    assert len([m for m in emu.thread_messages(thread.id) if m.attachments]) == 1
+
+
+async def test_locked_or_deleted_thread_falls_back_to_the_channel(stack: LocalStack) -> None:
+    """A thread locked or deleted while the job runs: the result goes to the channel, once."""
+    emu = stack.emulator.emu
+    channel_id, _ = emu_ids(stack)
+    stack.simulator.sim.faults.hold_jobs = True
+    for prompt in ("locked away", "deleted thread"):
+        interaction = await emu.slash(101, channel_id, "pika", "create", {"prompt": prompt})
+        await reply_of(stack, interaction, "is queued")
+    await emu.wait_for(lambda: len(stack.simulator.sim.executing_jobids()) == 2, 10, "both jobs upstream")
+    threads = {t.name: t for t in emu.threads(channel_id)}
+    emu.archive_thread(threads["locked away"].id, locked=True)
+    emu.delete_channel(threads["deleted thread"].id)
+    stack.simulator.sim.release_all()
+    found = await settled(stack, timeout=20)
+    assert {j.state for j in found} == {JobState.DELIVERED}
+    in_channel = [m for m in emu.thread_messages(channel_id) if m.attachments]
+    assert len(in_channel) == 2
+
+
+async def test_echoed_prompts_ping_nobody(stack: LocalStack) -> None:
+    """A prompt with @everyone and a role mention is echoed in embeds only; the posts ping the owner alone."""
+    emu = stack.emulator.emu
+    channel_id, _ = emu_ids(stack)
+    interaction = await emu.slash(
+        101, channel_id, "pika", "create", {"prompt": "hello @everyone <@&42> <@103>"}
+    )
+    await reply_of(stack, interaction, "is queued")
+    (thread,) = emu.threads(channel_id)
+    await result_in(stack, thread.id)
+    await settled(stack)
+    for message in emu.messages.values():
+        if message.author_id == emu.config.bot_user_id:
+            assert not message.mention_everyone and message.mention_role_ids == []
+            assert set(message.mention_ids) <= {101}
