@@ -94,7 +94,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if missing:
         print(f"config: set {' and '.join(missing)} in the environment (or the config file)", file=sys.stderr)
         return EXIT_CONFIG
-    setup_logging("INFO", settings.secrets())
+    setup_logging(args.log_level, settings.secrets())
     from bot.runner import run_bot  # imported late: check-config must not need discord.py
 
     return asyncio.run(run_bot(settings))
@@ -112,6 +112,15 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     from bot.runner import sync_commands
 
     return asyncio.run(sync_commands(settings, args.guild))
+
+
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        help="how much to log (secrets are redacted at every level)",
+    )
 
 
 def _sync_arguments(parser: argparse.ArgumentParser) -> None:
@@ -137,6 +146,7 @@ COMMANDS: Final[dict[str, Command]] = {
     "run": Command(
         help="start the bot (Discord, the webhook server and the job engine)",
         handler=_cmd_run,
+        add_arguments=_run_arguments,
     ),
     "sync": Command(
         help="register the /pika commands with Discord now",

@@ -78,7 +78,7 @@ path = "{db_path}"
         }
         identifies = self.emulator.emu.identifies
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", "--config", str(self.config),
+            sys.executable, "-m", "bot", "run", "--config", str(self.config), "--log-level", "DEBUG",
             env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         self.starts += 1
@@ -149,13 +149,26 @@ path = "{db_path}"
                 )
             await asyncio.sleep(0.05)
 
+    def secrets(self) -> list[str]:
+        """Every secret of this run: both tokens, and each raw callback token useapi was given."""
+        found = [self.emulator.emu.config.bot_token, self.simulator.sim.config.api_token]
+        for request in self.simulator.sim.requests:
+            reply_url = request.fields.get("replyUrl")
+            if reply_url:
+                found.append(reply_url.rsplit("/", 1)[1])
+        return found
+
     def check(self) -> None:
-        """I1-I4 over the database, the emulator's messages and the simulator's submits."""
+        """I1-I4, no emulator complaint, and no secret in the DEBUG logs, the database or the media folder."""
         assert_invariants(self.db_path, self.emulator.emu, self.simulator.sim)
         assert self.emulator.emu.violations == [], self.emulator.emu.violations
-        for text in self.logs:
-            for secret in (self.emulator.emu.config.bot_token, self.simulator.sim.config.api_token):
-                assert secret not in text
+        stored = b"".join(
+            p.read_bytes() for p in self.tmp_path.rglob("*") if p.is_file() and p.suffix != ".toml"
+        )
+        for secret in self.secrets():
+            for text in self.logs:
+                assert secret not in text, "a secret reached the log"
+            assert secret.encode() not in stored, "a secret reached the database or a file"
 
     async def close(self) -> None:
         await self.kill()
