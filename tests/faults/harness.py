@@ -33,6 +33,7 @@ class ProcessStack:
     config: Path
     db_path: Path
     process: asyncio.subprocess.Process | None = None
+    log_path: Path = Path("/dev/null")
     starts: int = 0
     logs: list[str] = field(default_factory=list)
 
@@ -77,11 +78,15 @@ path = "{db_path}"
             "PIKABOT_CRASH_AT": crash_at,
         }
         identifies = self.emulator.emu.identifies
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", "--config", str(self.config), "--log-level", "DEBUG",
-            env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
         self.starts += 1
+        # A file, not a pipe: at DEBUG the bot writes more than a pipe buffers, and an undrained pipe
+        # would block it mid-log (it did, during shutdown).
+        self.log_path = self.tmp_path / f"bot-{self.starts}.log"
+        with self.log_path.open("wb") as log_file:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run", "--config", str(self.config), "--log-level", "DEBUG",
+                env=env, stdout=asyncio.subprocess.DEVNULL, stderr=log_file,
+            )  # fmt: skip
         emu = self.emulator.emu
         await emu.wait_for(lambda: emu.identifies > identifies or self._exited(), 30, "the bot to identify")
         if self._exited():
@@ -92,9 +97,7 @@ path = "{db_path}"
         return self.process is not None and self.process.returncode is not None
 
     async def _stderr(self) -> str:
-        assert self.process is not None and self.process.stderr is not None
-        data = await self.process.stderr.read()
-        text = data.decode(errors="replace")
+        text = self.log_path.read_text(errors="replace")
         self.logs.append(text)
         return text
 
