@@ -476,6 +476,36 @@ class DatabaseSettings(BaseModel):
         return str(Path(value).expanduser()) if value.startswith("~") else value
 
 
+class LimitSettings(BaseModel):
+    """``[limits]``: per-member limits on paid generations (guilds may override them)."""
+
+    model_config = _STRICT
+
+    in_flight: int = Field(
+        default=2,
+        ge=1,
+        le=100,
+        json_schema_extra=_explain(
+            "must be between 1 and 100", type_hint="must be an integer between 1 and 100"
+        ),
+    )
+    per_day: int = Field(
+        default=0,
+        ge=0,
+        le=100_000,
+        json_schema_extra=_explain(
+            "must be between 0 (no limit) and 100000", type_hint="must be an integer between 0 and 100000"
+        ),
+    )
+    cooldown: float = Field(
+        default=3.0,
+        ge=0,
+        le=3600,
+        allow_inf_nan=False,
+        json_schema_extra=_explain(f"{_SECONDS} from 0 to 3600"),
+    )
+
+
 class Settings(BaseModel):
     """The whole configuration; every section has defaults, so an empty file is valid."""
 
@@ -487,6 +517,7 @@ class Settings(BaseModel):
     jobs: JobSettings = JobSettings()
     downloads: DownloadSettings = DownloadSettings()
     database: DatabaseSettings = DatabaseSettings()
+    limits: LimitSettings = LimitSettings()
 
     def secrets(self) -> tuple[str, ...]:
         """Every non-empty secret value, for log redaction."""

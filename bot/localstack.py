@@ -21,6 +21,7 @@ from bot.config import (
     DiscordSettings,
     DownloadSettings,
     JobSettings,
+    LimitSettings,
     Settings,
     UseapiAccount,
     UseapiSettings,
@@ -46,6 +47,7 @@ def local_settings(
     max_jobs: int = 2,
     poll_interval: float = 1.0,
     callbacks: bool = True,
+    limits: LimitSettings | None = None,
 ) -> Settings:
     """Settings pointing every remote party at the local stand-ins."""
     return Settings(
@@ -66,6 +68,7 @@ def local_settings(
         jobs=JobSettings(poll_interval=poll_interval, timeout=300, callback_grace=5),
         downloads=DownloadSettings(allowed_hosts=("127.0.0.1",)),
         database=DatabaseSettings(path=str(workdir / "pikabot.sqlite3")),
+        limits=limits or LimitSettings(in_flight=5, per_day=0, cooldown=0),
     )
 
 
@@ -94,12 +97,19 @@ class LocalStack:
         status_interval: float = 3.0,
         max_jobs: int = 2,
         callbacks: bool = True,
+        limits: LimitSettings | None = None,
     ) -> LocalStack:
         """Start the simulator, the emulator and the bot; return once the bot is connected."""
         simulator = await start_simulator(sim_config)
         emulator = await start_emulator(emu_config)
         settings = local_settings(
-            workdir, emulator, simulator, callback_port=free_port(), max_jobs=max_jobs, callbacks=callbacks
+            workdir,
+            emulator,
+            simulator,
+            callback_port=free_port(),
+            max_jobs=max_jobs,
+            callbacks=callbacks,
+            limits=limits,
         )
         saved_base = discord.http.Route.BASE
         saved_gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY

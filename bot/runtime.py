@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from bot.config import Settings
 from bot.delivery import Delivery
 from bot.downloads import DownloadPolicy, VideoDownloader
+from bot.limits import MemberLimits
 from bot.providers.base import Account, Provider
 from bot.providers.useapi_pika import UseapiPikaProvider
 from bot.scheduler import RetryPolicy, Scheduler
@@ -37,6 +38,11 @@ def engine_settings_from(settings: Settings) -> EngineSettings:
         callback_grace=settings.jobs.callback_grace,
         callback_base_url=settings.callbacks.public_url or None,
         max_video_bytes=settings.downloads.max_bytes,
+        limits=MemberLimits(
+            in_flight=settings.limits.in_flight,
+            per_day=settings.limits.per_day,
+            cooldown=settings.limits.cooldown,
+        ),
     )
 
 

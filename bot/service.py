@@ -24,6 +24,8 @@ from bot.crashpoints import crashpoint
 from bot.delivery import Delivery, DeliveryError
 from bot.downloads import DownloadError, VideoDownloader
 from bot.jobs import Job, JobKind, JobRequest, JobState, VideoResult
+from bot.limits import MemberLimits, day_start
+from bot.limits import check as check_limits
 from bot.providers.base import (
     Account,
     ErrorKind,
@@ -58,6 +60,7 @@ class EngineSettings:
     max_video_bytes: int = 100 * 1024 * 1024
     tick: float = 1.0  # how often the loop looks for due work when nothing wakes it
     max_parallel_polls: int = 16
+    limits: MemberLimits = field(default_factory=MemberLimits)
 
     @property
     def callbacks_enabled(self) -> bool:
@@ -177,6 +180,7 @@ class JobService:
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._poll_slots = asyncio.Semaphore(settings.max_parallel_polls)
+        self._member_locks: dict[int, asyncio.Lock] = {}
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -188,12 +192,32 @@ class JobService:
         """
         provider = self._provider(request.provider)
         provider.check(request)
-        now = self._clock()
-        job = await self.store.insert(request, now, not_before=HELD if hold else None)
+        async with self._member_lock(request.owner_id):
+            # Checked and inserted under one lock, so two quick commands cannot both squeeze in.
+            now = await self._check_limits(request.origin.guild_id, request.owner_id)
+            job = await self.store.insert(request, now, not_before=HELD if hold else None)
         crashpoint("job.stored")
         log.info("job %s queued (%s by %s)", job.id, job.kind.value, job.owner_id)
         self._wake.set()
         return job
+
+    async def _check_limits(self, guild_id: int | None, owner_id: int) -> float:
+        """Raise LimitExceeded if the member may not start another job now; return the time checked."""
+        now = self._clock()
+        limits = self.settings.limits
+        if guild_id is not None:
+            limits = await self.store.guild_limits(guild_id, limits)
+        usage = await self.store.member_usage(guild_id, owner_id, day_start(now))
+        check_limits(limits, usage, now)
+        return now
+
+    def _member_lock(self, owner_id: int) -> asyncio.Lock:
+        lock = self._member_locks.get(owner_id)
+        if lock is None:
+            if len(self._member_locks) > 10_000:  # unlocked ones are free to drop
+                self._member_locks = {k: v for k, v in self._member_locks.items() if v.locked()}
+            lock = self._member_locks[owner_id] = asyncio.Lock()
+        return lock
 
     async def release(
         self, job_id: int, *, thread_id: int | None = None, status_message_id: int | None = None
@@ -254,9 +278,11 @@ class JobService:
             inputs=inputs,
             provider=parent.provider,
         )
-        job = await self.store.insert(
-            request, self._clock(), parent_id=parent.id, not_before=HELD if hold else None
-        )
+        async with self._member_lock(requester_id):
+            now = await self._check_limits(parent.origin.guild_id, requester_id)
+            job = await self.store.insert(
+                request, now, parent_id=parent.id, not_before=HELD if hold else None
+            )
         if use_button and parent.account:
             updated = await self.store.update(
                 job.id, JobState.QUEUED, self._clock(), JobUpdate(account=parent.account)

@@ -11,6 +11,7 @@ import discord
 
 from bot.app import REQUIRED_PERMISSIONS
 from bot.jobs import InputFile, Job, JobKind, JobRequest, Origin
+from bot.limits import LimitExceeded
 from bot.prompt import PikaOptions, PromptError, PromptKind, merge_options, parse_prompt
 from bot.render import size_text, status_embed, thread_name
 
@@ -160,7 +161,7 @@ async def launch(
             inputs=inputs,
         )
         job = await bot.runtime.service.submit(request, hold=True)
-    except (UserFacingError, PromptError) as error:
+    except (UserFacingError, PromptError, LimitExceeded) as error:
         await interaction.edit_original_response(content=f"❌ {error}")
         return
     await post_status_and_release(interaction, job, placement)

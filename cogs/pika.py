@@ -12,6 +12,7 @@ from discord.ext import commands
 
 from bot.custom_ids import RETRY_TEMPLATE, retry_custom_id
 from bot.jobs import JobKind, JobState
+from bot.limits import LimitExceeded
 from bot.prompt import MAX_MESSAGE_LENGTH, MAX_PROMPT_LENGTH, AspectRatio, Camera, Font, PikaOptions
 from bot.render import status_embed
 from bot.service import JobNotFound, NotRetryable
@@ -252,7 +253,7 @@ async def retry_clicked(interaction: Interaction, job_id: int) -> None:
         return
     try:
         job = await service.retry(job_id, interaction.user.id, hold=True)
-    except (JobNotFound, NotRetryable, UserFacingError) as error:
+    except (JobNotFound, NotRetryable, UserFacingError, LimitExceeded) as error:
         await interaction.edit_original_response(content=f"❌ {error}")
         return
     in_thread = job.origin.thread_id is not None

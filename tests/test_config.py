@@ -180,7 +180,7 @@ def test_not_utf8(tmp_path: Path) -> None:
 
 def test_unknown_top_level_key(tmp_path: Path) -> None:
     assert problems(tmp_path, "[discrod]\n") == (
-        "discrod: unknown key (allowed: discord, useapi, callbacks, jobs, downloads, database; "
+        "discrod: unknown key (allowed: discord, useapi, callbacks, jobs, downloads, database, limits; "
         'did you mean "discord"?)',
     )
 

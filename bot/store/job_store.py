@@ -19,6 +19,7 @@ from bot.jobs import (
     VideoResult,
     predecessors,
 )
+from bot.limits import MemberLimits, MemberUsage
 from bot.prompt import PikaOptions
 from bot.store.database import Database
 
@@ -438,6 +439,47 @@ class JobStore:
         async with self.db.conn.execute("PRAGMA integrity_check") as cursor:
             row = await cursor.fetchone()
         return row is not None and row[0] == "ok"
+
+    async def member_usage(self, guild_id: int | None, owner_id: int, since: float) -> MemberUsage:
+        """One member's unfinished jobs, jobs since `since`, and latest request, in one guild."""
+        async with self.db.conn.execute(
+            """SELECT
+                   SUM(state NOT IN ('delivered', 'failed', 'moderated', 'cancelled', 'expired')),
+                   SUM(created_at >= ?),
+                   MAX(created_at)
+               FROM jobs WHERE guild_id IS ? AND owner_id = ?""",
+            (since, guild_id, owner_id),
+        ) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        return MemberUsage(in_flight=int(row[0] or 0), today=int(row[1] or 0), last_request_at=row[2])
+
+    async def guild_limits(self, guild_id: int, default: MemberLimits) -> MemberLimits:
+        """The limits in force in a guild: its overrides on top of the configured default."""
+        async with self.db.conn.execute(
+            "SELECT in_flight, per_day, cooldown FROM guild_limits WHERE guild_id = ?", (guild_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return default
+        return MemberLimits(
+            in_flight=default.in_flight if row[0] is None else int(row[0]),
+            per_day=default.per_day if row[1] is None else int(row[1]),
+            cooldown=default.cooldown if row[2] is None else float(row[2]),
+        )
+
+    async def set_guild_limits(
+        self, guild_id: int, now: float, *, in_flight: int | None, per_day: int | None, cooldown: float | None
+    ) -> None:
+        """Override (or, with None, reset to the default) a guild's per-member limits."""
+        async with self.db.write() as conn:
+            await conn.execute(
+                """INSERT INTO guild_limits (guild_id, in_flight, per_day, cooldown, updated_at)
+                   VALUES (?, ?, ?, ?, ?)
+                   ON CONFLICT (guild_id) DO UPDATE SET in_flight = excluded.in_flight,
+                       per_day = excluded.per_day, cooldown = excluded.cooldown, updated_at = excluded.updated_at""",
+                (guild_id, in_flight, per_day, cooldown, now),
+            )
 
     async def get_meta(self, key: str) -> str | None:
         """A stored installation fact."""

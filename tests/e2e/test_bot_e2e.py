@@ -437,3 +437,27 @@ async def test_echoed_prompts_ping_nobody(stack: LocalStack) -> None:
         if message.author_id == emu.config.bot_user_id:
             assert not message.mention_everyone and message.mention_role_ids == []
             assert set(message.mention_ids) <= {101}
+
+
+async def test_member_limits_are_answered_privately(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Over the in-flight limit or inside the cooldown: an ephemeral answer saying when to try again."""
+    from bot.config import LimitSettings
+    from tests.e2e.conftest import FAST_SIM
+    from tests.engine.harness import FAST_POLICY
+
+    stack = await LocalStack.start(
+        tmp_path, sim_config=FAST_SIM, policy=FAST_POLICY, limits=LimitSettings(in_flight=1, cooldown=30)
+    )
+    try:
+        emu = stack.emulator.emu
+        channel_id, _ = emu_ids(stack)
+        stack.simulator.sim.faults.hold_jobs = True
+        first = await emu.slash(101, channel_id, "pika", "create", {"prompt": "one at a time"})
+        await reply_of(stack, first, "is queued")
+        again = await emu.slash(101, channel_id, "pika", "create", {"prompt": "too soon"})
+        assert "Please wait" in await reply_of(stack, again, "❌")
+        other = await emu.slash(102, channel_id, "pika", "create", {"prompt": "someone else"})
+        await reply_of(stack, other, "is queued")
+        assert len(await jobs(stack)) == 2
+    finally:
+        await stack.stop()

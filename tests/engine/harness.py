@@ -16,6 +16,7 @@ from pathlib import Path
 from bot.delivery import DeliveryError, DeliveryReceipt
 from bot.downloads import DownloadPolicy, VideoDownloader
 from bot.jobs import Job, JobState, VideoResult
+from bot.limits import MemberLimits
 from bot.providers.base import Account
 from bot.providers.useapi_pika import Timeouts, UseapiPikaProvider
 from bot.sandbox.useapi_sim import RunningSimulator, SimConfig, start_simulator
@@ -23,6 +24,9 @@ from bot.scheduler import RetryPolicy, Scheduler
 from bot.service import EngineSettings, JobService
 from bot.store import Database, JobStore
 from bot.webhooks import WebhookServer
+
+# Engine tests submit batches for one member; the per-member limits have their own tests.
+NO_LIMITS = MemberLimits(in_flight=1000, per_day=0, cooldown=0)
 
 FAST_POLICY = RetryPolicy(
     busy_min=0.2,
@@ -153,6 +157,7 @@ async def start_engine(
     channel: str | None = "1183508299895820390",
     submit_timeout: float | None = None,
     token: str | None = None,
+    limits: MemberLimits = NO_LIMITS,
 ) -> Engine:
     """Start the simulator (unless given), the store, the webhook server and the service."""
     running_sim = sim or await start_simulator(sim_config or SimConfig())
@@ -175,6 +180,7 @@ async def start_engine(
         callback_grace=callback_grace,
         callback_base_url=f"http://127.0.0.1:{port}" if callbacks else None,
         tick=0.05,
+        limits=limits,
     )
     account = Account(name=channel or "default", channel=channel, max_jobs=max_jobs)
     service = JobService(

@@ -514,3 +514,34 @@ async def test_account_full_resyncs_jobs_that_ended_upstream(tmp_path: Path) -> 
         assert len(polls) == 1
     finally:
         await engine.stop()
+
+
+async def test_member_limits_hold_and_survive_restart(tmp_path: Path) -> None:
+    """Two in flight at most, three a day; counted from SQLite, so a new service sees the same."""
+    from bot.limits import LimitExceeded, MemberLimits
+
+    limits = MemberLimits(in_flight=2, per_day=3, cooldown=0)
+    sim = await start_simulator(SimConfig())
+    first = await start_engine(tmp_path, sim=sim, limits=limits)
+    sim.sim.faults.hold_jobs = True
+    await first.service.submit(make_request(7))
+    await first.service.submit(make_request(7))
+    with pytest.raises(LimitExceeded, match="2 jobs in progress"):
+        await first.service.submit(make_request(7))
+    await first.service.submit(make_request(8))  # another member is not affected
+    await first.stop(keep_sim=True)
+    second = await start_engine(tmp_path, sim=sim, limits=limits)
+    try:
+        with pytest.raises(LimitExceeded, match="in progress"):
+            await second.service.submit(make_request(7))
+        sim.sim.release_all()
+        sim.sim.faults.hold_jobs = False
+        await second.wait_all_terminal()
+        await second.service.submit(make_request(7))  # the third of the day
+        with pytest.raises(LimitExceeded, match="3 of the 3 videos allowed per day"):
+            await second.service.submit(make_request(7))
+        # A guild override raises the daily limit for that guild only.
+        await second.store.set_guild_limits(1, 0.0, in_flight=None, per_day=10, cooldown=None)
+        await second.service.submit(make_request(7))
+    finally:
+        await second.stop()

@@ -64,6 +64,9 @@ callback_grace = 2
 allowed_hosts = ["127.0.0.1"]
 [database]
 path = "{db_path}"
+[limits]
+in_flight = 100
+cooldown = 0
 """
         )
         return cls(tmp_path, emulator, simulator, config, db_path)

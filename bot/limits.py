@@ -1,0 +1,70 @@
+"""Per-member limits on paid generations: jobs in flight, jobs per day, and a short cooldown. Pure."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+
+@dataclass(frozen=True)
+class MemberLimits:
+    """The limits in force in one guild. per_day 0 means no daily limit; cooldown 0 means none."""
+
+    in_flight: int = 2
+    per_day: int = 0
+    cooldown: float = 3.0
+
+
+@dataclass(frozen=True)
+class MemberUsage:
+    """What one member has going on in one guild right now."""
+
+    in_flight: int
+    today: int
+    last_request_at: float | None
+
+
+@dataclass(frozen=True)
+class LimitExceeded(Exception):
+    """A member asked for more than the guild allows; `message` says when they can try again."""
+
+    message: str
+    retry_after: float
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def day_start(now: float) -> float:
+    """The start of the current UTC day (daily limits reset at 00:00 UTC)."""
+    moment = datetime.fromtimestamp(now, UTC)
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+def check(limits: MemberLimits, usage: MemberUsage, now: float) -> None:
+    """Raise LimitExceeded if a new job would break one of the limits."""
+    if limits.cooldown and usage.last_request_at is not None:
+        wait = usage.last_request_at + limits.cooldown - now
+        if wait > 0:
+            raise LimitExceeded(f"Please wait {math.ceil(wait)} s before asking again.", wait)
+    if usage.in_flight >= limits.in_flight:
+        plural = "job" if limits.in_flight == 1 else "jobs"
+        raise LimitExceeded(
+            f"You already have {usage.in_flight} {plural} in progress, the most allowed here. "
+            "Try again when one of them finishes.",
+            30.0,
+        )
+    if limits.per_day and usage.today >= limits.per_day:
+        reset = day_start(now) + timedelta(days=1).total_seconds()
+        raise LimitExceeded(
+            f"You've made {usage.today} of the {limits.per_day} videos allowed per day here. "
+            f"The limit resets at 00:00 UTC, in {_duration(reset - now)}.",
+            reset - now,
+        )
+
+
+def _duration(seconds: float) -> str:
+    minutes = max(1, math.ceil(seconds / 60))
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
