@@ -22,7 +22,7 @@ from typing import Any
 
 from bot.crashpoints import crashpoint
 from bot.delivery import Delivery, DeliveryError
-from bot.downloads import DownloadError, VideoDownloader
+from bot.downloads import DownloadedVideo, DownloadError, VideoDownloader
 from bot.jobs import Job, JobKind, JobRequest, JobState, VideoResult
 from bot.limits import MemberLimits, day_start
 from bot.limits import check as check_limits
@@ -715,6 +715,7 @@ class JobService:
         assert snapshot.video is not None
         self.settings.media_dir.mkdir(parents=True, exist_ok=True)
         error: DownloadError | None = None
+        video: DownloadedVideo | None = None
         for attempt in range(self.scheduler.policy.download_attempts):
             try:
                 video = await self.downloader.download(
@@ -729,8 +730,6 @@ class JobService:
                 if not exc.transient:
                     break
                 await asyncio.sleep(min(2.0**attempt, 5.0))
-        else:
-            video = None
         if video is None:
             assert error is not None
             if error.transient:

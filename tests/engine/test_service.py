@@ -545,3 +545,24 @@ async def test_member_limits_hold_and_survive_restart(tmp_path: Path) -> None:
         await second.service.submit(make_request(7))
     finally:
         await second.stop()
+
+
+async def test_video_from_a_host_off_the_allow_list_is_refused_and_told(tmp_path: Path) -> None:
+    """Upstream hands back a video URL whose host is not allowed: nothing is fetched, the job fails, told."""
+    engine = await start_engine(tmp_path)
+    from bot.downloads import DownloadPolicy, VideoDownloader
+
+    await engine.downloader.close()
+    engine.downloader = VideoDownloader(
+        DownloadPolicy(allowed_hosts=frozenset({"cdn.discordapp.com"}), max_bytes=1 << 20)
+    )
+    engine.service.downloader = engine.downloader
+    try:
+        await engine.service.submit(make_request(1))
+        jobs = await engine.wait_all_terminal()
+        assert jobs[0].state is JobState.FAILED and jobs[0].error_code == "download_failed"
+        assert "not allowed" in (jobs[0].error_message or "") or "allow" in (jobs[0].error_message or "")
+        assert engine.delivery.notice_ids() == [jobs[0].id] and engine.delivery.results == []
+        assert not [r for r in engine.sim.sim.requests if r.path.startswith("/attachments/")]
+    finally:
+        await engine.stop()
