@@ -18,7 +18,7 @@ from bot.scheduler import RetryPolicy
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.pika",)
+EXTENSIONS = ("cogs.pika", "cogs.admin")
 _SYNC_KEY = "command_tree_hash"
 
 # Exactly what the bot does in a channel, nothing more: read it, post status and results, start

@@ -1244,6 +1244,10 @@ class DiscordEmulator:
             perms |= P.BOT_ROLE_PERMS
         if user_id in self.config.moderator_ids:
             perms |= P.MODERATOR_PERMS
+        if user_id == self.config.owner_id:
+            # Discord gives the guild owner every permission, whatever the roles say.
+            for flag in Perm:
+                perms |= flag
         return perms
 
     def _denied_in(self, channel_id: int) -> Perm:

@@ -461,3 +461,23 @@ async def test_member_limits_are_answered_privately(tmp_path) -> None:  # type: 
         assert len(await jobs(stack)) == 2
     finally:
         await stack.stop()
+
+
+async def test_admins_change_member_limits_per_server(stack: LocalStack) -> None:
+    """/pika-admin limits: a moderator without Manage Server is refused; the owner's change takes effect."""
+    emu = stack.emulator.emu
+    channel_id, _ = emu_ids(stack)
+    moderator = next(iter(emu.config.moderator_ids))
+    refused = await emu.slash(moderator, channel_id, "pika-admin", "limits", {"in_flight": 1})
+    assert "Manage Server" in await reply_of(stack, refused, "❌")
+    owner = emu.config.owner_id
+    changed = await emu.slash(owner, channel_id, "pika-admin", "limits", {"in_flight": 1, "cooldown": 0})
+    text = await reply_of(stack, changed, "Now:")
+    assert "**1** unfinished jobs per member" in text
+    stack.simulator.sim.faults.hold_jobs = True
+    first = await emu.slash(101, channel_id, "pika", "create", {"prompt": "only one"})
+    await reply_of(stack, first, "is queued")
+    second = await emu.slash(101, channel_id, "pika", "create", {"prompt": "a second one"})
+    assert "1 job in progress" in await reply_of(stack, second, "❌")
+    shown = await emu.slash(owner, channel_id, "pika-admin", "limits", {"reset": True})
+    assert "**5** unfinished jobs" in await reply_of(stack, shown, "Now:")  # the stack's configured default
