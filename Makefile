@@ -24,6 +24,9 @@ test: lint
 soak: install
 	$(BIN)/pytest -q -m soak -s --timeout 900
 
+bench: install
+	$(BIN)/python benchmarks/run.py
+
 demo: install
 	$(BIN)/pikabot demo
 

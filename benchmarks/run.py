@@ -1,0 +1,431 @@
+"""pikabot benchmarks: figures, floors measured in the same run, ratios and targets. Never pass/fail.
+
+Run with `make bench`. Everything talks to 127.0.0.1 only. Results are printed as a table and
+appended to benchmarks/RESULTS.md with the machine and the date, so a regression is visible.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import platform
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.jobs import JobKind, JobRequest, JobState, Origin
+from bot.sandbox.useapi_sim import SimConfig
+from bot.store import Database, JobStore, JobUpdate
+from tests.engine.harness import start_engine
+
+
+@dataclass(frozen=True)
+class Row:
+    """One benchmark figure."""
+
+    name: str
+    unit: str
+    median: float
+    p99: float
+    maximum: float
+    floor: float | None
+    target: str
+    met: bool | None
+
+    @property
+    def ratio(self) -> str:
+        return f"{self.p99 / self.floor:.2f}x" if self.floor else "-"
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def summary(values: list[float]) -> tuple[float, float, float]:
+    return statistics.median(values), pct(values, 0.99), max(values)
+
+
+@contextlib.asynccontextmanager
+async def lag_probe(interval: float = 0.005) -> AsyncIterator[list[float]]:
+    """Event-loop lag: how late a sleep(interval) wakes up, sampled continuously (ms)."""
+    samples: list[float] = []
+
+    async def probe() -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            start = loop.time()
+            await asyncio.sleep(interval)
+            samples.append((loop.time() - start - interval) * 1000)
+
+    task = asyncio.create_task(probe())
+    try:
+        yield samples
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+# -- 4. store ------------------------------------------------------------------------------------
+
+
+async def bench_store(tmp: Path) -> list[Row]:
+    """Job state transitions per second through the real store (WAL, synchronous=FULL)."""
+    db = await Database.open(tmp / "store.sqlite3")
+    store = JobStore(db)
+    jobs = [
+        await store.insert(JobRequest(JobKind.CREATE, n % 50, Origin(1, 2), "x"), 1.0) for n in range(500)
+    ]
+    path = [JobState.SUBMITTING, JobState.RUNNING, JobState.COMPLETED, JobState.DELIVERED]
+    latencies: list[float] = []
+    start = time.perf_counter()
+    for job in jobs:
+        for state in path:
+            t0 = time.perf_counter()
+            await store.transition(
+                job.id, state, 2.0, JobUpdate(notified=state is JobState.DELIVERED or None)
+            )
+            latencies.append((time.perf_counter() - t0) * 1000)
+    elapsed = time.perf_counter() - start
+    rate = len(latencies) / elapsed
+    # Floor: the same number of single-row UPDATEs through aiosqlite with no pikabot code around them.
+    t0 = time.perf_counter()
+    for n in range(len(latencies)):
+        async with db.write() as conn:
+            await conn.execute("UPDATE jobs SET progress = ? WHERE id = ?", (str(n), jobs[n % len(jobs)].id))
+    floor_rate = len(latencies) / (time.perf_counter() - t0)
+    # The fair-queue read on a 100,000-job database (the query behind queue positions).
+    await db.conn.executemany(
+        "INSERT INTO jobs (provider, kind, state, owner_id, channel_id, created_at, updated_at) "
+        "VALUES ('useapi', 'create', 'delivered', ?, 2, ?, ?)",
+        [(n % 500, float(n), float(n)) for n in range(100_000)],
+    )
+    for n in range(200):
+        await store.insert(JobRequest(JobKind.CREATE, n % 20, Origin(1, 2), "q"), 1e9 + n)
+    query: list[float] = []
+    for n in range(50):
+        t0 = time.perf_counter()
+        await store.member_usage(1, n % 20, 0.0)
+        await store.due_queued(2e9, 20)
+        query.append((time.perf_counter() - t0) * 1000)
+    await db.close()
+    median, p99, top = summary(latencies)
+    q_median, q_p99, q_max = summary(query)
+    return [
+        Row("store: transition latency", "ms", median, p99, top, None, "-", None),
+        Row("store: transitions per second", "/s", rate, rate, rate, floor_rate, ">= 2,000/s", rate >= 2000),
+        Row(
+            "store: member usage + fair queue, 100k jobs",
+            "ms",
+            q_median,
+            q_p99,
+            q_max,
+            None,
+            "< 5 ms",
+            q_p99 < 5,
+        ),
+    ]
+
+
+# -- 7. callback server ---------------------------------------------------------------------------
+
+
+async def bench_callbacks(tmp: Path) -> list[Row]:
+    """Valid callbacks per second and their latency, 8 concurrent connections on loopback."""
+    engine = await start_engine(tmp / "cb", callback_grace=600, max_jobs=10)
+    engine.sim.sim.faults.hold_jobs = True
+    engine.sim.sim.faults.drop_callbacks = True
+    try:
+        for n in range(10):
+            await engine.service.submit(JobRequest(JobKind.CREATE, n, Origin(1, 2), f"bench {n}"))
+        await engine.wait_until(lambda jobs: all(j.state is JobState.RUNNING for j in jobs), timeout=20)
+        urls = [r.fields["replyUrl"] for r in engine.sim.sim.requests if r.method == "POST"]
+        latencies: list[float] = []
+        total = 4000
+        async with (
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=8)) as session,
+            lag_probe() as lag,
+        ):
+
+            async def worker(k: int) -> None:
+                for n in range(total // 8):
+                    t0 = time.perf_counter()
+                    async with session.post(
+                        urls[(k + n) % len(urls)], json={"jobid": "x", "status": "progress"}
+                    ) as r:
+                        await r.read()
+                        assert r.status == 200
+                    latencies.append((time.perf_counter() - t0) * 1000)
+
+            start = time.perf_counter()
+            await asyncio.gather(*(worker(k) for k in range(8)))
+            elapsed = time.perf_counter() - start
+        # Floor: the same load against a bare aiohttp handler that only answers 200.
+        floor = await bare_server_rate(total)
+        rate = total / elapsed
+        median, p99, top = summary(latencies)
+        l_median, l_p99, l_max = summary(lag)
+        return [
+            Row("callbacks: requests per second", "/s", rate, rate, rate, floor, ">= 1,000/s", rate >= 1000),
+            Row("callbacks: latency", "ms", median, p99, top, None, "p99 < 50 ms", p99 < 50),
+            Row(
+                "callbacks: event-loop lag meanwhile",
+                "ms",
+                l_median,
+                l_p99,
+                l_max,
+                None,
+                "p99 < 50 ms",
+                l_p99 < 50,
+            ),
+        ]
+    finally:
+        await engine.stop()
+
+
+async def bare_server_rate(total: int) -> float:
+    """Requests per second a do-nothing aiohttp server answers with the same client."""
+    from aiohttp import web
+
+    async def ok(_: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/x", ok)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=8)) as session:
+
+            async def worker() -> None:
+                for _ in range(total // 8):
+                    async with session.post(f"http://127.0.0.1:{port}/x", json={"jobid": "x"}) as r:
+                        await r.read()
+
+            start = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(8)))
+            return total / (time.perf_counter() - start)
+    finally:
+        await runner.cleanup()
+
+
+# -- 3. upstream economy, and lag under upstream faults ----------------------------------------------
+
+
+async def bench_economy(tmp: Path) -> list[Row]:
+    """Upstream requests per finished job, with callbacks and polling-only."""
+    rows: list[Row] = []
+    for callbacks in (True, False):
+        sim = SimConfig(job_started_delay=0.05, job_progress_delay=0.5, job_complete_delay=1.5)
+        engine = await start_engine(
+            tmp / f"eco-{callbacks}", callbacks=callbacks, max_jobs=10, poll_interval=1.0, sim_config=sim
+        )
+        try:
+            for n in range(20):
+                await engine.service.submit(JobRequest(JobKind.CREATE, n, Origin(1, 2), f"economy {n}"))
+            await engine.wait_all_terminal(timeout=60)
+            per_job: dict[str, int] = {}
+            upstream_ids = {j.upstream_id: j.id for j in await engine.store.all_jobs()}
+            for request in engine.sim.sim.requests:
+                key = request.fields.get("replyRef") or str(
+                    upstream_ids.get(request.query.get("jobid", ""), "")
+                )
+                if key:
+                    per_job[key] = per_job.get(key, 0) + 1
+            counts = [float(v) for v in per_job.values()]
+            median, p99, top = summary(counts)
+            duration = 2.05  # the simulated job's length in seconds
+            if callbacks:
+                rows.append(
+                    Row(
+                        "upstream requests per job, callbacks",
+                        "req",
+                        median,
+                        p99,
+                        top,
+                        None,
+                        "<= 2",
+                        top <= 2,
+                    )
+                )
+            else:
+                bound = 1 + duration / 1.0 + 1  # + the final GET that sees "completed"
+                rows.append(
+                    Row(
+                        "upstream requests per job, polling 1 s",
+                        "req",
+                        median,
+                        p99,
+                        top,
+                        None,
+                        f"<= {bound:.1f}",
+                        top <= bound,
+                    )
+                )
+        finally:
+            await engine.stop()
+    return rows
+
+
+async def bench_fault_lag(tmp: Path) -> list[Row]:
+    """Event-loop lag while upstream answers 5xx, HTML pages, truncated JSON and 5 MiB bodies."""
+    engine = await start_engine(tmp / "lag", callbacks=False, max_jobs=10, poll_interval=1.0)
+    faults = engine.sim.sim.faults
+    try:
+        async with lag_probe() as lag:
+            for n in range(40):
+                await engine.service.submit(JobRequest(JobKind.CREATE, n, Origin(1, 2), f"fault {n}"))
+            for step in (
+                {"submit_status": 503},
+                {"submit_html_error": True},
+                {"huge_body": True},
+                {"malformed_json": True},
+            ):
+                for key in ("submit_status", "submit_html_error", "huge_body", "malformed_json"):
+                    setattr(faults, key, None if key == "submit_status" else False)
+                for key, value in step.items():
+                    setattr(faults, key, value)
+                await asyncio.sleep(1.5)
+            faults.submit_status = None
+            faults.submit_html_error = faults.huge_body = faults.malformed_json = False
+            await asyncio.sleep(2.0)
+        median, p99, top = summary(lag)
+        return [
+            Row("event-loop lag under upstream faults", "ms", median, p99, top, None, "p99 < 50 ms", p99 < 50)
+        ]
+    finally:
+        await engine.stop()
+
+
+# -- 6. recovery ---------------------------------------------------------------------------------
+
+
+async def bench_recovery(tmp: Path) -> list[Row]:
+    """Start with 1,000 jobs in flight in the database: time until all are polling or waiting again."""
+    path = tmp / "recovery"
+    path.mkdir()
+    db = await Database.open(path / "pikabot.sqlite3")
+    store = JobStore(db)
+    for n in range(1000):
+        job = await store.insert(JobRequest(JobKind.CREATE, n % 40, Origin(1, 2), f"r{n}"), 1.0)
+        if n % 2:
+            await store.transition(job.id, JobState.SUBMITTING, 1.0, JobUpdate(account="1183508299895820390"))
+            await store.transition(job.id, JobState.RUNNING, 1.0, JobUpdate(upstream_id=f"gone-{n}"))
+    await db.close()
+    t0 = time.perf_counter()
+    engine = await start_engine(path, callbacks=False, max_jobs=10)
+    recovered = time.perf_counter() - t0
+    await engine.stop()
+    return [
+        Row(
+            "recovery: restart with 1,000 jobs in flight",
+            "s",
+            recovered,
+            recovered,
+            recovered,
+            None,
+            "< 3 s",
+            recovered < 3,
+        )
+    ]
+
+
+# -- memory --------------------------------------------------------------------------------------
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def bench_memory(tmp: Path) -> list[Row]:
+    """RSS of this process with the engine holding 0 and 1,000 queued jobs."""
+    engine = await start_engine(tmp / "mem", callbacks=False, max_jobs=1)
+    engine.sim.sim.faults.hold_jobs = True
+    try:
+        base = rss_mb()
+        for n in range(1000):
+            await engine.service.submit(JobRequest(JobKind.CREATE, n, Origin(1, 2), f"memory {n}"))
+        await asyncio.sleep(1.0)
+        loaded = rss_mb()
+        per_job_kb = (loaded - base) * 1024 / 1000
+        return [
+            Row("memory: RSS, engine idle", "MB", base, base, base, None, "-", None),
+            Row(
+                "memory: RSS with 1,000 jobs queued",
+                "MB",
+                loaded,
+                loaded,
+                loaded,
+                None,
+                "< 120 MB",
+                loaded < 120,
+            ),
+            Row("memory: growth per queued job", "KB", per_job_kb, per_job_kb, per_job_kb, None, "-", None),
+        ]
+    finally:
+        await engine.stop()
+
+
+BENCHES: list[Callable[[Path], Awaitable[list[Row]]]] = [
+    bench_store,
+    bench_callbacks,
+    bench_economy,
+    bench_fault_lag,
+    bench_recovery,
+    bench_memory,
+]
+
+
+def render(rows: list[Row]) -> str:
+    head = f"| {'figure':<46} | {'median':>9} | {'p99':>9} | {'max':>9} | {'floor':>9} | {'ratio':>6} | {'target':<12} | met |"
+    lines = [head, "|" + "|".join("-" * (len(c) + 0) for c in head.split("|")[1:-1]) + "|"]
+    for row in rows:
+        floor = f"{row.floor:9.1f}" if row.floor else f"{'-':>9}"
+        met = {True: "yes", False: "NO", None: "-"}[row.met]
+        lines.append(
+            f"| {row.name + ' (' + row.unit + ')':<46} | {row.median:9.2f} | {row.p99:9.2f} | {row.maximum:9.2f} | "
+            f"{floor} | {row.ratio:>6} | {row.target:<12} | {met:<3} |"
+        )
+    return "\n".join(lines)
+
+
+async def main() -> int:
+    logging.basicConfig(level=logging.ERROR)  # the fault benches provoke warnings by design
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="pikabot-bench-") as tmp:
+        for bench in BENCHES:
+            print(f"running {bench.__name__} …", file=sys.stderr, flush=True)
+            rows.extend(await bench(Path(tmp)))
+    table = render(rows)
+    print(table)
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    results = Path(__file__).with_name("RESULTS.md")
+    with results.open("a") as out:
+        out.write(f"\n## {stamp} — {machine} — run {secrets.token_hex(3)}\n\n{table}\n")
+    print(f"\nappended to {results}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))
