@@ -15,6 +15,7 @@ POINTS = (
     "submit.claimed",  # the slot is claimed (submitting); the POST has not left
     "submit.sent",  # upstream accepted the job; its id is not saved yet
     "callback.received",  # a callback arrived; it is not confirmed yet
+    "download.streaming",  # part of the video is in a temporary file
     "download.done",  # the video is on disk; the job is not marked completed yet
     "deliver.before",  # about to upload to Discord
     "deliver.posted",  # Discord accepted the post; its message id is not saved yet

@@ -29,6 +29,8 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
+from bot.crashpoints import crashpoint
+
 __all__ = [
     "DownloadError",
     "DownloadErrorKind",
@@ -506,6 +508,7 @@ class VideoDownloader:
                         raise _not_mp4(shown)
                 digest.update(chunk)
                 await asyncio.to_thread(tmp.write, chunk)
+                crashpoint("download.streaming")
             if len(head) < 8:
                 raise _not_mp4(shown)
             final = dest_dir / filename

@@ -315,6 +315,7 @@ class JobService:
     async def recover(self) -> RecoveryReport:
         """Pick every unfinished job up again after a start; nothing is resent blindly."""
         now = self._clock()
+        await asyncio.to_thread(_remove_partial_downloads, self.settings.media_dir)
         for held in await self.store.held():
             # The bot stopped between storing the job and posting its status message: run it
             # anyway; its result goes to the channel it was asked in.
@@ -946,6 +947,13 @@ class JobService:
                 break
             current = parent
         return current.kind if current.kind is not JobKind.RETRY else JobKind.CREATE
+
+
+def _remove_partial_downloads(media_dir: Path) -> None:
+    """A download cut short by a crash leaves a temporary file; the job downloads again anyway."""
+    if media_dir.is_dir():
+        for partial in media_dir.glob(".download-*.part"):
+            partial.unlink(missing_ok=True)
 
 
 def _join(message: str | None, details: str | None) -> str:

@@ -100,6 +100,13 @@ async def _callback(request: web.Request) -> web.Response:
         # Unknown, or spent because the job already finished: either way nothing to do.
         return _json({"error": "not found"}, 404)
     limiter.refund(address)
+    if (
+        request.content_type.startswith("multipart/")
+        or request.content_type == "application/x-www-form-urlencoded"
+    ):
+        # useapi.net posts the job as JSON; a form is not a callback (the exact header is undocumented,
+        # so anything else is accepted as long as the body is a JSON object).
+        return _json({"error": "send the job as a JSON body"}, 415)
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:

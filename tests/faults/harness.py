@@ -168,6 +168,8 @@ cooldown = 0
         """I1-I4, no emulator complaint, and no secret in the DEBUG logs, the database or the media folder."""
         assert_invariants(self.db_path, self.emulator.emu, self.simulator.sim)
         assert self.emulator.emu.violations == [], self.emulator.emu.violations
+        leftovers = [p.name for p in self.tmp_path.rglob(".download-*.part")]
+        assert leftovers == [], f"partial downloads left behind: {leftovers}"
         stored = b"".join(
             p.read_bytes() for p in self.tmp_path.rglob("*") if p.is_file() and p.suffix != ".toml"
         )

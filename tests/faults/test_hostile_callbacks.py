@@ -71,6 +71,8 @@ async def test_malformed_bodies_and_methods(tmp_path: Path) -> None:
                     assert "Traceback" not in await response.text()
             async with session.get(url) as response:
                 assert response.status == 405
+            async with session.post(url, data={"jobid": "x"}) as response:  # a form, not JSON
+                assert response.status == 415
         job = (await engine.store.all_jobs())[0]
         assert job.state is JobState.RUNNING
     finally:
