@@ -66,6 +66,7 @@ class DiscordDelivery:
     client: discord.Client
     status_interval: float = 3.0  # Discord allows ~5 edits/5 s per channel; a status needs far fewer
     _status: dict[int, _StatusSlot] = field(default_factory=dict)
+    _followups: dict[int, tuple[discord.Webhook, float]] = field(default_factory=dict)
 
     # -- results --------------------------------------------------------------------------------
 
@@ -122,7 +123,14 @@ class DiscordDelivery:
                 notice_text(job), view=view, allowed_mentions=mention, nonce=nonce_for(job.id, "n")
             )
 
-        message = await self._post(job, post)
+        try:
+            message = await self._post(job, post)
+        except DeliveryError as error:
+            # Nowhere to post: tell the member privately through their interaction, while it lives.
+            private = await self._private_notice(job, str(error))
+            if private is None:
+                raise
+            return DeliveryReceipt(private)
         await self._final_status(job, job.state)
         return DeliveryReceipt(message.id)
 
@@ -155,6 +163,29 @@ class DiscordDelivery:
         assert last is not None
         log.error("job %s: no place to post its result: %s", job.id, _describe(last))
         raise DeliveryError(f"the bot may not post here: {_describe(last)}", permanent=True)
+
+    def remember_interaction(self, job_id: int, followup: discord.Webhook, expires_at: float) -> None:
+        """Keep the member's interaction webhook (in memory only: it is a short-lived secret)."""
+        now = time.monotonic()
+        self._followups = {k: v for k, v in self._followups.items() if v[1] > now}
+        self._followups[job_id] = (followup, expires_at)
+
+    async def _private_notice(self, job: Job, reason: str) -> int | None:
+        """An ephemeral follow-up to the member's command, if its token is still valid."""
+        entry = self._followups.pop(job.id, None)
+        if entry is None or entry[1] <= time.monotonic():
+            return None
+        followup, _ = entry
+        text = (
+            f"{notice_text(job)}\n\nI couldn't post this in <#{job.origin.thread_id or job.origin.channel_id}>: "
+            f"{reason}. Ask a server admin to let me send messages (and messages in threads) there."
+        )
+        try:
+            message = await followup.send(text, ephemeral=True, wait=True)
+        except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            log.warning("job %s: private notice failed too: %s", job.id, exc)
+            return None
+        return message.id
 
     # -- the status message ------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -210,6 +211,8 @@ async def post_status_and_release(
     except discord.HTTPException as exc:
         # The job is stored: it still runs, and its result goes to the channel it was asked in.
         log.warning("job %s: status message failed: %s", job.id, exc)
+    # Interaction tokens live 15 minutes; keep the follow-up a little less, in memory only.
+    bot.delivery.remember_interaction(job.id, interaction.followup, time.monotonic() + 14 * 60)
     await service.release(job.id, thread_id=thread_id, status_message_id=status_id)
     where = f"<#{thread_id}>" if thread_id else f"<#{job.origin.channel_id}>"
     ahead = f", position {position} in the queue" if position and position > 1 else ""

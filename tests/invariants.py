@@ -52,7 +52,7 @@ def find_violations(
         if check != "ok":
             found.append(Violation("I4", None, f"integrity_check says {check!r}"))
         jobs = conn.execute(
-            "SELECT id, state, notified, callback_token_hash FROM jobs ORDER BY id"
+            "SELECT id, state, notified, callback_token_hash, interaction_id FROM jobs ORDER BY id"
         ).fetchall()
         events = conn.execute("SELECT job_id, from_state, to_state FROM job_events ORDER BY id").fetchall()
     finally:
@@ -70,6 +70,12 @@ def find_violations(
                 results[int(message.nonce[3:])] += 1
             elif message.nonce.startswith("pkn") and message.nonce[3:].isdigit():
                 notices[int(message.nonce[3:])] += 1
+    # A notice may also reach the member privately, as an ephemeral follow-up to their command.
+    private: dict[int, list[str]] = {}
+    if emulator is not None:
+        for message in emulator.messages.values():
+            if message.ephemeral and not message.deleted and message.interaction_id is not None:
+                private.setdefault(message.interaction_id, []).append(message.content)
     accepted = Counter[str]()
     if simulator is not None:
         for request in simulator.requests:
@@ -83,6 +89,8 @@ def find_violations(
             found.append(Violation("I1", job_id, f"{state.value} but the member was never told"))
         if emulator is not None and state in TERMINAL_STATES:
             told = results[job_id] if state is JobState.DELIVERED else notices[job_id]
+            if state is not JobState.DELIVERED and job["interaction_id"] is not None:
+                told += sum(f"job {job_id} " in text for text in private.get(job["interaction_id"], []))
             if told == 0 and job["notified"]:
                 found.append(
                     Violation("I1", job_id, f"{state.value}, marked told, but no message in Discord")
