@@ -156,6 +156,7 @@ async def start_engine(
     policy: RetryPolicy = FAST_POLICY,
     channel: str | None = "1183508299895820390",
     submit_timeout: float | None = None,
+    read_timeout: float | None = None,
     token: str | None = None,
     limits: MemberLimits = NO_LIMITS,
 ) -> Engine:
@@ -163,7 +164,7 @@ async def start_engine(
     running_sim = sim or await start_simulator(sim_config or SimConfig())
     db = await Database.open(tmp_path / "pikabot.sqlite3")
     store = JobStore(db)
-    timeouts = Timeouts(submit_total=submit_timeout) if submit_timeout else Timeouts()
+    timeouts = Timeouts(submit_total=submit_timeout or 90.0, read_total=read_timeout or 30.0)
     provider = UseapiPikaProvider(
         running_sim.base_url, token or running_sim.sim.config.api_token, timeouts=timeouts
     )

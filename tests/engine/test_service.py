@@ -566,3 +566,34 @@ async def test_video_from_a_host_off_the_allow_list_is_refused_and_told(tmp_path
         assert not [r for r in engine.sim.sim.requests if r.path.startswith("/attachments/")]
     finally:
         await engine.stop()
+
+
+async def test_hanging_and_huge_answers_to_polls(tmp_path: Path) -> None:
+    """Polls that hang past their timeout, then 5 MiB answers: the job fails with a clear reason, told;
+    a job on a healthy answer path finishes meanwhile."""
+    from dataclasses import replace as dc_replace
+
+    from tests.engine.harness import FAST_POLICY
+
+    policy = dc_replace(FAST_POLICY, poll_failures_max=3)
+    engine = await start_engine(tmp_path, callbacks=False, poll_interval=1.0, read_timeout=0.3, policy=policy)
+    try:
+        engine.sim.sim.faults.hold_jobs = True
+        stuck = await engine.service.submit(make_request(1, prompt="a stuck job"))
+        await engine.wait_until(lambda jobs: jobs[0].state is JobState.RUNNING, timeout=5)
+        engine.sim.sim.faults.delay_seconds = 1.0  # every answer now hangs past the 0.3 s read timeout
+        await engine.wait_until(lambda jobs: jobs[0].attempts >= 1, timeout=10)
+        engine.sim.sim.faults.delay_seconds = 0.0
+        engine.sim.sim.faults.huge_body = True
+        jobs = await engine.wait_all_terminal(timeout=20)
+        assert jobs[0].id == stuck.id and jobs[0].state is JobState.FAILED
+        assert jobs[0].error_code == "upstream_unavailable"
+        assert "a job record is a few KiB" in (jobs[0].error_message or "")
+        assert engine.delivery.notice_ids() == [stuck.id]
+        engine.sim.sim.faults.huge_body = False
+        engine.sim.sim.faults.hold_jobs = False
+        healthy = await engine.service.submit(make_request(2, prompt="a healthy job"))
+        jobs = await engine.wait_all_terminal(timeout=20)
+        assert next(j for j in jobs if j.id == healthy.id).state is JobState.DELIVERED
+    finally:
+        await engine.stop()
