@@ -100,10 +100,10 @@ class Scheduler:
         return base + self._rng.uniform(0.0, (high - low) / 4)
 
     def transient_delay(self, attempts: int) -> float:
-        """Capped exponential back-off with full jitter on the last step."""
+        """Capped exponential back-off, jittered upwards only: never sooner than transient_base
+        (useapi asks for at least 10 s between tries), never later than the cap."""
         base = self.policy.transient_base * (2.0 ** max(0, attempts - 1))
-        capped = min(base, self.policy.transient_cap)
-        return capped * self._rng.uniform(0.75, 1.0)
+        return min(base * self._rng.uniform(1.0, 1.25), self.policy.transient_cap)
 
     def delivery_delay(self, attempts: int) -> float:
         """Back-off between attempts to post a result or a notice."""
