@@ -52,6 +52,28 @@ def nonce_for(job_id: int, kind: str) -> str:
     return f"pk{kind}{job_id}"
 
 
+class Pacer:
+    """At most `rate` posts per second across the bot, evenly spaced.
+
+    Discord's global limit is 50 requests/s and discord.py only learns of it from a 429; results
+    that finish together (a burst of callbacks) are spaced out here instead of collecting 429s.
+    """
+
+    def __init__(self, rate: float = 40.0) -> None:
+        self._interval = 1.0 / rate
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        """Return when the next post may go."""
+        async with self._lock:
+            now = time.monotonic()
+            delay = self._next - now
+            self._next = max(now, self._next) + self._interval
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
 @dataclass
 class _StatusSlot:
     last_edit: float = 0.0
@@ -67,6 +89,7 @@ class DiscordDelivery:
     status_interval: float = 3.0  # Discord allows ~5 edits/5 s per channel; a status needs far fewer
     _status: dict[int, _StatusSlot] = field(default_factory=dict)
     _followups: dict[int, tuple[discord.Webhook, float]] = field(default_factory=dict)
+    pacer: Pacer = field(default_factory=Pacer)
 
     # -- results --------------------------------------------------------------------------------
 
@@ -142,6 +165,7 @@ class DiscordDelivery:
         last: discord.HTTPException | None = None
         for channel_id in dict.fromkeys(t for t in targets if t is not None):
             channel = self.client.get_partial_messageable(channel_id, guild_id=job.origin.guild_id)
+            await self.pacer.wait()
             try:
                 return await post(channel)
             except (discord.Forbidden, discord.NotFound) as exc:

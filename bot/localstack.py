@@ -48,6 +48,7 @@ def local_settings(
     poll_interval: float = 1.0,
     callbacks: bool = True,
     limits: LimitSettings | None = None,
+    channels: tuple[str, ...] = (DEFAULT_CHANNEL,),
 ) -> Settings:
     """Settings pointing every remote party at the local stand-ins."""
     return Settings(
@@ -59,7 +60,7 @@ def local_settings(
         useapi=UseapiSettings(
             token=SecretStr(simulator.sim.config.api_token),
             base_url=simulator.base_url,
-            accounts=(UseapiAccount(channel=DEFAULT_CHANNEL, max_jobs=max_jobs),),
+            accounts=tuple(UseapiAccount(channel=channel, max_jobs=max_jobs) for channel in channels),
         ),
         callbacks=CallbackSettings(
             listen=f"127.0.0.1:{callback_port}",
@@ -98,6 +99,7 @@ class LocalStack:
         max_jobs: int = 2,
         callbacks: bool = True,
         limits: LimitSettings | None = None,
+        channels: tuple[str, ...] = (DEFAULT_CHANNEL,),
     ) -> LocalStack:
         """Start the simulator, the emulator and the bot; return once the bot is connected."""
         simulator = await start_simulator(sim_config)
@@ -110,6 +112,7 @@ class LocalStack:
             max_jobs=max_jobs,
             callbacks=callbacks,
             limits=limits,
+            channels=channels,
         )
         saved_base = discord.http.Route.BASE
         saved_gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
