@@ -314,6 +314,32 @@ async def bench_fault_lag(tmp: Path) -> list[Row]:
         await engine.stop()
 
 
+async def bench_busy(tmp: Path) -> list[Row]:
+    """An account full for a while: submit attempts per job per busy_min window (production: 10 s)."""
+    from bot.scheduler import RetryPolicy
+
+    policy = RetryPolicy().scaled(0.05)  # 0.5-1.5 s instead of 10-30 s, same shape
+    engine = await start_engine(tmp / "busy", max_jobs=3, policy=policy)
+    try:
+        engine.sim.sim.faults.external_executing = {"1183508299895820390": 3}
+        for n in range(20):
+            await engine.service.submit(JobRequest(JobKind.CREATE, n, Origin(1, 2), f"busy {n}"))
+        window = 10.0
+        await asyncio.sleep(window)
+        refused = [r for r in engine.sim.sim.requests if r.status == 429]
+        per_job: dict[str, list[float]] = {}
+        for request in refused:
+            per_job.setdefault(request.fields.get("replyRef", ""), []).append(request.at)
+        # Attempts per job per busy_min (the shortest wait useapi asks for), scaled back to production.
+        rates = [len(times) / (window / policy.busy_min) for times in per_job.values()]
+        median, p99, top = summary(rates or [0.0])
+        engine.sim.sim.faults.external_executing = {}
+        await engine.wait_all_terminal(timeout=60)
+        return [Row("account full: submits per job per 10 s", "n", median, p99, top, None, "<= 1", top <= 1)]
+    finally:
+        await engine.stop()
+
+
 # -- 6. recovery ---------------------------------------------------------------------------------
 
 
@@ -345,46 +371,6 @@ async def bench_recovery(tmp: Path) -> list[Row]:
             recovered < 3,
         )
     ]
-
-
-# -- memory --------------------------------------------------------------------------------------
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-async def bench_memory(tmp: Path) -> list[Row]:
-    """RSS of this process with the engine holding 0 and 1,000 queued jobs."""
-    engine = await start_engine(tmp / "mem", callbacks=False, max_jobs=1)
-    engine.sim.sim.faults.hold_jobs = True
-    try:
-        base = rss_mb()
-        for n in range(1000):
-            await engine.service.submit(JobRequest(JobKind.CREATE, n, Origin(1, 2), f"memory {n}"))
-        await asyncio.sleep(1.0)
-        loaded = rss_mb()
-        per_job_kb = (loaded - base) * 1024 / 1000
-        return [
-            Row("memory: RSS, engine idle", "MB", base, base, base, None, "-", None),
-            Row(
-                "memory: RSS with 1,000 jobs queued",
-                "MB",
-                loaded,
-                loaded,
-                loaded,
-                None,
-                "< 120 MB",
-                loaded < 120,
-            ),
-            Row("memory: growth per queued job", "KB", per_job_kb, per_job_kb, per_job_kb, None, "-", None),
-        ]
-    finally:
-        await engine.stop()
 
 
 # -- 1. ack latency ------------------------------------------------------------------------------
@@ -579,6 +565,106 @@ async def result_run(tmp: Path, n: int) -> Row:
     return Row(name, "ms", median, p99, top, floor_p99, "<=1.5x, 0 429s", met)
 
 
+# -- 5 and 6. the bot process: memory with jobs in flight, recovery to the first video ------------
+
+
+def process_rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def seed_jobs(db_path: Path, count: int) -> None:
+    """Put `count` queued jobs in the bot's database before it starts (as if it had crashed with them)."""
+    db = await Database.open(db_path)
+    rows = [
+        ("useapi", "create", "queued", 1000 + n % 500, 1, 900000000000000201, f"in flight {n}", 1.0, 1.0, 1.0)
+        for n in range(count)
+    ]
+    await db.conn.executemany(
+        "INSERT INTO jobs (provider, kind, state, owner_id, guild_id, channel_id, prompt, next_attempt_at, "
+        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    await db.close()
+
+
+async def wait_first_video(emu: Any) -> None:
+    await emu.wait_for(lambda: any(m.attachments for m in emu.messages.values()), 120, "a first video")
+
+
+async def bench_process(tmp: Path) -> list[Row]:
+    """RSS of the `pikabot run` process with 0, 1,000 and 10,000 jobs in flight; time to the first video."""
+    from tests.faults.harness import ProcessStack
+
+    rows: list[Row] = []
+    rss: dict[int, float] = {}
+    for count in (0, 1000, 10_000):
+        workdir = tmp / f"proc-{count}"
+        workdir.mkdir()
+        stack = await ProcessStack.start(workdir)
+        try:
+            if count:
+                await seed_jobs(stack.db_path, count)
+            t0 = time.perf_counter()
+            await stack.launch()
+            ready = time.perf_counter() - t0
+            first_video = None
+            if count:
+                await wait_first_video(stack.emulator.emu)
+                first_video = time.perf_counter() - t0
+            await asyncio.sleep(2.0)  # let the engine settle into its steady state
+            assert stack.process is not None
+            rss[count] = process_rss_mb(stack.process.pid)
+            if count == 1000:
+                rows.append(
+                    Row(
+                        "recovery: start with 1,000 in flight, connected",
+                        "s",
+                        ready,
+                        ready,
+                        ready,
+                        None,
+                        "< 3 s",
+                        ready < 3,
+                    )
+                )
+                assert first_video is not None
+                rows.append(
+                    Row(
+                        "recovery: start to the first video posted",
+                        "s",
+                        first_video,
+                        first_video,
+                        first_video,
+                        None,
+                        "-",
+                        None,
+                    )
+                )
+        finally:
+            await stack.close()
+    for count, value in rss.items():
+        target, met = ("< 120 MB", value < 120) if count == 1000 else ("-", None)
+        rows.append(
+            Row(
+                f"memory: bot process RSS, {count:,} jobs in flight",
+                "MB",
+                value,
+                value,
+                value,
+                None,
+                target,
+                met,
+            )
+        )
+    growth = (rss[10_000] - rss[0]) * 1024 / 10_000
+    rows.append(Row("memory: growth per job in flight", "KB", growth, growth, growth, None, "-", None))
+    return rows
+
+
 BENCHES: list[Callable[[Path], Awaitable[list[Row]]]] = [
     bench_acks,
     bench_results,
@@ -587,7 +673,8 @@ BENCHES: list[Callable[[Path], Awaitable[list[Row]]]] = [
     bench_economy,
     bench_fault_lag,
     bench_recovery,
-    bench_memory,
+    bench_process,
+    bench_busy,
 ]
 
 
