@@ -475,19 +475,7 @@ class JobService:
             )
             return
         crashpoint("submit.sent")
-        now = self._clock()
-        running = await self.store.transition(
-            job.id,
-            JobState.RUNNING,
-            now,
-            JobUpdate(
-                upstream_id=snapshot.upstream_id,
-                next_poll_at=now + self._first_poll_delay(),
-                progress=snapshot.progress,
-                attempts=0,
-            ),
-            expected=(JobState.SUBMITTING,),
-        )
+        running = await self._adopt(job, snapshot)
         if running is None:
             return
         log.info("job %s running upstream as %s on %s", job.id, snapshot.upstream_id, account.name)
@@ -637,6 +625,8 @@ class JobService:
         await self._apply(job, snapshot)
 
     async def _adopt(self, job: Job, snapshot: UpstreamJob) -> Job | None:
+        """submitting -> running with the upstream job's id (from the submit answer, a callback or
+        reconciliation; whichever comes first wins the compare-and-set)."""
         now = self._clock()
         return await self.store.transition(
             job.id,

@@ -8,7 +8,7 @@ from pathlib import Path
 from bot.demo import tiny_png
 from bot.jobs import Job, JobState
 from bot.localstack import LocalStack
-from bot.sandbox.discord_emu import EmuInteraction, EmuMessage
+from bot.sandbox.discord_emu import EmuChannel, EmuInteraction, EmuMessage
 
 
 def emu_ids(stack: LocalStack) -> tuple[int, int]:
@@ -32,6 +32,18 @@ async def reply_of(stack: LocalStack, interaction: EmuInteraction, needle: str, 
         f"reply {needle!r}",
     )
     return "\n".join(emu.ephemeral_replies(interaction))
+
+
+async def held_job_in_thread(stack: LocalStack, prompt: str) -> EmuChannel:
+    """Alice's /pika create, held upstream once it runs there; returns the job's new thread."""
+    emu = stack.emulator.emu
+    channel_id, _ = emu_ids(stack)
+    stack.simulator.sim.faults.hold_jobs = True
+    interaction = await emu.slash(101, channel_id, "pika", "create", {"prompt": prompt})
+    await reply_of(stack, interaction, "is queued")
+    (thread,) = [t for t in emu.threads(channel_id) if t.name == prompt]
+    await emu.wait_for(lambda: bool(stack.simulator.sim.executing_jobids()), 10, "the job to start upstream")
+    return thread
 
 
 async def jobs(stack: LocalStack) -> list[Job]:
@@ -207,12 +219,7 @@ async def test_old_retry_button_works_after_restart(stack: LocalStack) -> None:
 async def test_result_after_the_interaction_token_expired(stack: LocalStack) -> None:
     """A job that ends 16 minutes after the command still posts (bot token), with no 401s."""
     emu = stack.emulator.emu
-    channel_id, _ = emu_ids(stack)
-    stack.simulator.sim.faults.hold_jobs = True
-    interaction = await emu.slash(101, channel_id, "pika", "create", {"prompt": "slow sunrise"})
-    await reply_of(stack, interaction, "is queued")
-    (thread,) = emu.threads(channel_id)
-    await emu.wait_for(lambda: bool(stack.simulator.sim.executing_jobids()), 10, "the job to start upstream")
+    thread = await held_job_in_thread(stack, "slow sunrise")
     emu.clock_offset += 16 * 60
     stack.simulator.sim.release_all()
     video = await result_in(stack, thread.id)
@@ -339,12 +346,7 @@ async def test_missing_attach_files_posts_a_link(stack: LocalStack) -> None:
 async def test_archived_thread_is_reopened_by_the_result(stack: LocalStack) -> None:
     """A thread archived while the job runs is unarchived by the result post."""
     emu = stack.emulator.emu
-    channel_id, _ = emu_ids(stack)
-    stack.simulator.sim.faults.hold_jobs = True
-    interaction = await emu.slash(101, channel_id, "pika", "create", {"prompt": "patience"})
-    await reply_of(stack, interaction, "is queued")
-    (thread,) = emu.threads(channel_id)
-    await emu.wait_for(lambda: bool(stack.simulator.sim.executing_jobids()), 10, "the job to start upstream")
+    thread = await held_job_in_thread(stack, "patience")
     emu.archive_thread(thread.id)
     stack.simulator.sim.release_all()
     await result_in(stack, thread.id)
@@ -354,12 +356,7 @@ async def test_archived_thread_is_reopened_by_the_result(stack: LocalStack) -> N
 async def test_discord_error_after_storing_the_post_gives_one_message(stack: LocalStack) -> None:
     """Discord stores the upload, then answers 500: the retry is deduplicated by the job's nonce."""
     emu = stack.emulator.emu
-    channel_id, _ = emu_ids(stack)
-    stack.simulator.sim.faults.hold_jobs = True
-    interaction = await emu.slash(101, channel_id, "pika", "create", {"prompt": "exactly once"})
-    await reply_of(stack, interaction, "is queued")
-    (thread,) = emu.threads(channel_id)
-    await emu.wait_for(lambda: bool(stack.simulator.sim.executing_jobids()), 10, "the job to start upstream")
+    thread = await held_job_in_thread(stack, "exactly once")
     emu.faults.server_error_after_store_next = 1
     stack.simulator.sim.release_all()
     await result_in(stack, thread.id)
@@ -372,12 +369,7 @@ async def test_discord_error_after_storing_the_post_gives_one_message(stack: Loc
 async def test_discord_rate_limits_on_posts_end_in_one_message(stack: LocalStack) -> None:
     """Route and global 429s on the result post: discord.py waits retry_after; one message in the end."""
     emu = stack.emulator.emu
-    channel_id, _ = emu_ids(stack)
-    stack.simulator.sim.faults.hold_jobs = True
-    interaction = await emu.slash(101, channel_id, "pika", "create", {"prompt": "rate limited"})
-    await reply_of(stack, interaction, "is queued")
-    (thread,) = emu.threads(channel_id)
-    await emu.wait_for(lambda: bool(stack.simulator.sim.executing_jobids()), 10, "the job to start upstream")
+    thread = await held_job_in_thread(stack, "rate limited")
     emu.faults.rate_limit_next = 2
     emu.faults.global_429_next = 1
     stack.simulator.sim.release_all()
@@ -390,12 +382,7 @@ async def test_discord_rate_limits_on_posts_end_in_one_message(stack: LocalStack
 async def test_gateway_drop_mid_job_resumes_and_delivers(stack: LocalStack) -> None:
     """The gateway connection drops while a job runs: the bot resumes, the result still lands once."""
     emu = stack.emulator.emu
-    channel_id, _ = emu_ids(stack)
-    stack.simulator.sim.faults.hold_jobs = True
-    interaction = await emu.slash(101, channel_id, "pika", "create", {"prompt": "through a reconnect"})
-    await reply_of(stack, interaction, "is queued")
-    (thread,) = emu.threads(channel_id)
-    await emu.wait_for(lambda: bool(stack.simulator.sim.executing_jobids()), 10, "the job to start upstream")
+    thread = await held_job_in_thread(stack, "through a reconnect")
     emu.faults.drop_gateway()
     await emu.wait_resumed(timeout=15)
     stack.simulator.sim.release_all()
