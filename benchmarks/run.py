@@ -391,53 +391,58 @@ async def ack_latencies(
     return [i.ack_latency * 1000 for i in interactions]
 
 
-async def bare_bot_floor(emulator: Any, n: int) -> list[float]:
-    """A discord.py bot whose only command defers, on the same emulator: the floor for acks."""
-    import discord
-    from discord import app_commands
+async def bare_bot_floor(n: int) -> list[float]:
+    """The floor: benchmarks/bare_bot.py (a discord.py bot that only defers) in its own process."""
+    from bot.sandbox.discord_emu import start_emulator
 
-    client = discord.Client(intents=discord.Intents(guilds=True))
-    tree = app_commands.CommandTree(client)
-
-    @tree.command(name="bare", description="defer only")
-    async def bare(interaction: discord.Interaction) -> None:
-        await interaction.response.defer(ephemeral=True, thinking=True)
-
-    ready = asyncio.Event()
-
-    @client.event
-    async def on_ready() -> None:
-        await tree.sync()
-        ready.set()
-
-    task = asyncio.create_task(client.start(emulator.emu.config.bot_token))
+    emulator = await start_emulator()
+    env = {
+        **os.environ,
+        "BARE_API_BASE": emulator.api_base_url,
+        "BARE_GATEWAY": emulator.gateway_url,
+        "BARE_TOKEN": emulator.emu.config.bot_token,
+    }
+    script = Path(__file__).with_name("bare_bot.py")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(script),
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     try:
-        await asyncio.wait_for(ready.wait(), 20)
+        emu = emulator.emu
+        await emu.wait_ready(timeout=30)
+        await emu.wait_for(
+            lambda: any(c.get("name") == "bare" for cs in emu.commands.values() for c in cs), 30
+        )
         return await ack_latencies(emulator, "bare", None, {}, n)
     finally:
-        await client.close()
-        await asyncio.gather(task, return_exceptions=True)
+        process.kill()
+        await process.wait()
+        await emulator.close()
 
 
 async def bench_acks(tmp: Path) -> list[Row]:
-    """INTERACTION_CREATE sent -> defer received, for 1, 50 and 200 commands arriving together."""
-    from bot.config import LimitSettings
-    from bot.localstack import LocalStack
+    """INTERACTION_CREATE sent -> defer received, for 1, 50 and 200 commands arriving together.
+
+    Both bots run as their own processes (`pikabot run` and bare_bot.py), so neither shares its event
+    loop with the emulator; they still share the machine's two cores with it.
+    """
+    from tests.faults.harness import ProcessStack
 
     rows: list[Row] = []
     for n in (1, 50, 200):
-        floor_stack = await LocalStack.start(tmp / f"floor-{n}")
-        await floor_stack.stop_bot()
-        floor = await bare_bot_floor(floor_stack.emulator, n)
-        await floor_stack.stop()
-        stack = await LocalStack.start(
-            tmp / f"acks-{n}", limits=LimitSettings(in_flight=100, per_day=0, cooldown=0), max_jobs=10
-        )
-        stack.simulator.sim.faults.hold_jobs = True
+        floor = await bare_bot_floor(n)
+        workdir = tmp / f"acks-{n}"
+        workdir.mkdir()
+        stack = await ProcessStack.start(workdir)
         try:
+            await stack.launch()
+            stack.simulator.sim.faults.hold_jobs = True
             measured = await ack_latencies(stack.emulator, "pika", "create", {"prompt": "ack bench"}, n)
         finally:
-            await stack.stop()
+            await stack.close()
         median, p99, top = summary(measured)
         floor_p99 = pct(floor, 0.99)
         target_ok = p99 <= 1.25 * floor_p99 and p99 < 100
