@@ -37,7 +37,6 @@ import functools
 import json
 import random
 import re
-import signal
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
@@ -51,6 +50,8 @@ from typing import Final, TypeGuard
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 from aiohttp.typedefs import Handler, Middleware
 from yarl import URL
+
+from bot.sandbox.serving import bind, wait_for_stop_signal
 
 # --------------------------------------------------------------------------------------------------
 # Constants taken from the docs (seed 004, api-contract.md section 3)
@@ -1123,15 +1124,7 @@ async def start_simulator(
 ) -> RunningGlueSimulator:
     """Serve a new simulator on ``host:port`` (0 = a free port) and return a handle to it."""
     sim = ApiGlueSimulator(config)
-    runner = web.AppRunner(sim.make_app(), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    try:
-        await site.start()
-    except OSError:
-        await runner.cleanup()
-        raise
-    bound_port = int(runner.addresses[0][1])
+    runner, bound_port = await bind(sim.make_app(), host, port)
     if not sim.config.public_base_url:
         sim.config = replace(sim.config, public_base_url=f"http://{host}:{bound_port}")
     return RunningGlueSimulator(sim=sim, runner=runner, host=host, port=bound_port)
@@ -1159,13 +1152,8 @@ async def _serve(args: argparse.Namespace) -> None:
     )
     running = await start_simulator(config, host=args.host, port=args.port)
     print(running.base_url, flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        await wait_for_stop_signal()
     finally:
         await running.close()
 

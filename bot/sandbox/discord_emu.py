@@ -31,7 +31,6 @@ import math
 import mimetypes
 import re
 import secrets
-import signal
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
@@ -58,6 +57,7 @@ from bot.sandbox.discord_payloads import (
     OptionType,
     Perm,
 )
+from bot.sandbox.serving import bind, wait_for_stop_signal
 
 __all__ = [
     "DiscordEmulator",
@@ -3315,15 +3315,7 @@ async def start_emulator(
 ) -> RunningEmulator:
     """Serve a new emulator on ``host:port`` (0 = a free port) and return a handle to it."""
     emu = DiscordEmulator(config)
-    runner = web.AppRunner(emu.make_app(), access_log=None, shutdown_timeout=1.0)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    try:
-        await site.start()
-    except OSError:
-        await runner.cleanup()
-        raise
-    bound_port = int(runner.addresses[0][1])
+    runner, bound_port = await bind(emu.make_app(), host, port, shutdown_timeout=1.0)
     emu.config = replace(emu.config, public_base_url=f"http://{host}:{bound_port}")
     return RunningEmulator(emu=emu, runner=runner, host=host, port=bound_port)
 
@@ -3344,13 +3336,8 @@ async def _serve(args: argparse.Namespace) -> None:
         "control_url": running.control_url,
     }
     print(json.dumps(urls), flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        await wait_for_stop_signal()
     finally:
         await running.close()
 

@@ -1,0 +1,37 @@
+"""Plumbing the local stand-ins share: bind an aiohttp app on a port, and serve until a signal.
+
+Like the stand-ins themselves, this imports nothing from pikabot's engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+
+from aiohttp import web
+
+
+async def bind(
+    app: web.Application, host: str, port: int, *, shutdown_timeout: float = 60.0
+) -> tuple[web.AppRunner, int]:
+    """Serve `app` on host:port (0 = a free port); return the runner and the port actually bound."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except OSError:
+        await runner.cleanup()
+        raise
+    return runner, int(runner.addresses[0][1])
+
+
+async def wait_for_stop_signal() -> None:
+    """Return on SIGINT or SIGTERM (the stand-ins' command lines serve until then)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # not on Windows
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
