@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from bot.params import VideoParams
 from bot.prompt import PikaOptions
 
 
@@ -91,16 +92,27 @@ class JobKind(StrEnum):
     ENCRYPT_TEXT = "encrypt_text"
     ENCRYPT_IMAGE = "encrypt_image"
     RETRY = "retry"
+    GENERATE = "generate"  # API Glue's web generate: typed options, optional image URL
+    EXTEND = "extend"  # +4 s from a finished video (API Glue)
+    UPSCALE = "upscale"  # a finished video, upscaled (API Glue)
+    SCENES = "scenes"  # fal.ai pikascenes: 2-5 images combined
+    FRAMES = "frames"  # fal.ai pikaframes: 2-5 keyframes
+
+    @property
+    def follow_up(self) -> bool:
+        """True for kinds made from a finished video of another job (the parent)."""
+        return self in (JobKind.EXTEND, JobKind.UPSCALE)
 
 
 @dataclass(frozen=True)
 class InputFile:
     """An image the member attached; the bytes live in SQLite so a queued job survives a restart."""
 
-    form_field: str  # upstream form field: "image" or "message"
+    form_field: str  # upstream form field: "image" or "message" (scenes/frames: "image_1".."image_5")
     filename: str
     content_type: str
     data: bytes = field(repr=False)
+    url: str | None = None  # where the member's upload lives (Discord's CDN), for URL-taking upstreams
 
     @property
     def size(self) -> int:
@@ -132,6 +144,7 @@ class JobRequest:
     font: str | None = None  # encrypt_text's font
     inputs: tuple[InputFile, ...] = ()
     provider: str = "useapi"
+    params: VideoParams = field(default_factory=VideoParams)  # typed options (API Glue, fal.ai)
 
 
 @dataclass(frozen=True)
@@ -177,6 +190,8 @@ class Job:
     submitted_at: float | None
     finished_at: float | None
     status_message_id: int | None = None
+    params: VideoParams = field(default_factory=VideoParams)
+    upstream_handle: str | None = None  # provider-opaque data about the upstream job (fal's URLs)
 
     @property
     def terminal(self) -> bool:

@@ -84,7 +84,10 @@ class Scheduler:
         """
         if job.kind is JobKind.RETRY and job.account in self.accounts:
             return self.accounts[job.account] if free.get(job.account, 0) > 0 else None
-        best = max(self.accounts.values(), key=lambda a: (free.get(a.name, 0), -_order(self.accounts, a)))
+        candidates = [a for a in self.accounts.values() if a.provider == job.provider]
+        if not candidates:
+            return None
+        best = max(candidates, key=lambda a: (free.get(a.name, 0), -_order(self.accounts, a)))
         return best if free.get(best.name, 0) > 0 else None
 
     def busy_delay(self) -> float:

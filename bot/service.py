@@ -26,6 +26,7 @@ from bot.downloads import DownloadedVideo, DownloadError, VideoDownloader
 from bot.jobs import Job, JobKind, JobRequest, JobState, VideoResult
 from bot.limits import MemberLimits, day_start
 from bot.limits import check as check_limits
+from bot.prompt import PromptError
 from bot.providers.base import (
     Account,
     ErrorKind,
@@ -191,6 +192,8 @@ class JobService:
         message and thread the job's progress and result belong to.
         """
         provider = self._provider(request.provider)
+        if request.kind not in provider.capabilities.kinds:
+            raise PromptError(f"{provider.display_name} cannot run {request.kind.value} jobs", field="kind")
         provider.check(request)
         async with self._member_lock(request.owner_id):
             # Checked and inserted under one lock, so two quick commands cannot both squeeze in.
@@ -267,6 +270,8 @@ class JobService:
         if not use_button and not inputs and parent.kind in (JobKind.ANIMATE, JobKind.ENCRYPT_IMAGE):
             raise NotRetryable(f"job {job_id}'s images are no longer stored; start a new job")
         kind = JobKind.RETRY if use_button else await self._root_kind(parent)
+        # A follow-up (extend, upscale) is retried from the same source video, so it keeps that parent.
+        parent_id = parent.parent_id if kind.follow_up else parent.id
         request = JobRequest(
             kind=kind,
             owner_id=requester_id,
@@ -277,17 +282,50 @@ class JobService:
             font=parent.font,
             inputs=inputs,
             provider=parent.provider,
+            params=parent.params,
         )
+        if not use_button:
+            try:
+                self._provider(parent.provider).check(request)
+            except PromptError as error:
+                raise NotRetryable(f"job {job_id} cannot be sent again: {error}") from None
         async with self._member_lock(requester_id):
             now = await self._check_limits(parent.origin.guild_id, requester_id)
             job = await self.store.insert(
-                request, now, parent_id=parent.id, not_before=HELD if hold else None
+                request, now, parent_id=parent_id, not_before=HELD if hold else None
             )
         if use_button and parent.account:
             updated = await self.store.update(
                 job.id, JobState.QUEUED, self._clock(), JobUpdate(account=parent.account)
             )
             job = updated or job
+        self._wake.set()
+        return job
+
+    async def follow_up(self, job_id: int, kind: JobKind, requester_id: int, *, hold: bool = False) -> Job:
+        """A new job made from job `job_id`'s finished video (extend, upscale), same prompt and options."""
+        parent = await self.store.get(job_id)
+        if parent is None:
+            raise JobNotFound(job_id)
+        if parent.state not in (JobState.COMPLETED, JobState.DELIVERED) or parent.video is None:
+            raise NotRetryable(f"job {job_id} has no finished video to {kind.value}")
+        provider = self._provider(parent.provider)
+        if kind not in provider.capabilities.kinds:
+            raise NotRetryable(f"{provider.display_name} cannot {kind.value} a video")
+        request = JobRequest(
+            kind=kind,
+            owner_id=requester_id,
+            origin=parent.origin,
+            prompt=parent.prompt,
+            options=parent.options,
+            provider=parent.provider,
+            params=parent.params,
+        )
+        async with self._member_lock(requester_id):
+            now = await self._check_limits(parent.origin.guild_id, requester_id)
+            job = await self.store.insert(
+                request, now, parent_id=parent.id, not_before=HELD if hold else None
+            )
         self._wake.set()
         return job
 
@@ -445,9 +483,11 @@ class JobService:
         if stored is None:
             return
         parent_upstream_id = None
-        if job.kind is JobKind.RETRY and job.parent_id is not None:
+        parent_video_url = None
+        if (job.kind is JobKind.RETRY or job.kind.follow_up) and job.parent_id is not None:
             parent = await self.store.get(job.parent_id)
             parent_upstream_id = parent.upstream_id if parent else None
+            parent_video_url = parent.video.source_url if parent and parent.video else None
         request = SubmitRequest(
             job_id=job.id,
             kind=job.kind,
@@ -460,6 +500,8 @@ class JobService:
             font=job.font,
             inputs=await self.store.inputs(job.id),
             parent_upstream_id=parent_upstream_id,
+            params=job.params,
+            parent_video_url=parent_video_url,
         )
         crashpoint("submit.claimed")
         try:
@@ -567,7 +609,7 @@ class JobService:
             return
         async with self._poll_slots:
             try:
-                snapshot = await self._provider(job.provider).fetch(job.upstream_id)
+                snapshot = await self._provider(job.provider).fetch(job.upstream_id, job.upstream_handle)
             except UpstreamError as error:
                 await self._poll_failed(job, error)
                 return
@@ -607,7 +649,7 @@ class JobService:
         if not upstream_id:
             return
         try:
-            snapshot = await provider.fetch(upstream_id)
+            snapshot = await provider.fetch(upstream_id, job.upstream_handle)
         except UpstreamError as error:
             if job.state is JobState.RUNNING:
                 now = self._clock()
@@ -634,6 +676,7 @@ class JobService:
             now,
             JobUpdate(
                 upstream_id=snapshot.upstream_id,
+                upstream_handle=snapshot.handle,
                 next_poll_at=now + self._first_poll_delay(),
                 attempts=0,
                 progress=snapshot.progress,
@@ -888,7 +931,7 @@ class JobService:
         if job.upstream_id:
             # Free the upstream slot; failure here only costs the slot until upstream gives up.
             try:
-                await self._provider(job.provider).cancel(job.upstream_id)
+                await self._provider(job.provider).cancel(job.upstream_id, job.upstream_handle)
             except UpstreamError as error:
                 log.info("cancelling expired job %s upstream: %s", job.id, error)
 
@@ -901,7 +944,7 @@ class JobService:
             return CancelOutcome.CANCELLED
         if job.state in (JobState.RUNNING, JobState.SUBMITTING) and job.upstream_id:
             try:
-                await self._provider(job.provider).cancel(job.upstream_id)
+                await self._provider(job.provider).cancel(job.upstream_id, job.upstream_handle)
             except UpstreamError as error:
                 if error.kind is not ErrorKind.NOT_FOUND:
                     return CancelOutcome.UPSTREAM_REFUSED

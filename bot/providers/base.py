@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from bot.jobs import InputFile, JobKind, JobRequest
+from bot.params import ParamName, VideoParams
 from bot.prompt import PikaOptions
 
 
@@ -42,6 +43,8 @@ class UpstreamJob:
     error_details: str | None = None
     reply_ref: str | None = None
     seed: int | None = None
+    handle: str | None = None  # provider-opaque, stored with the job and given back to fetch/cancel
+    queue_position: int | None = None  # upstream's own queue position, when it reports one
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class Account:
     name: str
     channel: str | None
     max_jobs: int
+    provider: str = "useapi"
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,24 @@ class SubmitRequest:
     font: str | None = None
     inputs: tuple[InputFile, ...] = ()
     parent_upstream_id: str | None = None  # RETRY: the finished upstream job whose button is pressed
+    params: VideoParams = VideoParams()
+    parent_video_url: str | None = None  # EXTEND/UPSCALE: the finished video to start from
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a provider can do: the job kinds it runs and the typed options it honours.
+
+    The Discord layer refuses an option the routed provider would ignore, naming the provider,
+    and the engine refuses a kind the provider does not run; neither special-cases a provider.
+    """
+
+    kinds: frozenset[JobKind]
+    params: frozenset[ParamName] = frozenset()
+    prompt_flags: bool = False  # options travel as Pika's inline flags (useapi.net)
+    progress_percent: bool = False  # `UpstreamJob.progress` is a 0-100 percentage
+    image_urls: bool = False  # images travel as URLs (the member's upload on Discord's CDN)
+    follow_ups: frozenset[JobKind] = frozenset()  # buttons offered on a finished video (extend, upscale)
 
 
 @dataclass
@@ -118,6 +140,7 @@ class Provider(Protocol):
     name: str
     display_name: str  # how members and admins see the upstream named, e.g. "useapi.net"
     retries_upstream: bool  # True: a Retry of a finished job is sent as the upstream's own retry
+    capabilities: Capabilities
     health: ProviderHealth
 
     def check(self, request: JobRequest) -> None:
@@ -128,11 +151,11 @@ class Provider(Protocol):
         """Start an upstream job; raises UpstreamError."""
         ...
 
-    async def fetch(self, upstream_id: str) -> UpstreamJob:
+    async def fetch(self, upstream_id: str, handle: str | None = None) -> UpstreamJob:
         """The upstream job's current state; raises UpstreamError."""
         ...
 
-    async def cancel(self, upstream_id: str) -> None:
+    async def cancel(self, upstream_id: str, handle: str | None = None) -> None:
         """Ask upstream to stop a running job; raises UpstreamError."""
         ...
 

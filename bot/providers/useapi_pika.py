@@ -20,6 +20,7 @@ import aiohttp
 from bot.jobs import JobKind, JobRequest
 from bot.prompt import PromptError, PromptKind, build_prompt, parse_font, seed_from_filename, validate_message
 from bot.providers.base import (
+    Capabilities,
     ErrorKind,
     ProviderHealth,
     SubmitRequest,
@@ -70,6 +71,12 @@ class UseapiPikaProvider:
     name = "useapi"
     display_name = "useapi.net"
     retries_upstream = True  # pika/button with button=retry re-runs a finished job
+    capabilities = Capabilities(
+        kinds=frozenset(
+            {JobKind.CREATE, JobKind.ANIMATE, JobKind.ENCRYPT_TEXT, JobKind.ENCRYPT_IMAGE, JobKind.RETRY}
+        ),
+        prompt_flags=True,
+    )
 
     def __init__(
         self,
@@ -108,12 +115,12 @@ class UseapiPikaProvider:
         body = await self._call("POST", _ENDPOINT[request.kind], data=form, submitting=True)
         return self._job(body)
 
-    async def fetch(self, upstream_id: str) -> UpstreamJob:
+    async def fetch(self, upstream_id: str, handle: str | None = None) -> UpstreamJob:
         """GET pika/jobs/?jobid=…"""
         body = await self._call("GET", "pika/jobs/", params={"jobid": upstream_id})
         return self._job(body)
 
-    async def cancel(self, upstream_id: str) -> None:
+    async def cancel(self, upstream_id: str, handle: str | None = None) -> None:
         """GET pika/jobs/cancel/?jobid=…"""
         await self._call("GET", "pika/jobs/cancel/", params={"jobid": upstream_id})
 

@@ -97,11 +97,24 @@ class Database:
             if migration.version <= current:
                 continue
             log.info("applying migration %s", migration.name)
-            async with self.transaction():
-                # executescript would COMMIT first; run the statements one by one inside our txn.
-                for statement in _split_sql(migration.sql):
-                    await self.conn.execute(statement)
-                await self.conn.execute(f"PRAGMA user_version={migration.version:d}")
+            # A table rebuild must run with foreign keys off (SQLite's documented 12-step way),
+            # or dropping the old table would cascade; the pragma only works outside a txn.
+            rebuild = migration.sql.lstrip().startswith(_FOREIGN_KEYS_OFF)
+            if rebuild:
+                await self.conn.execute("PRAGMA foreign_keys=OFF")
+            try:
+                async with self.transaction():
+                    # executescript would COMMIT first; run the statements one by one in our txn.
+                    for statement in _split_sql(migration.sql):
+                        await self.conn.execute(statement)
+                    if rebuild:
+                        async with self.conn.execute("PRAGMA foreign_key_check") as cursor:
+                            if await cursor.fetchone() is not None:
+                                raise MigrationError(f"{migration.name} left dangling references")
+                    await self.conn.execute(f"PRAGMA user_version={migration.version:d}")
+            finally:
+                if rebuild:
+                    await self.conn.execute("PRAGMA foreign_keys=ON")
 
     async def user_version(self) -> int:
         """The schema version recorded in the file."""
@@ -130,6 +143,9 @@ class Database:
     async def close(self) -> None:
         """Close the connection."""
         await self.conn.close()
+
+
+_FOREIGN_KEYS_OFF = "-- pikabot: foreign_keys_off"
 
 
 def _split_sql(script: str) -> list[str]:

@@ -20,6 +20,7 @@ from bot.jobs import (
     predecessors,
 )
 from bot.limits import MemberLimits, MemberUsage
+from bot.params import VideoParams
 from bot.prompt import PikaOptions
 from bot.store.database import Database
 
@@ -37,6 +38,7 @@ class JobUpdate:
 
     account: str | None = None
     upstream_id: str | None = None
+    upstream_handle: str | None = None
     callback_token_hash: str | None = None
     attempts: int | None = None
     next_attempt_at: float | None = None
@@ -83,6 +85,7 @@ def _assignments(update: JobUpdate) -> tuple[list[str], list[object]]:
     simple: Sequence[tuple[str, object]] = (
         ("account", update.account),
         ("upstream_id", update.upstream_id),
+        ("upstream_handle", update.upstream_handle),
         ("callback_token_hash", update.callback_token_hash),
         ("attempts", update.attempts),
         ("next_attempt_at", update.next_attempt_at),
@@ -163,6 +166,8 @@ def row_to_job(row: sqlite3.Row) -> Job:
         submitted_at=row["submitted_at"],
         finished_at=row["finished_at"],
         status_message_id=row["status_message_id"],
+        params=VideoParams.from_json(json.loads(row["params_json"])),
+        upstream_handle=row["upstream_handle"],
     )
 
 
@@ -199,9 +204,9 @@ class JobStore:
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 """INSERT INTO jobs (provider, kind, state, owner_id, guild_id, channel_id, thread_id,
-                                     interaction_id, upload_limit, prompt, options_json, message_text, font,
-                                     parent_id, next_attempt_at, created_at, updated_at)
-                   VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                     interaction_id, upload_limit, prompt, options_json, params_json,
+                                     message_text, font, parent_id, next_attempt_at, created_at, updated_at)
+                   VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    RETURNING *""",
                 (
                     request.provider,
@@ -214,6 +219,7 @@ class JobStore:
                     request.origin.upload_limit,
                     request.prompt,
                     json.dumps(request.options.to_json(), sort_keys=True),
+                    json.dumps(request.params.to_json(), sort_keys=True),
                     request.message_text,
                     request.font,
                     parent_id,
@@ -228,9 +234,17 @@ class JobStore:
             job = row_to_job(row)
             for item in request.inputs:
                 await conn.execute(
-                    "INSERT INTO job_inputs (job_id, field, filename, content_type, size, data) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (job.id, item.form_field, item.filename, item.content_type, item.size, item.data),
+                    "INSERT INTO job_inputs (job_id, field, filename, content_type, size, data, url) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        job.id,
+                        item.form_field,
+                        item.filename,
+                        item.content_type,
+                        item.size,
+                        item.data,
+                        item.url,
+                    ),
                 )
         return job
 
@@ -243,18 +257,20 @@ class JobStore:
     async def inputs(self, job_id: int) -> tuple[InputFile, ...]:
         """The input images stored with a job."""
         async with self.db.conn.execute(
-            "SELECT field, filename, content_type, data FROM job_inputs WHERE job_id = ? ORDER BY field",
+            "SELECT field, filename, content_type, data, url FROM job_inputs WHERE job_id = ? ORDER BY field",
             (job_id,),
         ) as cursor:
             rows = await cursor.fetchall()
-        return tuple(InputFile(r["field"], r["filename"], r["content_type"], bytes(r["data"])) for r in rows)
+        return tuple(
+            InputFile(r["field"], r["filename"], r["content_type"], bytes(r["data"]), r["url"]) for r in rows
+        )
 
     async def copy_inputs(self, source_job_id: int, target_job_id: int) -> None:
         """Give a retried job the same input images as its parent."""
         async with self.db.write() as conn:
             await conn.execute(
-                "INSERT INTO job_inputs (job_id, field, filename, content_type, size, data) "
-                "SELECT ?, field, filename, content_type, size, data FROM job_inputs WHERE job_id = ?",
+                "INSERT INTO job_inputs (job_id, field, filename, content_type, size, data, url) "
+                "SELECT ?, field, filename, content_type, size, data, url FROM job_inputs WHERE job_id = ?",
                 (target_job_id, source_job_id),
             )
 
@@ -306,9 +322,13 @@ class JobStore:
         return row_to_job(row) if row else None
 
     async def delete_inputs(self, job_id: int) -> None:
-        """Drop a finished job's input images (they were only kept to survive restarts)."""
-        async with self.db.write() as conn:
-            await conn.execute("DELETE FROM job_inputs WHERE job_id = ?", (job_id,))
+        """Drop a finished job's input images (they were only kept to survive restarts).
+
+        An input known by URL keeps its URL (a few bytes), so a Retry can send it again.
+        """
+        async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM job_inputs WHERE job_id = ? AND url IS NULL", (job_id,))
+            await conn.execute("UPDATE job_inputs SET data = x'', size = 0 WHERE job_id = ?", (job_id,))
 
     async def due_queued(self, now: float, limit: int) -> list[Job]:
         """Queued jobs whose wait is over, in fair (round-robin by owner) order."""

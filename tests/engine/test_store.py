@@ -187,3 +187,45 @@ async def test_deleting_inputs_and_integrity(store: JobStore) -> None:
     await store.delete_inputs(job.id)
     assert await store.inputs(job.id) == ()
     assert await store.integrity_ok()
+
+
+async def test_rebuild_migration_keeps_jobs_inputs_and_events(tmp_path: Path) -> None:
+    """0003 rebuilds the jobs table: a version-2 file keeps every job, input and event across it."""
+    path = tmp_path / "old.sqlite3"
+    migrations = load_migrations()
+    with sqlite3.connect(path) as conn:
+        for migration in migrations[:2]:
+            conn.executescript(migration.sql)
+        conn.execute("PRAGMA user_version = 2")
+        conn.execute(
+            "INSERT INTO jobs (provider, kind, state, owner_id, channel_id, prompt, created_at, updated_at) "
+            "VALUES ('useapi', 'animate', 'queued', 7, 20, 'old job', 1.0, 1.0)"
+        )
+        conn.execute(
+            "INSERT INTO job_inputs (job_id, field, filename, content_type, size, data) "
+            "VALUES (1, 'image', 'a.png', 'image/png', 1, x'41')"
+        )
+    db = await Database.open(path)
+    try:
+        store = JobStore(db)
+        job = await store.get(1)
+        assert job is not None and job.kind is JobKind.ANIMATE and job.prompt == "old job"
+        assert await store.inputs(1) == (InputFile("image", "a.png", "image/png", b"A"),)
+        assert [e.to_state for e in await store.events(1)] == [JobState.QUEUED]
+        # The rebuilt table has its triggers and takes the new kinds.
+        new = await store.insert(JobRequest(kind=JobKind.EXTEND, owner_id=7, origin=job.origin), 2.0)
+        assert [e.to_state for e in await store.events(new.id)] == [JobState.QUEUED]
+        async with db.conn.execute("PRAGMA foreign_keys") as cursor:
+            row = await cursor.fetchone()
+        assert row is not None and row[0] == 1
+        assert await store.integrity_ok()
+    finally:
+        await db.close()
+
+
+async def test_inputs_known_by_url_keep_their_url_after_the_job_ends(store: JobStore) -> None:
+    """A finished job's image bytes go; an image known by URL keeps the URL so Retry can resend it."""
+    by_url = InputFile("image", "a.png", "image/png", b"bytes", url="https://cdn.example/a.png")
+    job = await store.insert(request(inputs=(by_url,)), 1.0)
+    await store.delete_inputs(job.id)
+    assert await store.inputs(job.id) == (InputFile("image", "a.png", "image/png", b"", url=by_url.url),)
