@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
@@ -72,7 +72,7 @@ class SubmitRequest:
     font: str | None = None
     inputs: tuple[InputFile, ...] = ()
     parent_upstream_id: str | None = None  # RETRY: the finished upstream job whose button is pressed
-    params: VideoParams = VideoParams()
+    params: VideoParams = field(default_factory=VideoParams)
     parent_video_url: str | None = None  # EXTEND/UPSCALE: the finished video to start from
 
 
