@@ -33,6 +33,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
 __all__ = [
+    "ApiGlueSettings",
     "CallbackSettings",
     "ConfigError",
     "DatabaseSettings",
@@ -53,6 +54,7 @@ __all__ = [
 SECRET_ENV: Final[tuple[tuple[str, str, str], ...]] = (
     ("DISCORD_TOKEN", "discord", "token"),
     ("USEAPI_TOKEN", "useapi", "token"),
+    ("APIGLUE_TOKEN", "apiglue", "token"),
 )
 
 _NOT_SET: Final = "(not set)"
@@ -352,6 +354,31 @@ class UseapiSettings(BaseModel):
         return accounts
 
 
+class ApiGlueSettings(BaseModel):
+    """``[apiglue]``: API Glue's Pika web API; configured (``/pika generate`` on) once a token is set."""
+
+    model_config = _STRICT
+
+    token: _Secret = Field(default=None, json_schema_extra=_explain("must be a string"))
+    base_url: str = Field(
+        default="https://api.pikapikapika.io",
+        json_schema_extra=_explain('must be an http(s) URL, e.g. "https://api.pikapikapika.io"'),
+    )
+    max_jobs: int = Field(
+        default=3, ge=1, le=50, json_schema_extra=_explain("must be a whole number from 1 to 50")
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        return _check_url(value.strip(), _HTTP, '"https://api.pikapikapika.io"').rstrip("/")
+
+    @property
+    def enabled(self) -> bool:
+        """True when a token is set: the provider is built and its commands answer."""
+        return self.token is not None
+
+
 class CallbackSettings(BaseModel):
     """``[callbacks]``: the webhook server useapi.net calls when a job finishes."""
 
@@ -513,6 +540,7 @@ class Settings(BaseModel):
 
     discord: DiscordSettings = DiscordSettings()  # frozen, so one shared default is safe
     useapi: UseapiSettings = UseapiSettings()
+    apiglue: ApiGlueSettings = ApiGlueSettings()
     callbacks: CallbackSettings = CallbackSettings()
     jobs: JobSettings = JobSettings()
     downloads: DownloadSettings = DownloadSettings()
@@ -521,7 +549,7 @@ class Settings(BaseModel):
 
     def secrets(self) -> tuple[str, ...]:
         """Every non-empty secret value, for log redaction."""
-        tokens = (self.discord.token, self.useapi.token)
+        tokens = (self.discord.token, self.useapi.token, self.apiglue.token)
         return tuple(token.get_secret_value() for token in tokens if token is not None)
 
     @property

@@ -18,9 +18,10 @@ from pathlib import Path
 import aiohttp
 import discord
 
-from bot.custom_ids import retry_custom_id
+from bot.custom_ids import follow_up_custom_id, retry_custom_id
 from bot.delivery import DeliveryError, DeliveryReceipt
-from bot.jobs import Job, JobState, VideoResult
+from bot.jobs import Job, JobKind, JobState, VideoResult
+from bot.providers.registry import capabilities_of
 from bot.render import RETRYABLE_ENDINGS, notice_text, result_embed, size_text, status_embed
 
 log = logging.getLogger(__name__)
@@ -29,8 +30,13 @@ DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024  # Discord's default per-file limit for 
 _Poster = Callable[[discord.PartialMessageable], Awaitable[discord.Message]]
 
 
-def retry_view(job_id: int, link: str | None = None) -> discord.ui.View:
-    """The Retry button (and optionally a link button) as a component layout only.
+_FOLLOW_UP_LABELS = {JobKind.EXTEND: ("Extend +4s", "⏩"), JobKind.UPSCALE: ("Upscale", "🔍")}
+
+
+def retry_view(
+    job_id: int, link: str | None = None, follow_ups: frozenset[JobKind] = frozenset()
+) -> discord.ui.View:
+    """The Retry button (the provider's follow-ups, optionally a link button) as a component layout only.
 
     Clicks are routed by custom_id to the persistent DynamicItem registered by the cog. The view
     is stopped before it is sent, so discord.py does not also keep one live View per post in memory.
@@ -41,6 +47,17 @@ def retry_view(job_id: int, link: str | None = None) -> discord.ui.View:
             label="Retry", emoji="🔁", style=discord.ButtonStyle.secondary, custom_id=retry_custom_id(job_id)
         )
     )
+    for kind in (JobKind.EXTEND, JobKind.UPSCALE):
+        if kind in follow_ups:
+            label, emoji = _FOLLOW_UP_LABELS[kind]
+            view.add_item(
+                discord.ui.Button(
+                    label=label,
+                    emoji=emoji,
+                    style=discord.ButtonStyle.secondary,
+                    custom_id=follow_up_custom_id(kind.value, job_id),
+                )
+            )
     if link is not None:
         view.add_item(discord.ui.Button(label="Open video", style=discord.ButtonStyle.link, url=link))
     view.stop()
@@ -97,6 +114,7 @@ class DiscordDelivery:
         """Upload the MP4 (or link it when too large) with its embed and Retry, mentioning the owner."""
         limit = job.origin.upload_limit if job.origin.upload_limit is not None else DEFAULT_UPLOAD_LIMIT
         embed = result_embed(job, video.seed)
+        follow_ups = capabilities_of(job.provider).follow_ups
         mention = discord.AllowedMentions(users=[discord.Object(job.owner_id)], roles=False, everyone=False)
         if video.size <= limit:
             data = await asyncio.to_thread(Path(video.path).read_bytes)
@@ -107,7 +125,7 @@ class DiscordDelivery:
                     content,
                     embed=embed,
                     file=discord.File(io.BytesIO(data), filename=_upload_name(video, job.id)),
-                    view=retry_view(job.id),
+                    view=retry_view(job.id, follow_ups=follow_ups),
                     allowed_mentions=mention,
                     nonce=nonce_for(job.id, "r"),
                 )
@@ -127,7 +145,7 @@ class DiscordDelivery:
                 return await channel.send(
                     content,
                     embed=embed,
-                    view=retry_view(job.id, video.source_url),
+                    view=retry_view(job.id, video.source_url, follow_ups),
                     allowed_mentions=mention,
                     nonce=nonce_for(job.id, "r"),
                 )

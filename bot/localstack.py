@@ -1,4 +1,4 @@
-"""The real bot wired to the local stand-ins on 127.0.0.1: the Discord emulator and the useapi simulator.
+"""The real bot wired to the local stand-ins on 127.0.0.1: the Discord emulator and the upstream simulators.
 
 Used by `pikabot demo` and the end-to-end tests, so both exercise exactly the same assembly.
 """
@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from bot.app import PikaBot, point_discord_at
 from bot.config import (
+    ApiGlueSettings,
     CallbackSettings,
     DatabaseSettings,
     DiscordSettings,
@@ -26,6 +27,9 @@ from bot.config import (
     UseapiAccount,
     UseapiSettings,
 )
+from bot.sandbox.apiglue_sim import RunningGlueSimulator
+from bot.sandbox.apiglue_sim import SimConfig as GlueConfig
+from bot.sandbox.apiglue_sim import start_simulator as start_glue_simulator
 from bot.sandbox.discord_emu import EmuConfig, RunningEmulator, start_emulator
 from bot.sandbox.useapi_sim import DEFAULT_CHANNEL, RunningSimulator, SimConfig, start_simulator
 from bot.scheduler import RetryPolicy
@@ -49,8 +53,14 @@ def local_settings(
     callbacks: bool = True,
     limits: LimitSettings | None = None,
     channels: tuple[str, ...] = (DEFAULT_CHANNEL,),
+    glue: RunningGlueSimulator | None = None,
 ) -> Settings:
     """Settings pointing every remote party at the local stand-ins."""
+    apiglue = (
+        ApiGlueSettings(token=SecretStr(glue.sim.config.api_token), base_url=glue.base_url, max_jobs=max_jobs)
+        if glue is not None
+        else ApiGlueSettings()
+    )
     return Settings(
         discord=DiscordSettings(
             token=SecretStr(emulator.emu.config.bot_token),
@@ -62,6 +72,7 @@ def local_settings(
             base_url=simulator.base_url,
             accounts=tuple(UseapiAccount(channel=channel, max_jobs=max_jobs) for channel in channels),
         ),
+        apiglue=apiglue,
         callbacks=CallbackSettings(
             listen=f"127.0.0.1:{callback_port}",
             public_url=f"http://127.0.0.1:{callback_port}" if callbacks else "",
@@ -84,6 +95,7 @@ class LocalStack:
     status_interval: float
     _saved_base: str
     _saved_gateway: yarl.URL
+    glue: RunningGlueSimulator | None = None
     bot: PikaBot = field(init=False)
     bot_task: asyncio.Task[None] = field(init=False)
 
@@ -100,9 +112,15 @@ class LocalStack:
         callbacks: bool = True,
         limits: LimitSettings | None = None,
         channels: tuple[str, ...] = (DEFAULT_CHANNEL,),
+        apiglue: bool = True,
+        glue_config: GlueConfig | None = None,
     ) -> LocalStack:
-        """Start the simulator, the emulator and the bot; return once the bot is connected."""
+        """Start the simulators, the emulator and the bot; return once the bot is connected.
+
+        `apiglue=False` leaves [apiglue] unconfigured, as on a bot without APIGLUE_TOKEN.
+        """
         simulator = await start_simulator(sim_config)
+        glue = await start_glue_simulator(glue_config) if apiglue else None
         emulator = await start_emulator(emu_config)
         settings = local_settings(
             workdir,
@@ -113,11 +131,12 @@ class LocalStack:
             callbacks=callbacks,
             limits=limits,
             channels=channels,
+            glue=glue,
         )
         saved_base = discord.http.Route.BASE
         saved_gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
         point_discord_at(settings.discord.api_base_url, settings.discord.gateway_url)
-        stack = cls(settings, emulator, simulator, policy, status_interval, saved_base, saved_gateway)
+        stack = cls(settings, emulator, simulator, policy, status_interval, saved_base, saved_gateway, glue)
         await stack._start_bot()
         return stack
 
@@ -152,5 +171,7 @@ class LocalStack:
         await self.stop_bot()
         await self.emulator.close()
         await self.simulator.close()
+        if self.glue is not None:
+            await self.glue.close()
         discord.http.Route.BASE = self._saved_base
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = self._saved_gateway

@@ -26,7 +26,17 @@ _TITLES: Mapping[JobKind, str] = {
     JobKind.ENCRYPT_TEXT: "encrypt text",
     JobKind.ENCRYPT_IMAGE: "encrypt image",
     JobKind.RETRY: "retry",
+    JobKind.GENERATE: "generate",
+    JobKind.EXTEND: "extend +4s",
+    JobKind.UPSCALE: "upscale",
+    JobKind.SCENES: "scenes",
+    JobKind.FRAMES: "frames",
 }
+_PARENT_WORDS: Mapping[JobKind, str] = {
+    JobKind.EXTEND: "extends job",
+    JobKind.UPSCALE: "upscales job",
+}
+PROGRESS_CELLS = 10
 # What to tell a member whose job ended without a video, and what to try next.
 ADVICE: Mapping[JobState, str] = {
     JobState.MODERATED: "Pika refused this prompt. Rephrase it (or remove the flagged parameter) and try again.",
@@ -44,8 +54,10 @@ def thread_name(prompt: str, job_id: int) -> str:
 
 
 def parameters_text(job: Job) -> str:
-    """The job's Pika parameters as the member typed them, e.g. `-gs 12 -motion 2`."""
+    """The job's Pika parameters as the member typed them, e.g. `-gs 12 -motion 2` or `fps 24 · pan right`."""
     flags = " ".join(f"{flag} {value}" for flag, value in job.options.flags())
+    typed = " · ".join(f"{name.replace('_', ' ')} {value}" for name, value in job.params.to_json().items())
+    flags = " ".join(part for part in (flags, typed) if part)
     extras = []
     if job.message_text:
         extras.append(f'message "{job.message_text}"')
@@ -61,12 +73,28 @@ def state_text(job: Job, queue_position: int | None) -> str:
         base = f"⏳ queued, position {queue_position}" if queue_position else "⏳ queued"
         return f"{base} ({job.progress})" if job.progress else base
     if job.state in (JobState.SUBMITTING, JobState.RUNNING):
+        if job.progress and job.progress.isdigit():
+            return f"🎨 generating {progress_bar(int(job.progress))}"
         return f"🎨 generating — {job.progress}" if job.progress else "🎨 generating"
     if job.state is JobState.COMPLETED:
         return "📤 finished; posting the video"
     if job.state is JobState.DELIVERED:
         return "✅ done — the video is in this thread"
     return f"❌ {job.state.value}: {job.error_message or 'no reason given'}"
+
+
+def progress_bar(percent: int) -> str:
+    """A ten-cell bar for an upstream that reports progress in percent: `▰▰▰▱▱▱▱▱▱▱ 30%`."""
+    percent = min(100, max(0, percent))
+    filled = percent * PROGRESS_CELLS // 100
+    return "▰" * filled + "▱" * (PROGRESS_CELLS - filled) + f" {percent}%"
+
+
+def footer_text(job: Job) -> str:
+    """`job 12`, `job 12 · retry of job 9`, `job 12 · extends job 9`."""
+    if not job.parent_id:
+        return f"job {job.id}"
+    return f"job {job.id} · {_PARENT_WORDS.get(job.kind, 'retry of job')} {job.parent_id}"
 
 
 def _clip(text: str, limit: int) -> str:
@@ -83,7 +111,7 @@ def status_embed(job: Job, queue_position: int | None) -> discord.Embed:
     embed.add_field(name="Requested by", value=f"<@{job.owner_id}>", inline=True)
     embed.add_field(name="Parameters", value=_clip(parameters_text(job), 1024), inline=True)
     embed.add_field(name="State", value=_clip(state_text(job, queue_position), 1024), inline=False)
-    embed.set_footer(text=f"job {job.id}" + (f" · retry of job {job.parent_id}" if job.parent_id else ""))
+    embed.set_footer(text=footer_text(job))
     return embed
 
 
@@ -100,7 +128,7 @@ def result_embed(job: Job, seed: int | None, *, now: float | None = None) -> dis
     if seed is not None:
         embed.add_field(name="Seed", value=f"`{seed}`", inline=True)
     embed.add_field(name="Time taken", value=duration_text(took), inline=True)
-    embed.set_footer(text=f"job {job.id}" + (f" · retry of job {job.parent_id}" if job.parent_id else ""))
+    embed.set_footer(text=footer_text(job))
     return embed
 
 

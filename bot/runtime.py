@@ -9,6 +9,7 @@ from bot.config import Settings
 from bot.delivery import Delivery
 from bot.downloads import DownloadPolicy, VideoDownloader
 from bot.limits import MemberLimits
+from bot.providers.apiglue import ApiGlueProvider
 from bot.providers.base import Account, Provider
 from bot.providers.useapi_pika import UseapiPikaProvider
 from bot.scheduler import RetryPolicy, Scheduler
@@ -24,9 +25,23 @@ DEFAULT_ACCOUNT = Account(name="default", channel=None, max_jobs=10)
 
 
 def accounts_from(settings: Settings) -> list[Account]:
-    """The configured upstream accounts, or the single implicit one."""
+    """The configured upstream accounts (useapi.net's, or its single implicit one; then the others)."""
     configured = [Account(a.channel, a.channel, a.max_jobs) for a in settings.useapi.accounts]
-    return configured or [DEFAULT_ACCOUNT]
+    accounts = configured or [DEFAULT_ACCOUNT]
+    if settings.apiglue.enabled:
+        accounts.append(Account("apiglue", None, settings.apiglue.max_jobs, provider=ApiGlueProvider.name))
+    return accounts
+
+
+def providers_from(settings: Settings) -> dict[str, Provider]:
+    """One client per configured provider; useapi.net is always there (its token may be empty)."""
+    token = settings.useapi.token.get_secret_value() if settings.useapi.token else ""
+    providers: dict[str, Provider] = {"useapi": UseapiPikaProvider(settings.useapi.base_url, token)}
+    if settings.apiglue.token is not None:
+        providers[ApiGlueProvider.name] = ApiGlueProvider(
+            settings.apiglue.base_url, settings.apiglue.token.get_secret_value()
+        )
+    return providers
 
 
 def engine_settings_from(settings: Settings) -> EngineSettings:
@@ -64,10 +79,9 @@ class Runtime:
         cls, settings: Settings, delivery: Delivery, *, policy: RetryPolicy | None = None
     ) -> Runtime:
         """Open the database, recover unfinished jobs, start the loop and the webhook server."""
-        token = settings.useapi.token.get_secret_value() if settings.useapi.token else ""
         db = await Database.open(settings.database.path)
         store = JobStore(db)
-        providers: dict[str, Provider] = {"useapi": UseapiPikaProvider(settings.useapi.base_url, token)}
+        providers = providers_from(settings)
         downloader = VideoDownloader(
             DownloadPolicy(
                 allowed_hosts=frozenset(settings.downloads.allowed_hosts),

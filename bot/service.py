@@ -185,7 +185,9 @@ class JobService:
 
     # -- public API ---------------------------------------------------------------------------
 
-    async def submit(self, request: JobRequest, *, hold: bool = False) -> Job:
+    async def submit(
+        self, request: JobRequest, *, hold: bool = False, limits: MemberLimits | None = None
+    ) -> Job:
         """Validate, store as queued and wake the scheduler. Raises PromptError on bad input.
 
         With `hold`, the job waits until release(): the Discord layer first posts the status
@@ -197,19 +199,25 @@ class JobService:
         provider.check(request)
         async with self._member_lock(request.owner_id):
             # Checked and inserted under one lock, so two quick commands cannot both squeeze in.
-            now = await self._check_limits(request.origin.guild_id, request.owner_id)
+            now = await self._check_limits(request.origin.guild_id, request.owner_id, limits)
             job = await self.store.insert(request, now, not_before=HELD if hold else None)
         crashpoint("job.stored")
         log.info("job %s queued (%s by %s)", job.id, job.kind.value, job.owner_id)
         self._wake.set()
         return job
 
-    async def _check_limits(self, guild_id: int | None, owner_id: int) -> float:
-        """Raise LimitExceeded if the member may not start another job now; return the time checked."""
+    async def _check_limits(
+        self, guild_id: int | None, owner_id: int, limits: MemberLimits | None = None
+    ) -> float:
+        """Raise LimitExceeded if the member may not start another job now; return the time checked.
+
+        `limits` are the member's own (e.g. a role's override); by default the guild's are used.
+        """
         now = self._clock()
-        limits = self.settings.limits
-        if guild_id is not None:
-            limits = await self.store.guild_limits(guild_id, limits)
+        if limits is None:
+            limits = self.settings.limits
+            if guild_id is not None:
+                limits = await self.store.guild_limits(guild_id, limits)
         usage = await self.store.member_usage(guild_id, owner_id, day_start(now))
         check_limits(limits, usage, now)
         return now
@@ -250,7 +258,9 @@ class JobService:
             JobUpdate(thread_id=thread_id, status_message_id=status_message_id),
         )
 
-    async def retry(self, job_id: int, requester_id: int, *, hold: bool = False) -> Job:
+    async def retry(
+        self, job_id: int, requester_id: int, *, hold: bool = False, limits: MemberLimits | None = None
+    ) -> Job:
         """A new job with the same request; never changes the old one.
 
         A finished upstream job is re-run through Pika's own Retry button; anything else (a failed
@@ -290,7 +300,7 @@ class JobService:
             except PromptError as error:
                 raise NotRetryable(f"job {job_id} cannot be sent again: {error}") from None
         async with self._member_lock(requester_id):
-            now = await self._check_limits(parent.origin.guild_id, requester_id)
+            now = await self._check_limits(parent.origin.guild_id, requester_id, limits)
             job = await self.store.insert(
                 request, now, parent_id=parent_id, not_before=HELD if hold else None
             )
@@ -302,7 +312,15 @@ class JobService:
         self._wake.set()
         return job
 
-    async def follow_up(self, job_id: int, kind: JobKind, requester_id: int, *, hold: bool = False) -> Job:
+    async def follow_up(
+        self,
+        job_id: int,
+        kind: JobKind,
+        requester_id: int,
+        *,
+        hold: bool = False,
+        limits: MemberLimits | None = None,
+    ) -> Job:
         """A new job made from job `job_id`'s finished video (extend, upscale), same prompt and options."""
         parent = await self.store.get(job_id)
         if parent is None:
@@ -322,7 +340,7 @@ class JobService:
             params=parent.params,
         )
         async with self._member_lock(requester_id):
-            now = await self._check_limits(parent.origin.guild_id, requester_id)
+            now = await self._check_limits(parent.origin.guild_id, requester_id, limits)
             job = await self.store.insert(
                 request, now, parent_id=parent.id, not_before=HELD if hold else None
             )

@@ -13,6 +13,7 @@ import discord
 from bot.app import REQUIRED_PERMISSIONS
 from bot.jobs import InputFile, Job, JobKind, JobRequest, Origin
 from bot.limits import LimitExceeded
+from bot.params import VideoParams
 from bot.prompt import PikaOptions, PromptError, PromptKind, merge_options, parse_prompt
 from bot.render import size_text, status_embed, thread_name
 
@@ -99,7 +100,14 @@ def placement_for(interaction: discord.Interaction[PikaBot]) -> Placement:
     return Placement(use_thread=True, in_thread=False, note=files_note)
 
 
-async def read_image(attachment: discord.Attachment, max_bytes: int, what: str) -> InputFile:
+async def read_image(
+    attachment: discord.Attachment,
+    max_bytes: int,
+    what: str,
+    *,
+    field: str | None = None,
+    by_url: bool = False,
+) -> InputFile:
     """Check that an attachment is an image within the size limit and read it."""
     content_type = (attachment.content_type or "").split(";")[0].strip().lower()
     if not content_type:
@@ -123,8 +131,8 @@ async def read_image(attachment: discord.Attachment, max_bytes: int, what: str) 
         raise UserFacingError(
             f"I couldn't download `{attachment.filename}` from Discord; please try again."
         ) from exc
-    field = "message" if what == "hidden image" else "image"
-    return InputFile(field, attachment.filename, content_type, data)
+    field = field or ("message" if what == "hidden image" else "image")
+    return InputFile(field, attachment.filename, content_type, data, attachment.url if by_url else None)
 
 
 def options_from_prompt(raw_prompt: str, typed: PikaOptions, kind: JobKind) -> tuple[str, PikaOptions]:
@@ -142,15 +150,29 @@ async def launch(
     images: list[tuple[discord.Attachment, str]],
     message_text: str | None = None,
     font: str | None = None,
+    provider: str = "useapi",
+    params: VideoParams | None = None,
 ) -> None:
     """Defer, validate, store (held), post the status message and thread, release, tell the member."""
     await interaction.response.defer(ephemeral=True, thinking=True)
     bot = interaction.client
     try:
+        upstream = bot.runtime.providers.get(provider)
+        if upstream is None:
+            raise UserFacingError(not_set_up(provider))
         placement = placement_for(interaction)
-        text, merged = options_from_prompt(prompt, options, kind)
+        if upstream.capabilities.prompt_flags:
+            text, merged = options_from_prompt(prompt, options, kind)
+        else:
+            text, merged = prompt.strip(), options
         max_bytes = bot.settings.discord.max_image_bytes
-        inputs = tuple([await read_image(attachment, max_bytes, what) for attachment, what in images])
+        by_url = upstream.capabilities.image_urls
+        inputs = tuple(
+            [
+                await read_image(attachment, max_bytes, what, field=_field_for(what, index), by_url=by_url)
+                for index, (attachment, what) in enumerate(images, start=1)
+            ]
+        )
         request = JobRequest(
             kind=kind,
             owner_id=interaction.user.id,
@@ -160,12 +182,36 @@ async def launch(
             message_text=message_text,
             font=font,
             inputs=inputs,
+            provider=provider,
+            params=params or VideoParams(),
         )
         job = await bot.runtime.service.submit(request, hold=True)
     except (UserFacingError, PromptError, LimitExceeded) as error:
         await interaction.edit_original_response(content=f"❌ {error}")
         return
     await post_status_and_release(interaction, job, placement)
+
+
+# How each provider is named to members, and what enables it, for "not set up" answers.
+_SETUP_HINTS = {
+    "useapi": ("useapi.net", "USEAPI_TOKEN"),
+    "apiglue": ("API Glue", "APIGLUE_TOKEN"),
+    "fal": ("fal.ai", "FAL_KEY"),
+}
+
+
+def not_set_up(provider: str) -> str:
+    """The answer to a command whose provider this bot has no credentials for."""
+    name, variable = _SETUP_HINTS.get(provider, (provider, "its token"))
+    return (
+        f"This command uses **{name}**, which is not set up on this bot. A bot admin can turn it on "
+        f'by setting `{variable}` (see the README, "Choosing a provider").'
+    )
+
+
+def _field_for(what: str, index: int) -> str | None:
+    """Upstream field of the n-th image: numbered for multi-image commands (scenes, frames)."""
+    return f"image_{index}" if what in ("scene image", "keyframe") else None
 
 
 def origin_of(interaction: discord.Interaction[PikaBot], placement: Placement) -> Origin:

@@ -10,9 +10,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.custom_ids import RETRY_TEMPLATE, retry_custom_id
+from bot.custom_ids import FOLLOW_UP_TEMPLATE, RETRY_TEMPLATE, retry_custom_id
 from bot.jobs import JobKind, JobState
 from bot.limits import LimitExceeded
+from bot.params import VideoParams
 from bot.prompt import MAX_MESSAGE_LENGTH, MAX_PROMPT_LENGTH, AspectRatio, Camera, Font, PikaOptions
 from bot.render import status_embed
 from bot.service import JobNotFound, NotRetryable
@@ -28,6 +29,13 @@ Interaction = discord.Interaction["PikaBot"]
 ASPECT_CHOICES = [app_commands.Choice(name=ratio.value, value=ratio.value) for ratio in AspectRatio]
 CAMERA_CHOICES = [app_commands.Choice(name=camera.value, value=camera.value) for camera in Camera]
 FONT_CHOICES = [app_commands.Choice(name=font.value, value=font.value) for font in Font]
+PAN_CHOICES = [app_commands.Choice(name=v, value=v) for v in ("left", "right")]
+TILT_CHOICES = [app_commands.Choice(name=v, value=v) for v in ("up", "down")]
+ROTATE_CHOICES = [
+    app_commands.Choice(name="clockwise", value="cw"),
+    app_commands.Choice(name="counterclockwise", value="ccw"),
+]
+ZOOM_CHOICES = [app_commands.Choice(name=v, value=v) for v in ("in", "out")]
 
 # Shared option descriptions, written for members.
 DESCRIBE = {
@@ -121,6 +129,71 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
         options = typed_options(aspect_ratio, motion, guidance, fps, negative, seed, camera)
         await launch(
             interaction, JobKind.ANIMATE, prompt=prompt or "", options=options, images=[(image, "image")]
+        )
+
+    @app_commands.command(
+        name="generate",
+        description="Make a video with API Glue: typed options, progress bar, extend, upscale",
+    )
+    @app_commands.describe(
+        prompt="What the video shows",
+        image="Optional starting image (PNG, JPEG, WebP or GIF)",
+        aspect_ratio="Shape of the video (default 16:9)",
+        fps="Frames per second, 1 to 24; default 24",
+        motion="How much things move: 1 (a little) to 4 (a lot); default 1",
+        guidance="How closely Pika follows the prompt: 5 (loose) to 25 (strict); default 12",
+        negative="Things you do NOT want in the video, e.g. blurry, text",
+        seed="Same seed + same prompt = a similar video; leave empty for a new one",
+        pan="Camera pans left or right",
+        tilt="Camera tilts up or down",
+        rotate="Camera rotates",
+        zoom="Camera zooms in or out",
+    )
+    @app_commands.choices(
+        aspect_ratio=ASPECT_CHOICES,
+        pan=PAN_CHOICES,
+        tilt=TILT_CHOICES,
+        rotate=ROTATE_CHOICES,
+        zoom=ZOOM_CHOICES,
+    )
+    async def generate(
+        self,
+        interaction: Interaction,
+        prompt: app_commands.Range[str, 1, MAX_PROMPT_LENGTH],
+        image: discord.Attachment | None = None,
+        aspect_ratio: str | None = None,
+        fps: app_commands.Range[int, 1, 24] | None = None,
+        motion: app_commands.Range[int, 1, 4] | None = None,
+        guidance: app_commands.Range[int, 5, 25] | None = None,
+        negative: app_commands.Range[str, 1, 500] | None = None,
+        seed: app_commands.Range[int, 0, 2**53 - 1] | None = None,
+        pan: str | None = None,
+        tilt: str | None = None,
+        rotate: str | None = None,
+        zoom: str | None = None,
+    ) -> None:
+        """/pika generate"""
+        params = VideoParams(
+            aspect_ratio=aspect_ratio,
+            fps=fps,
+            motion=motion,
+            guidance=guidance,
+            negative=negative,
+            seed=seed,
+            pan=pan,
+            tilt=tilt,
+            rotate=rotate,
+            zoom=zoom,
+        )
+        images = [(image, "image")] if image else []
+        await launch(
+            interaction,
+            JobKind.GENERATE,
+            prompt=prompt,
+            options=PikaOptions(),
+            images=images,
+            provider="apiglue",
+            params=params,
         )
 
     @app_commands.command(name="encrypt_text", description="Hide a short text inside a video")
@@ -261,12 +334,60 @@ async def retry_clicked(interaction: Interaction, job_id: int) -> None:
     await post_status_and_release(interaction, job, placement)
 
 
+_FOLLOW_UP_KINDS = {"extend": JobKind.EXTEND, "upscale": JobKind.UPSCALE}
+
+
+class FollowUpButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=FOLLOW_UP_TEMPLATE):
+    """Extend +4s / Upscale under a finished video; persistent, owner or moderator only."""
+
+    def __init__(self, action: str, job_id: int) -> None:
+        super().__init__(discord.ui.Button(label=action, custom_id=f"pika:{action}:{job_id}"))
+        self.action = action
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> FollowUpButton:
+        """Rebuild the button from its custom_id."""
+        return cls(match["action"], int(match["job_id"]))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        """Start the follow-up job in the same thread, or refuse ephemerally."""
+        try:
+            await follow_up_clicked(interaction, self.job_id, _FOLLOW_UP_KINDS[self.action])
+        except Exception as exc:
+            await reply_error(interaction, exc)
+
+
+async def follow_up_clicked(interaction: Interaction, job_id: int, kind: JobKind) -> None:
+    """Handle an Extend or Upscale click."""
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    service = interaction.client.runtime.service
+    parent = await service.store.get(job_id)
+    if parent is None:
+        await interaction.edit_original_response(content=f"❌ Job {job_id} no longer exists.")
+        return
+    if parent.owner_id != interaction.user.id and not is_moderator(interaction):
+        await interaction.edit_original_response(
+            content=f"❌ Only <@{parent.owner_id}> (or a moderator) can {kind.value} job {job_id}."
+        )
+        return
+    try:
+        job = await service.follow_up(job_id, kind, interaction.user.id, hold=True)
+    except (JobNotFound, NotRetryable, UserFacingError, LimitExceeded) as error:
+        await interaction.edit_original_response(content=f"❌ {error}")
+        return
+    in_thread = job.origin.thread_id is not None
+    await post_status_and_release(interaction, job, Placement(use_thread=in_thread, in_thread=in_thread))
+
+
 async def setup(bot: PikaBot) -> None:
-    """Extension entry point: the command group and the persistent button."""
+    """Extension entry point: the command group and the persistent buttons."""
     await bot.add_cog(PikaCog(bot))
-    bot.add_dynamic_items(RetryButton)
+    bot.add_dynamic_items(RetryButton, FollowUpButton)
 
 
 async def teardown(bot: PikaBot) -> None:
     """Extension exit point."""
-    bot.remove_dynamic_items(RetryButton)
+    bot.remove_dynamic_items(RetryButton, FollowUpButton)

@@ -180,7 +180,7 @@ def test_not_utf8(tmp_path: Path) -> None:
 
 def test_unknown_top_level_key(tmp_path: Path) -> None:
     assert problems(tmp_path, "[discrod]\n") == (
-        "discrod: unknown key (allowed: discord, useapi, callbacks, jobs, downloads, database, limits; "
+        "discrod: unknown key (allowed: discord, useapi, apiglue, callbacks, jobs, downloads, database, limits; "
         'did you mean "discord"?)',
     )
 
@@ -644,3 +644,13 @@ def test_example_config_has_blank_secrets() -> None:
     data = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
     assert data["discord"]["token"] == "" and data["useapi"]["token"] == ""
     assert "DISCORD_TOKEN" in EXAMPLE.read_text(encoding="utf-8")
+
+
+def test_apiglue_is_off_until_a_token_is_set(tmp_path: Path) -> None:
+    """[apiglue] needs APIGLUE_TOKEN (or token) to be enabled; the token is a masked secret."""
+    assert not load_settings(None, env={}).apiglue.enabled
+    settings = load_settings(None, env={"APIGLUE_TOKEN": "glue-secret-123"})
+    assert settings.apiglue.enabled
+    assert "glue-secret-123" in settings.secrets()
+    assert "glue-secret-123" not in render_settings(settings)
+    assert settings.apiglue.base_url == "https://api.pikapikapika.io"
