@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 from bot.jobs import JobState
 from bot.localstack import LocalStack
+from bot.sandbox.apiglue_sim import SimConfig as GlueConfig
 from bot.sandbox.discord_emu import EmuInteraction, EmuMessage
 from bot.sandbox.useapi_sim import SimConfig
 from bot.scheduler import RetryPolicy
@@ -139,8 +140,13 @@ async def run_demo(out: TextIO = sys.stdout, *, speed: float = 1.0) -> int:
     sim = SimConfig(
         job_started_delay=0.3 * speed, job_progress_delay=0.6 * speed, job_complete_delay=0.9 * speed
     )
+    glue = GlueConfig(queued_delay=0.3 * speed, progress_delay=0.4 * speed, progress_steps=(10, 35, 60, 85))
     policy = RetryPolicy(busy_min=1.0 * speed, busy_max=2.0 * speed)
-    stack = await LocalStack.start(workdir, sim_config=sim, policy=policy, status_interval=0.5 * speed)
+    stack = await LocalStack.start(
+        workdir, sim_config=sim, glue_config=glue, policy=policy, status_interval=0.5 * speed
+    )
+    if stack.glue is not None:
+        stack.glue.sim.faults.progress_callbacks = True  # API Glue reports each step: a live progress bar
     narrator = Narrator(stack, out)
     watcher = asyncio.create_task(narrator.watch())
     try:
@@ -158,9 +164,10 @@ async def _script(stack: LocalStack, n: Narrator) -> int:
     alice, bob, carol = 101, 102, 103
     n.say(
         f"Discord emulator {stack.emulator.api_base_url}, useapi.net simulator {stack.simulator.base_url}, "
+        f"API Glue simulator {stack.glue.base_url if stack.glue else '-'}, "
         f"callbacks {stack.settings.callbacks.public_url}; no token, no network"
     )
-    n.say("the real pikabot is connected; one Pika account with 2 slots")
+    n.say("the real pikabot is connected; one useapi.net Pika account and API Glue, 2 slots each")
 
     async def command(
         user: int, sub: str, options: dict[str, Any], **attachments: tuple[str, str, bytes]
@@ -194,6 +201,13 @@ async def _script(stack: LocalStack, n: Narrator) -> int:
     await emu.wait_for_message(
         lambda m: m.channel_id == fox_thread.id and bool(m.attachments) and m.id != fox_video.id, 30
     )
+    await command(
+        bob,
+        "generate",
+        {"prompt": "a paper lantern drifting over a lake", "fps": 24, "motion": 2, "pan": "right"},
+    )
+    lantern = next(t for t in emu.threads(channel) if t.name.startswith("a paper lantern"))
+    await emu.wait_for_message(lambda m: m.channel_id == lantern.id and bool(m.attachments), 30)
     store = stack.bot.runtime.store
     deadline = time.monotonic() + 30
     while not all(job.terminal and job.notified for job in await store.all_jobs()):
@@ -216,11 +230,12 @@ async def _summary(stack: LocalStack, n: Narrator) -> int:
             file=n.out,
         )
     emu = stack.emulator.emu
-    expected = {JobState.DELIVERED: 3, JobState.MODERATED: 1}  # fox, cat, fox retry; the castle
+    # fox, cat, fox retry, the API Glue lantern; the forbidden prompt
+    expected = {JobState.DELIVERED: 4, JobState.MODERATED: 1}
     counts = {state: sum(job.state is state for job in jobs) for state in expected}
     ok = (
         counts == expected
-        and len(jobs) == 4
+        and len(jobs) == 5
         and not emu.violations
         and await stack.bot.runtime.store.integrity_ok()
     )

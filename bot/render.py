@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import discord
 
 from bot.jobs import Job, JobKind, JobState
+from bot.providers.registry import DISPLAY_NAMES
 
 _COLOURS: Mapping[JobState, int] = {
     JobState.QUEUED: 0x95A5A6,
@@ -91,10 +92,11 @@ def progress_bar(percent: int) -> str:
 
 
 def footer_text(job: Job) -> str:
-    """`job 12`, `job 12 · retry of job 9`, `job 12 · extends job 9`."""
+    """`job 12 · useapi.net`, `job 12 · retry of job 9 · useapi.net`, `job 12 · extends job 9 · API Glue`."""
+    provider = DISPLAY_NAMES.get(job.provider, job.provider)
     if not job.parent_id:
-        return f"job {job.id}"
-    return f"job {job.id} · {_PARENT_WORDS.get(job.kind, 'retry of job')} {job.parent_id}"
+        return f"job {job.id} · {provider}"
+    return f"job {job.id} · {_PARENT_WORDS.get(job.kind, 'retry of job')} {job.parent_id} · {provider}"
 
 
 def _clip(text: str, limit: int) -> str:

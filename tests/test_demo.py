@@ -12,13 +12,14 @@ async def test_demo_runs_to_the_expected_outcomes() -> None:
     out = io.StringIO()
     assert await run_demo(out, speed=0.2) == 0
     text = out.getvalue()
-    assert text.count("📎 ") == 3 and text.count("MP4)") == 3
+    assert text.count("📎 ") == 4 and text.count("MP4)") == 4
+    assert "job 5 · API Glue" in text and "[Retry] [Extend +4s] [Upscale]" in text
     assert "unknown parameter -size" in text
     assert "refused by Pika's moderation" in text
     assert "Only @alice (or a moderator) can retry" in text
     assert "Follow it in #a red fox running through fresh snow" in text
     assert "demo finished: every job ended and its member was told; Discord's limits were kept" in text
-    assert "emu-bot-token" not in text and "sim-token" not in text
+    assert "emu-bot-token" not in text and "sim-token" not in text and "glue-token" not in text
 
 
 def test_tiny_png_is_a_png() -> None:

@@ -88,7 +88,7 @@ def test_status_embed_shows_who_what_and_state() -> None:
     assert fields["Requested by"] == "<@101>"
     assert fields["Parameters"] == "`-gs 12 -motion 2`"
     assert fields["State"] == "⏳ queued, position 2"
-    assert embed["footer"]["text"] == "job 42"
+    assert embed["footer"]["text"] == "job 42 · useapi.net"
 
 
 def test_result_embed_has_seed_and_time() -> None:
@@ -96,7 +96,7 @@ def test_result_embed_has_seed_and_time() -> None:
     embed = result_embed(job(parent_id=7), 1234, now=1125.0).to_dict()
     fields = {f["name"]: f["value"] for f in embed["fields"]}
     assert fields["Seed"] == "`1234`" and fields["Time taken"] == "2 min 05 s"
-    assert embed["footer"]["text"] == "job 42 · retry of job 7"
+    assert embed["footer"]["text"] == "job 42 · retry of job 7 · useapi.net"
 
 
 def test_notices_say_what_happened_and_what_to_try() -> None:
@@ -115,3 +115,13 @@ def test_status_message_location() -> None:
     assert status_channel_id(inside) == 60
     no_thread = job(origin=Origin(1, 2, None), status_message_id=70)
     assert status_channel_id(no_thread) == 2
+
+
+def test_progress_bar_for_percentages() -> None:
+    """A provider that reports percent gets a ten-cell bar; the value is clamped to 0-100."""
+    from bot.render import progress_bar
+
+    assert progress_bar(0) == "▱▱▱▱▱▱▱▱▱▱ 0%"
+    assert progress_bar(45) == "▰▰▰▰▱▱▱▱▱▱ 45%"
+    assert progress_bar(100) == "▰▰▰▰▰▰▰▰▰▰ 100%"
+    assert progress_bar(130) == "▰▰▰▰▰▰▰▰▰▰ 100%"

@@ -93,7 +93,7 @@ async def test_create_posts_video_in_a_new_thread_with_retry(stack: LocalStack) 
     assert video.nonce == f"pkr{job.id}"
     fields = {f["name"]: f["value"] for f in video.embeds[0]["fields"]}
     assert fields["Parameters"] == "`-ar 16:9 -motion 2`" and "Seed" in fields and "Time taken" in fields
-    assert video.embeds[0]["footer"]["text"] == f"job {job.id}"
+    assert video.embeds[0]["footer"]["text"] == f"job {job.id} · useapi.net"
     await stack.bot.runtime.store.get(job.id)
     await emu.wait_for(lambda: "done" in str(emu.messages[thread.id].embeds), 5, "status edited to done")
     stored = await stack.bot.runtime.store.get(job.id)
