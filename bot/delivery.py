@@ -42,6 +42,10 @@ class Delivery(Protocol):
         """Tell the member that `job` ended without a video (failed, moderated, cancelled, expired)."""
         ...
 
-    async def job_changed(self, job: Job, queue_position: int | None) -> None:
-        """Best-effort progress display (state, queue position, Pika's progress text)."""
+    async def job_changed(self, job: Job, queue_position: int | None, eta: float | None = None) -> None:
+        """Best-effort progress display (state, queue position and ETA in seconds, upstream progress)."""
+        ...
+
+    async def alert_admins(self, text: str) -> None:
+        """Tell the servers' admins about an operational problem (an account refused us). Best effort."""
         ...

@@ -94,7 +94,7 @@ class Pacer:
 @dataclass
 class _StatusSlot:
     last_edit: float = 0.0
-    pending: tuple[Job, int | None] | None = None
+    pending: tuple[Job, int | None, float | None] | None = None
     task: asyncio.Task[None] | None = None
 
 
@@ -107,6 +107,23 @@ class DiscordDelivery:
     _status: dict[int, _StatusSlot] = field(default_factory=dict)
     _followups: dict[int, tuple[discord.Webhook, float]] = field(default_factory=dict)
     pacer: Pacer = field(default_factory=Pacer)
+    # Where admins asked to be told about account problems (guild settings); set once the store is open.
+    alert_channels: Callable[[], Awaitable[list[int]]] | None = None
+
+    # -- admin alerts ---------------------------------------------------------------------------
+
+    async def alert_admins(self, text: str) -> None:
+        """Post an operational alert in every configured alerts channel (best effort; also logged)."""
+        log.warning("admin alert: %s", text)
+        channels = await self.alert_channels() if self.alert_channels is not None else []
+        for channel_id in channels:
+            try:
+                await self.pacer.wait()
+                await self.client.get_partial_messageable(channel_id).send(
+                    text, allowed_mentions=discord.AllowedMentions.none()
+                )
+            except discord.HTTPException as exc:
+                log.warning("could not post an admin alert in %s: %s", channel_id, _describe(exc))
 
     # -- results --------------------------------------------------------------------------------
 
@@ -231,12 +248,12 @@ class DiscordDelivery:
 
     # -- the status message ------------------------------------------------------------------------
 
-    async def job_changed(self, job: Job, queue_position: int | None) -> None:
+    async def job_changed(self, job: Job, queue_position: int | None, eta: float | None = None) -> None:
         """Edit the status message, at most once per status_interval per job (latest state wins)."""
         if job.status_message_id is None:
             return
         slot = self._status.setdefault(job.id, _StatusSlot())
-        slot.pending = (job, queue_position)
+        slot.pending = (job, queue_position, eta)
         if slot.task is not None and not slot.task.done():
             return
         wait = slot.last_edit + self.status_interval - time.monotonic()
@@ -248,10 +265,10 @@ class DiscordDelivery:
         slot = self._status.get(job_id)
         if slot is None or slot.pending is None:
             return
-        job, position = slot.pending
+        job, position, eta = slot.pending
         slot.pending = None
         slot.last_edit = time.monotonic()
-        await self._edit_status(job, position)
+        await self._edit_status(job, position, eta)
 
     async def _final_status(self, job: Job, state: JobState) -> None:
         slot = self._status.pop(job.id, None)
@@ -260,11 +277,13 @@ class DiscordDelivery:
         if job.status_message_id is not None:
             await self._edit_status(_with_state(job, state), None)
 
-    async def _edit_status(self, job: Job, position: int | None) -> None:
+    async def _edit_status(self, job: Job, position: int | None, eta: float | None = None) -> None:
         assert job.status_message_id is not None
         channel = self.client.get_partial_messageable(status_channel_id(job), guild_id=job.origin.guild_id)
         try:
-            await channel.get_partial_message(job.status_message_id).edit(embed=status_embed(job, position))
+            await channel.get_partial_message(job.status_message_id).edit(
+                embed=status_embed(job, position, eta)
+            )
         except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
             # The status line is a courtesy; the result post is what must not be lost.
             log.info("job %s: status edit failed: %s", job.id, exc)

@@ -54,6 +54,7 @@ def local_settings(
     limits: LimitSettings | None = None,
     channels: tuple[str, ...] = (DEFAULT_CHANNEL,),
     glue: RunningGlueSimulator | None = None,
+    accounts: tuple[tuple[str, int], ...] | None = None,
 ) -> Settings:
     """Settings pointing every remote party at the local stand-ins."""
     apiglue = (
@@ -70,7 +71,10 @@ def local_settings(
         useapi=UseapiSettings(
             token=SecretStr(simulator.sim.config.api_token),
             base_url=simulator.base_url,
-            accounts=tuple(UseapiAccount(channel=channel, max_jobs=max_jobs) for channel in channels),
+            accounts=tuple(
+                UseapiAccount(channel=channel, max_jobs=slots)
+                for channel, slots in (accounts or tuple((channel, max_jobs) for channel in channels))
+            ),
         ),
         apiglue=apiglue,
         callbacks=CallbackSettings(
@@ -114,10 +118,12 @@ class LocalStack:
         channels: tuple[str, ...] = (DEFAULT_CHANNEL,),
         apiglue: bool = True,
         glue_config: GlueConfig | None = None,
+        accounts: tuple[tuple[str, int], ...] | None = None,
     ) -> LocalStack:
         """Start the simulators, the emulator and the bot; return once the bot is connected.
 
-        `apiglue=False` leaves [apiglue] unconfigured, as on a bot without APIGLUE_TOKEN.
+        `apiglue=False` leaves [apiglue] unconfigured, as on a bot without APIGLUE_TOKEN. `accounts`
+        lists useapi.net accounts as (channel, max_jobs); by default `channels` with `max_jobs` each.
         """
         simulator = await start_simulator(sim_config)
         glue = await start_glue_simulator(glue_config) if apiglue else None
@@ -132,6 +138,7 @@ class LocalStack:
             limits=limits,
             channels=channels,
             glue=glue,
+            accounts=accounts,
         )
         saved_base = discord.http.Route.BASE
         saved_gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY

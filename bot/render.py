@@ -68,10 +68,12 @@ def parameters_text(job: Job) -> str:
     return f"`{text}`" if text else "Pika's defaults"
 
 
-def state_text(job: Job, queue_position: int | None) -> str:
-    """One line for the status message, e.g. "⏳ queued, position 3"."""
+def state_text(job: Job, queue_position: int | None, eta: float | None = None) -> str:
+    """One line for the status message, e.g. "⏳ queued, position 3 · starts in about 2 min"."""
     if job.state is JobState.QUEUED:
         base = f"⏳ queued, position {queue_position}" if queue_position else "⏳ queued"
+        if eta is not None:
+            base += f" · video in about {eta_text(eta)}"
         return f"{base} ({job.progress})" if job.progress else base
     if job.state in (JobState.SUBMITTING, JobState.RUNNING):
         if job.progress and job.progress.isdigit():
@@ -103,7 +105,7 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def status_embed(job: Job, queue_position: int | None) -> discord.Embed:
+def status_embed(job: Job, queue_position: int | None, eta: float | None = None) -> discord.Embed:
     """The status message: who asked, the prompt, the parameters and the state."""
     embed = discord.Embed(
         title=f"Pika · {_TITLES[job.kind]}",
@@ -112,7 +114,7 @@ def status_embed(job: Job, queue_position: int | None) -> discord.Embed:
     )
     embed.add_field(name="Requested by", value=f"<@{job.owner_id}>", inline=True)
     embed.add_field(name="Parameters", value=_clip(parameters_text(job), 1024), inline=True)
-    embed.add_field(name="State", value=_clip(state_text(job, queue_position), 1024), inline=False)
+    embed.add_field(name="State", value=_clip(state_text(job, queue_position, eta), 1024), inline=False)
     embed.set_footer(text=footer_text(job))
     return embed
 
@@ -144,6 +146,13 @@ def notice_text(job: Job) -> str:
     }.get(job.state, f"ended ({job.state.value})")
     reason = f"\n> {_clip(job.error_message, 1500)}" if job.error_message else ""
     return f"<@{job.owner_id}> job {job.id} {what}.{reason}\n{ADVICE.get(job.state, '')}".strip()
+
+
+def eta_text(seconds: float) -> str:
+    """A rough wait for people: "1 min", "12 min", "2 h 05 min" (never "0")."""
+    minutes = max(1, round(seconds / 60))
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
 
 
 def duration_text(seconds: float) -> str:

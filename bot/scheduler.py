@@ -28,6 +28,7 @@ class RetryPolicy:
     download_attempts: int = 3
     poll_failures_max: int = 10  # consecutive failed polls before a running job is given up
     poll_jitter: float = 0.1  # ± fraction of poll_interval, so polls of a batch spread out
+    unhealthy_recheck: float = 600.0  # an account that answered 401/402 is tried again after this
 
     def scaled(self, factor: float) -> RetryPolicy:
         """Every waiting time multiplied by `factor` (tests and demos run the real process faster)."""
@@ -41,7 +42,19 @@ class RetryPolicy:
             reconcile_delay=self.reconcile_delay * factor,
             delivery_base=self.delivery_base * factor,
             delivery_cap=self.delivery_cap * factor,
+            unhealthy_recheck=self.unhealthy_recheck * factor,
         )
+
+
+@dataclass
+class AccountHealth:
+    """What admins see about one account: is it usable, its last success and its last error."""
+
+    healthy: bool = True
+    last_ok_at: float | None = None
+    last_error: str | None = None
+    last_error_at: float | None = None
+    recheck_at: float = 0.0  # when an unhealthy account gets its next chance
 
 
 class Scheduler:
@@ -56,16 +69,48 @@ class Scheduler:
         self.policy = policy or RetryPolicy()
         self._rng = rng or random.Random()  # jitter, not security
         self._paused_until: dict[str, float] = {}
+        self.health: dict[str, AccountHealth] = {name: AccountHealth() for name in self.accounts}
 
     def free_slots(self, active: Mapping[str, int], now: float) -> dict[str, int]:
         """Free upstream slots per account, zero for an account that is backing off."""
         free: dict[str, int] = {}
         for name, account in self.accounts.items():
-            if self._paused_until.get(name, 0.0) > now:
+            if self._paused_until.get(name, 0.0) > now or not self.usable(name, now):
                 free[name] = 0
             else:
                 free[name] = max(0, account.max_jobs - active.get(name, 0))
         return free
+
+    def usable(self, account_name: str, now: float) -> bool:
+        """Healthy, or unhealthy but due for its recheck (the next submit tests it)."""
+        health = self.health.get(account_name)
+        return health is None or health.healthy or health.recheck_at <= now
+
+    def mark_ok(self, account_name: str, now: float) -> None:
+        """The account took a job: it is healthy (again)."""
+        if (health := self.health.get(account_name)) is not None:
+            health.healthy = True
+            health.last_ok_at = now
+
+    def mark_unhealthy(self, account_name: str, now: float, reason: str) -> bool:
+        """The account refused us (401/402): route jobs elsewhere until its recheck. True if it was healthy."""
+        health = self.health.get(account_name)
+        if health is None:
+            return False
+        was_healthy = health.healthy
+        health.healthy = False
+        health.last_error, health.last_error_at = reason, now
+        health.recheck_at = now + self.policy.unhealthy_recheck
+        return was_healthy
+
+    def note_error(self, account_name: str, now: float, reason: str) -> None:
+        """Remember an error that does not make the account unusable (busy, rate limited, 5xx)."""
+        if (health := self.health.get(account_name)) is not None:
+            health.last_error, health.last_error_at = reason, now
+
+    def any_usable(self, provider: str, now: float) -> bool:
+        """Whether some account of `provider` can take jobs now or at its recheck."""
+        return any(a.provider == provider and self.usable(a.name, now) for a in self.accounts.values())
 
     def pause(self, account_name: str, until: float) -> None:
         """Send nothing to this account before `until` (it said it is full or overloaded)."""

@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import logging
 import secrets
+import statistics
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
@@ -182,6 +183,9 @@ class JobService:
         self._loop_task: asyncio.Task[None] | None = None
         self._poll_slots = asyncio.Semaphore(settings.max_parallel_polls)
         self._member_locks: dict[int, asyncio.Lock] = {}
+        self._run_times: list[float] = []
+        self._run_times_at = float("-inf")
+        self._shown_positions: dict[int, int] = {}
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -368,6 +372,35 @@ class JobService:
         """Place in the fair queue, for display."""
         return await self.store.queue_position(job_id)
 
+    async def queue_eta(self, job: Job, position: int) -> float | None:
+        """Seconds until a job at `position` has its video, from recent run times; None without history.
+
+        Jobs ahead leave in waves of the provider's slot count, each wave taking about the median run.
+        """
+        now = self._clock()
+        if now - self._run_times_at > _RUN_TIMES_TTL:
+            self._run_times = await self.store.recent_run_times(_RUN_TIMES_SAMPLE)
+            self._run_times_at = now
+        if not self._run_times:
+            return None
+        slots = sum(a.max_jobs for a in self.scheduler.accounts.values() if a.provider == job.provider) or 1
+        waves = (position - 1) // slots + 1
+        return (waves + 1) * statistics.median(self._run_times)
+
+    async def _queue_moved(self) -> None:
+        """Jobs left the queue: show the waiting ones their new place (the first few; edits are limited)."""
+        ahead = await self.store.queued_in_order(_QUEUE_SHOWN)
+        shown: dict[int, int] = {}
+        for position, job in enumerate(ahead, start=1):
+            shown[job.id] = position
+            if self._shown_positions.get(job.id) != position:
+                eta = await self.queue_eta(job, position)
+                try:
+                    await self.delivery.job_changed(job, position, eta)
+                except Exception:
+                    log.exception("queue update for job %s failed", job.id)
+        self._shown_positions = shown
+
     async def recover(self) -> RecoveryReport:
         """Pick every unfinished job up again after a start; nothing is resent blindly."""
         now = self._clock()
@@ -462,6 +495,7 @@ class JobService:
         total = sum(free.values())
         if total == 0:
             return
+        moved = False
         for job in await self.store.due_queued(now, max(total * 4, 20)):
             account = self.scheduler.choose(job, free)
             if account is None:
@@ -477,9 +511,12 @@ class JobService:
             if claimed is None:
                 continue
             free[account.name] -= 1
+            moved = True
             self._tasks.spawn(("submit", job.id), self._locked(job.id, partial(self._send, claimed, account)))
             if sum(free.values()) == 0:
-                return
+                break
+        if moved:
+            await self._queue_moved()
 
     # -- submitting ---------------------------------------------------------------------------
 
@@ -535,6 +572,7 @@ class JobService:
             )
             return
         crashpoint("submit.sent")
+        self.scheduler.mark_ok(account.name, self._clock())
         running = await self._adopt(job, snapshot)
         if running is None:
             return
@@ -559,6 +597,7 @@ class JobService:
     async def _submit_refused(self, job: Job, account: Account, error: UpstreamError) -> None:
         now = self._clock()
         kind = error.kind
+        self.scheduler.note_error(account.name, now, str(error))
         upstream = self._provider(job.provider).display_name
         if kind in (ErrorKind.ACCOUNT_FULL, ErrorKind.RATE_LIMITED, ErrorKind.OVERLOADED):
             if kind is ErrorKind.ACCOUNT_FULL:
@@ -597,6 +636,8 @@ class JobService:
                     error_message=error.message,
                 ),
             )
+        elif kind in (ErrorKind.UNAUTHORIZED, ErrorKind.PAYMENT_REQUIRED):
+            await self._account_refused(job, account, error, now)
         elif kind is ErrorKind.MODERATED:
             await self._finish_failed(
                 job,
@@ -607,6 +648,38 @@ class JobService:
             )
         else:
             await self._finish_failed(job, JobState.FAILED, kind.value, _join(error.message, error.details))
+
+    async def _account_refused(self, job: Job, account: Account, error: UpstreamError, now: float) -> None:
+        """401/402: the account is unusable. Admins are told once; the job moves to another account
+        of the same provider, or fails with a clear reason when there is none."""
+        upstream = self._provider(job.provider).display_name
+        what = (
+            "its token was refused (401)"
+            if error.kind is ErrorKind.UNAUTHORIZED
+            else "payment required (402)"
+        )
+        if self.scheduler.mark_unhealthy(account.name, now, f"{what}: {error.message}"):
+            log.warning("%s account %s is unhealthy: %s", upstream, account.name, error)
+            recheck = self.scheduler.policy.unhealthy_recheck
+            try:
+                await self.delivery.alert_admins(
+                    f"⚠️ {upstream} account `{account.name}` stopped taking jobs: {what}. Its jobs go to the "
+                    f"other accounts; it is tried again in {recheck / 60:g} min. Check its token or "
+                    "subscription."
+                )
+            except Exception:
+                log.exception("alerting admins about account %s failed", account.name)
+        if job.kind is not JobKind.RETRY and self.scheduler.any_usable(job.provider, now):
+            await self._requeue(
+                job, now, f"account {account.name} is unavailable; moving to another", job.attempts
+            )
+            return
+        await self._finish_failed(
+            job,
+            JobState.FAILED,
+            error.kind.value,
+            f"{upstream} refused the bot's account ({what}); the bot's admins have been told. Try again later.",
+        )
 
     async def _requeue(self, job: Job, when: float, note: str, attempts: int) -> None:
         requeued = await self.store.transition(
@@ -978,8 +1051,9 @@ class JobService:
 
     async def _changed(self, job: Job) -> None:
         position = await self.store.queue_position(job.id) if job.state is JobState.QUEUED else None
+        eta = await self.queue_eta(job, position) if position is not None else None
         try:
-            await self.delivery.job_changed(job, position)
+            await self.delivery.job_changed(job, position, eta)
         except Exception:
             # Progress display is best effort; the job's outcome does not depend on it.
             log.exception("progress update for job %s failed", job.id)
@@ -998,6 +1072,11 @@ class JobService:
                 break
             current = parent
         return current.kind if current.kind is not JobKind.RETRY else JobKind.CREATE
+
+
+_RUN_TIMES_SAMPLE = 20  # recent deliveries the ETA is the median of
+_RUN_TIMES_TTL = 30.0  # seconds between refreshes of that sample
+_QUEUE_SHOWN = 10  # queued jobs whose status is edited when the queue moves; the rest wait their turn
 
 
 def _remove_partial_downloads(media_dir: Path) -> None:

@@ -15,7 +15,9 @@ from bot.jobs import InputFile, Job, JobKind, JobRequest, Origin
 from bot.limits import LimitExceeded
 from bot.params import VideoParams
 from bot.prompt import PikaOptions, PromptError, PromptKind, merge_options, parse_prompt
-from bot.render import size_text, status_embed, thread_name
+from bot.render import eta_text, size_text, status_embed, thread_name
+from cogs.admin import settings_for
+from cogs.guards import UserFacingError, check_banned, guard, limits_of_member, member_is_moderator
 
 if TYPE_CHECKING:
     from bot.app import PikaBot
@@ -38,10 +40,6 @@ _EXTENSIONS = {
 THREAD_ARCHIVE_MINUTES: Literal[1440] = 1440  # a day: long enough for any job, and posting unarchives anyway
 
 
-class UserFacingError(Exception):
-    """Something the member can fix; str(e) tells them what, and is shown only to them."""
-
-
 @dataclass(frozen=True)
 class Placement:
     """Where the job's status and result go: a thread (new or the current one) or the channel."""
@@ -51,9 +49,11 @@ class Placement:
     note: str = ""
 
 
-def is_moderator(interaction: discord.Interaction[PikaBot]) -> bool:
-    """Members with Manage Messages in this channel may retry, see and cancel anyone's jobs."""
-    return interaction.permissions.manage_messages
+async def is_moderator(interaction: discord.Interaction[PikaBot]) -> bool:
+    """Members with Manage Messages in this channel, or a moderator role, may act on anyone's jobs."""
+    if interaction.permissions.manage_messages or interaction.guild_id is None:
+        return interaction.permissions.manage_messages
+    return member_is_moderator(interaction, await settings_for(interaction.client, interaction.guild_id))
 
 
 def placement_for(interaction: discord.Interaction[PikaBot]) -> Placement:
@@ -161,10 +161,13 @@ async def launch(
         if upstream is None:
             raise UserFacingError(not_set_up(provider))
         placement = placement_for(interaction)
+        settings = await guard(interaction)
         if upstream.capabilities.prompt_flags:
             text, merged = options_from_prompt(prompt, options, kind)
         else:
             text, merged = prompt.strip(), options
+        # The raw prompt too: its -neg flag text is the member's words as well.
+        check_banned(settings, prompt, merged.negative, params.negative if params else None, message_text)
         max_bytes = bot.settings.discord.max_image_bytes
         by_url = upstream.capabilities.image_urls
         inputs = tuple(
@@ -185,7 +188,8 @@ async def launch(
             provider=provider,
             params=params or VideoParams(),
         )
-        job = await bot.runtime.service.submit(request, hold=True)
+        limits = await limits_of_member(interaction, settings)
+        job = await bot.runtime.service.submit(request, hold=True, limits=limits)
     except (UserFacingError, PromptError, LimitExceeded) as error:
         await interaction.edit_original_response(content=f"❌ {error}")
         return
@@ -235,6 +239,7 @@ async def post_status_and_release(
     bot = interaction.client
     service = bot.runtime.service
     position = await service.queue_position(job.id)
+    eta = await service.queue_eta(job, position) if position else None
     channel_id = target_id or job.origin.thread_id or job.origin.channel_id
     channel = bot.get_partial_messageable(channel_id, guild_id=job.origin.guild_id)
     thread_id = job.origin.thread_id
@@ -242,7 +247,7 @@ async def post_status_and_release(
     note = placement.note
     try:
         status = await channel.send(
-            embed=status_embed(job, position), allowed_mentions=discord.AllowedMentions.none()
+            embed=status_embed(job, position, eta), allowed_mentions=discord.AllowedMentions.none()
         )
         status_id = status.id
         if placement.use_thread and not placement.in_thread and target_id is None:
@@ -262,6 +267,8 @@ async def post_status_and_release(
     await service.release(job.id, thread_id=thread_id, status_message_id=status_id)
     where = f"<#{thread_id}>" if thread_id else f"<#{job.origin.channel_id}>"
     ahead = f", position {position} in the queue" if position and position > 1 else ""
+    if eta is not None:
+        ahead += f"; video in about {eta_text(eta)}"
     await interaction.edit_original_response(
         content=f"✅ Job **{job.id}** is queued{ahead}. Follow it in {where}.{note}"
     )

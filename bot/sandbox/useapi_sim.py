@@ -163,6 +163,9 @@ class SimFaults:
     huge_body: bool = False
     external_executing: dict[str, int] = field(default_factory=dict)
     expire_attachments: bool = False
+    #: Submits to these account channels answer the given status (402: that account's Pika
+    #: subscription lapsed; 401: its Discord token was revoked) instead of running.
+    channel_status: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -780,6 +783,10 @@ class UseapiSimulator:
         validate_form(spec, form)
         parent = self._button_parent(form) if spec.verb is Verb.BUTTON else None
         target = self._resolve_target(spec, form, parent)
+        refused = self.faults.channel_status.get(target.channel)
+        if refused is not None:
+            message = ERR_EXPIRED if refused == 402 else f"Account {target.channel} is not authorized"
+            raise api_error(refused, message)
         self._check_capacity(target)
         self._discord_fault()
         job = self._new_job(spec, form, target, parent, request)

@@ -355,6 +355,74 @@ class JobStore:
             row = await cursor.fetchone()
         return int(row[0]) if row else None
 
+    async def queued_in_order(self, limit: int) -> list[Job]:
+        """The first `limit` queued jobs (held ones excluded) in fair order: position n is index n-1."""
+        sql = (
+            _FAIR_QUEUE
+            + "SELECT jobs.* FROM q JOIN jobs ON jobs.id = q.id WHERE q.next_attempt_at < ? ORDER BY "
+            + _FAIR_ORDER
+            + " LIMIT ?"
+        )
+        async with self.db.conn.execute(sql, (HELD, limit)) as cursor:
+            rows = await cursor.fetchall()
+        return [row_to_job(row) for row in rows]
+
+    async def member_jobs(
+        self, owner_id: int, guild_id: int | None, limit: int, offset: int = 0
+    ) -> list[Job]:
+        """One member's jobs in one guild, newest first (for /pika jobs)."""
+        async with self.db.conn.execute(
+            "SELECT * FROM jobs WHERE owner_id = ? AND guild_id IS ? ORDER BY created_at DESC, id DESC "
+            "LIMIT ? OFFSET ?",
+            (owner_id, guild_id, limit, offset),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [row_to_job(row) for row in rows]
+
+    async def member_job_count(self, owner_id: int, guild_id: int | None) -> int:
+        """How many jobs a member has in one guild."""
+        async with self.db.conn.execute(
+            "SELECT COUNT(*) FROM jobs WHERE owner_id = ? AND guild_id IS ?", (owner_id, guild_id)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def recent_run_times(self, limit: int) -> list[float]:
+        """Seconds from submit to finish of the latest delivered jobs (queue ETAs, admin status)."""
+        async with self.db.conn.execute(
+            "SELECT finished_at - submitted_at FROM jobs WHERE state = 'delivered' AND submitted_at IS NOT NULL "
+            "AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?",
+            (limit,),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [max(0.0, float(r[0])) for r in rows]
+
+    async def video_times_since(self, since: float) -> list[float]:
+        """Seconds from request to finished video of jobs delivered since `since`."""
+        async with self.db.conn.execute(
+            "SELECT finished_at - created_at FROM jobs WHERE state = 'delivered' AND finished_at >= ?",
+            (since,),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [max(0.0, float(r[0])) for r in rows]
+
+    async def outcomes_since(self, since: float) -> list[StateCount]:
+        """Jobs created since `since`, counted by state (the admin status's "today")."""
+        async with self.db.conn.execute(
+            "SELECT state, COUNT(*) FROM jobs WHERE created_at >= ? GROUP BY state ORDER BY state", (since,)
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [StateCount(JobState(r[0]), int(r[1])) for r in rows]
+
+    async def oldest_queued(self) -> Job | None:
+        """The queued job that has waited longest (held ones excluded)."""
+        async with self.db.conn.execute(
+            "SELECT * FROM jobs WHERE state = 'queued' AND next_attempt_at < ? ORDER BY created_at LIMIT 1",
+            (HELD,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return row_to_job(row) if row else None
+
     async def active_by_account(self) -> dict[str, int]:
         """How many jobs hold (or may hold) an upstream slot, per account."""
         async with self.db.conn.execute(

@@ -64,6 +64,7 @@ class RecordingDelivery:
     results: list[Delivered] = field(default_factory=list)
     notices: list[Job] = field(default_factory=list)
     progress: list[tuple[int, JobState, str | None, int | None]] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)
     fail_next: int = 0
     permanent: bool = False
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
@@ -84,8 +85,11 @@ class RecordingDelivery:
         self.notices.append(job)
         return DeliveryReceipt(next(self._ids))
 
-    async def job_changed(self, job: Job, queue_position: int | None) -> None:
+    async def job_changed(self, job: Job, queue_position: int | None, eta: float | None = None) -> None:
         self.progress.append((job.id, job.state, job.progress, queue_position))
+
+    async def alert_admins(self, text: str) -> None:
+        self.alerts.append(text)
 
     def result_ids(self) -> list[int]:
         return [r.job_id for r in self.results]
