@@ -13,8 +13,10 @@ from discord.ext import commands
 
 from bot.config import Settings
 from bot.discord_delivery import DiscordDelivery
+from bot.metrics import Metrics, discord_trace_config
 from bot.runtime import Runtime
 from bot.scheduler import RetryPolicy
+from bot.store.settings_store import SettingsStore
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +75,9 @@ class PikaBot(commands.Bot):
         # Slash commands need no privileged intents: no members, no message content.
         intents = discord.Intents.none()
         intents.guilds = True
+        self.metrics = Metrics()  # before the Client: discord.py takes the trace config at construction
         super().__init__(
+            http_trace=discord_trace_config(self.metrics),
             command_prefix=commands.when_mentioned,
             help_command=None,
             intents=intents,
@@ -86,13 +90,17 @@ class PikaBot(commands.Bot):
         self.settings = settings
         self._policy = policy
         self._with_engine = engine  # False for `pikabot sync`: commands only, no store or servers
-        self.delivery = DiscordDelivery(self, status_interval=status_interval)
+        self.delivery = DiscordDelivery(self, status_interval=status_interval, metrics=self.metrics)
 
     async def setup_hook(self) -> None:
         """Engine first (so buttons clicked at once find the store), then cogs, then a gated sync."""
         if self._with_engine:
-            self.runtime = await Runtime.start(self.settings, self.delivery, policy=self._policy)
+            self.runtime = await Runtime.start(
+                self.settings, self.delivery, policy=self._policy, metrics=self.metrics
+            )
             log.info("recovered after start: %s", self.runtime.recovery)
+            # Account alerts go to every alerts channel admins chose in /pika-admin settings.
+            self.delivery.alert_channels = SettingsStore(self.runtime.db).alert_channels
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         if self._with_engine:

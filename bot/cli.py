@@ -9,14 +9,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings, render_settings, settings_warnings
-from bot.logsetup import setup_logging
+from bot.jobs import JobState
+from bot.logsetup import LOG_FORMATS, SecretRedactor, setup_logging
+
+if TYPE_CHECKING:
+    from bot.store import JobStore
 
 __all__ = ["COMMANDS", "DEFAULT_CONFIG", "Command", "build_parser", "load_config", "main"]
 
@@ -25,6 +30,9 @@ DEFAULT_CONFIG: Final = Path("config.toml")
 
 #: Exit status for an unusable configuration (and argparse's usage errors).
 EXIT_CONFIG: Final = 2
+
+#: Exit status for a job that is not there, or an action refused (e.g. cancelling a finished job).
+EXIT_REFUSED: Final = 1
 
 
 def _no_arguments(parser: argparse.ArgumentParser) -> None:
@@ -94,7 +102,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if missing:
         print(f"config: set {' and '.join(missing)} in the environment (or the config file)", file=sys.stderr)
         return EXIT_CONFIG
-    setup_logging(args.log_level, settings.secrets())
+    setup_logging(args.log_level, settings.secrets(), args.log_format)
     from bot.runner import run_bot  # imported late: check-config must not need discord.py
 
     return asyncio.run(run_bot(settings))
@@ -108,13 +116,24 @@ def _cmd_sync(args: argparse.Namespace) -> int:
     if settings.discord.token is None:
         print("config: set DISCORD_TOKEN in the environment (or the config file)", file=sys.stderr)
         return EXIT_CONFIG
-    setup_logging("INFO", settings.secrets())
+    setup_logging("INFO", settings.secrets(), args.log_format)
     from bot.runner import sync_commands
 
     return asyncio.run(sync_commands(settings, args.guild))
 
 
+def _log_format_argument(parser: argparse.ArgumentParser, default: str | None = "text") -> None:
+    # default None: argparse.SUPPRESS, so a repeated option on a nested parser keeps the outer value.
+    parser.add_argument(
+        "--log-format",
+        default=argparse.SUPPRESS if default is None else default,
+        choices=LOG_FORMATS,
+        help="log lines as text, or as one JSON object per line (secrets are redacted in both)",
+    )
+
+
 def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    _log_format_argument(parser)
     parser.add_argument(
         "--log-level",
         default="INFO",
@@ -124,6 +143,7 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _sync_arguments(parser: argparse.ArgumentParser) -> None:
+    _log_format_argument(parser)
     parser.add_argument(
         "--guild", type=int, metavar="ID", help="sync to this guild only (instant; for testing)"
     )
@@ -133,8 +153,150 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     """Run the engine against the local useapi.net simulator and narrate a member's session."""
     from bot.demo import main as demo_main  # imported late: check-config must not need the engine
 
-    setup_logging("WARNING")
+    setup_logging("WARNING", log_format=args.log_format)
     return demo_main()
+
+
+def _demo_arguments(parser: argparse.ArgumentParser) -> None:
+    _log_format_argument(parser)
+
+
+# --- pikabot jobs ----------------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
+    return value
+
+
+def _jobs_arguments(parser: argparse.ArgumentParser) -> None:
+    _log_format_argument(parser)
+    # --config and --log-format are accepted after the action too ("jobs list --config x"); SUPPRESS
+    # keeps a value given before the action from being reset by the action parser's default.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config", type=Path, default=argparse.SUPPRESS, metavar="PATH", help="TOML config file"
+    )
+    _log_format_argument(common, default=None)
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    listing = actions.add_parser("list", parents=[common], help="jobs newest first, as a table")
+    listing.add_argument(
+        "--state",
+        choices=[state.value for state in JobState],
+        metavar="STATE",
+        help=f"only jobs in this state ({', '.join(JobState)})",
+    )
+    listing.add_argument("--owner", type=int, metavar="ID", help="only this member's jobs (Discord user id)")
+    listing.add_argument("--limit", type=_positive_int, default=20, metavar="N", help="at most N jobs (20)")
+
+    show = actions.add_parser("show", parents=[common], help="every field, inputs and state history of a job")
+    show.add_argument("job_id", type=int, metavar="ID")
+    retry = actions.add_parser(
+        "retry", parents=[common], help="queue a new job with the same request, as the Retry button does"
+    )
+    retry.add_argument("job_id", type=int, metavar="ID")
+    cancel = actions.add_parser(
+        "cancel", parents=[common], help="cancel a queued job, or a running one upstream"
+    )
+    cancel.add_argument("job_id", type=int, metavar="ID")
+
+
+def _cmd_jobs(args: argparse.Namespace) -> int:
+    """Inspect and act on the running bot's jobs from the shell (same database file)."""
+    settings = load_config(args)
+    if settings is None:
+        return EXIT_CONFIG
+    # WARNING: the service's routine INFO lines would only clutter the operator's answer.
+    redactor = setup_logging("WARNING", settings.secrets(), args.log_format)
+    return asyncio.run(_jobs(args, settings, redactor))
+
+
+async def _jobs(args: argparse.Namespace, settings: Settings, redactor: SecretRedactor) -> int:
+    from bot import operator_jobs  # imported late: check-config must not need the engine
+    from bot.store.database import MigrationError
+
+    try:
+        async with operator_jobs.open_store(settings) as store:
+            return await _JOB_ACTIONS[args.action](args, settings, store, redactor)
+    except (operator_jobs.DatabaseNotFound, MigrationError) as exc:
+        print(redactor.redact(f"config: {exc}"), file=sys.stderr)
+        return EXIT_CONFIG
+
+
+async def _jobs_list(
+    args: argparse.Namespace, settings: Settings, store: JobStore, redactor: SecretRedactor
+) -> int:
+    from bot import operator_jobs
+
+    state = JobState(args.state) if args.state is not None else None
+    query = operator_jobs.JobQuery(state=state, owner_id=args.owner, limit=args.limit)
+    jobs = await operator_jobs.list_jobs(store, query)
+    print(redactor.redact(operator_jobs.format_job_table(jobs, time.time())))
+    return 0
+
+
+async def _jobs_show(
+    args: argparse.Namespace, settings: Settings, store: JobStore, redactor: SecretRedactor
+) -> int:
+    from bot import operator_jobs
+
+    details = await operator_jobs.job_details(store, args.job_id)
+    if details is None:
+        print(f"job {args.job_id} not found", file=sys.stderr)
+        return EXIT_REFUSED
+    print(redactor.redact(operator_jobs.format_job_details(details, time.time())))
+    return 0
+
+
+async def _jobs_retry(
+    args: argparse.Namespace, settings: Settings, store: JobStore, redactor: SecretRedactor
+) -> int:
+    from bot import operator_jobs
+    from bot.limits import LimitExceeded
+    from bot.service import JobNotFound, NotRetryable
+
+    async with operator_jobs.operator_service(settings, store) as service:
+        try:
+            job = await operator_jobs.retry_job(service, args.job_id)
+        except JobNotFound:
+            print(f"job {args.job_id} not found", file=sys.stderr)
+            return EXIT_REFUSED
+        except (NotRetryable, LimitExceeded) as exc:
+            print(redactor.redact(f"job {args.job_id} not retried: {exc}"), file=sys.stderr)
+            return EXIT_REFUSED
+        except LookupError as exc:  # the job's provider is not in this config
+            print(redactor.redact(f"config: {exc}"), file=sys.stderr)
+            return EXIT_CONFIG
+    print(f"job {job.id} queued as a retry of job {args.job_id}; the running bot will run it")
+    return 0
+
+
+async def _jobs_cancel(
+    args: argparse.Namespace, settings: Settings, store: JobStore, redactor: SecretRedactor
+) -> int:
+    from bot import operator_jobs
+
+    async with operator_jobs.operator_service(settings, store) as service:
+        try:
+            report = await operator_jobs.cancel_job(service, args.job_id)
+        except LookupError as exc:  # the job's provider is not in this config
+            print(redactor.redact(f"config: {exc}"), file=sys.stderr)
+            return EXIT_CONFIG
+    print(redactor.redact(report.describe()), file=sys.stdout if report.ok else sys.stderr)
+    return 0 if report.ok else EXIT_REFUSED
+
+
+_JOB_ACTIONS: Final[
+    dict[str, Callable[[argparse.Namespace, Settings, JobStore, SecretRedactor], Awaitable[int]]]
+] = {
+    "list": _jobs_list,
+    "show": _jobs_show,
+    "retry": _jobs_retry,
+    "cancel": _jobs_cancel,
+}
 
 
 # The dispatch table.
@@ -156,7 +318,13 @@ COMMANDS: Final[dict[str, Command]] = {
     "demo": Command(
         help="run the engine offline against the local useapi.net simulator and print a transcript",
         handler=_cmd_demo,
+        add_arguments=_demo_arguments,
         takes_config=False,
+    ),
+    "jobs": Command(
+        help="list, show, retry or cancel jobs in the bot's database (for operators)",
+        handler=_cmd_jobs,
+        add_arguments=_jobs_arguments,
     ),
 }
 

@@ -18,3 +18,12 @@ FOLLOW_UP_TEMPLATE = r"pika:(?P<action>extend|upscale):(?P<job_id>[0-9]{1,19})"
 def follow_up_custom_id(action: str, job_id: int) -> str:
     """A follow-up button's custom_id, e.g. ``pika:extend:12``."""
     return f"pika:{action}:{job_id}"
+
+
+# Delete under a result (owner or moderator).
+DELETE_TEMPLATE = r"pika:delete:(?P<job_id>[0-9]{1,19})"
+
+
+def delete_custom_id(job_id: int) -> str:
+    """The Delete button's custom_id for a job's result."""
+    return f"pika:delete:{job_id}"

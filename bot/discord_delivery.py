@@ -18,9 +18,10 @@ from pathlib import Path
 import aiohttp
 import discord
 
-from bot.custom_ids import follow_up_custom_id, retry_custom_id
+from bot.custom_ids import delete_custom_id, follow_up_custom_id, retry_custom_id
 from bot.delivery import DeliveryError, DeliveryReceipt
 from bot.jobs import Job, JobKind, JobState, VideoResult
+from bot.metrics import Metrics
 from bot.providers.registry import capabilities_of
 from bot.render import RETRYABLE_ENDINGS, notice_text, result_embed, size_text, status_embed
 
@@ -34,7 +35,11 @@ _FOLLOW_UP_LABELS = {JobKind.EXTEND: ("Extend +4s", "⏩"), JobKind.UPSCALE: ("U
 
 
 def retry_view(
-    job_id: int, link: str | None = None, follow_ups: frozenset[JobKind] = frozenset()
+    job_id: int,
+    link: str | None = None,
+    follow_ups: frozenset[JobKind] = frozenset(),
+    *,
+    deletable: bool = False,
 ) -> discord.ui.View:
     """The Retry button (the provider's follow-ups, optionally a link button) as a component layout only.
 
@@ -58,6 +63,15 @@ def retry_view(
                     custom_id=follow_up_custom_id(kind.value, job_id),
                 )
             )
+    if deletable:
+        view.add_item(
+            discord.ui.Button(
+                label="Delete",
+                emoji="🗑️",
+                style=discord.ButtonStyle.danger,
+                custom_id=delete_custom_id(job_id),
+            )
+        )
     if link is not None:
         view.add_item(discord.ui.Button(label="Open video", style=discord.ButtonStyle.link, url=link))
     view.stop()
@@ -109,6 +123,7 @@ class DiscordDelivery:
     pacer: Pacer = field(default_factory=Pacer)
     # Where admins asked to be told about account problems (guild settings); set once the store is open.
     alert_channels: Callable[[], Awaitable[list[int]]] | None = None
+    metrics: Metrics | None = None
 
     # -- admin alerts ---------------------------------------------------------------------------
 
@@ -142,7 +157,7 @@ class DiscordDelivery:
                     content,
                     embed=embed,
                     file=discord.File(io.BytesIO(data), filename=_upload_name(video, job.id)),
-                    view=retry_view(job.id, follow_ups=follow_ups),
+                    view=retry_view(job.id, follow_ups=follow_ups, deletable=True),
                     allowed_mentions=mention,
                     nonce=nonce_for(job.id, "r"),
                 )
@@ -162,12 +177,14 @@ class DiscordDelivery:
                 return await channel.send(
                     content,
                     embed=embed,
-                    view=retry_view(job.id, video.source_url, follow_ups),
+                    view=retry_view(job.id, video.source_url, follow_ups, deletable=True),
                     allowed_mentions=mention,
                     nonce=nonce_for(job.id, "r"),
                 )
 
         message = await self._post(job, post)
+        if self.metrics is not None:
+            self.metrics.discord_post("result")
         await self._final_status(job, JobState.DELIVERED)
         return DeliveryReceipt(message.id)
 
@@ -188,7 +205,11 @@ class DiscordDelivery:
             private = await self._private_notice(job, str(error))
             if private is None:
                 raise
+            if self.metrics is not None:
+                self.metrics.discord_post("notice")
             return DeliveryReceipt(private)
+        if self.metrics is not None:
+            self.metrics.discord_post("notice")
         await self._final_status(job, job.state)
         return DeliveryReceipt(message.id)
 
@@ -284,6 +305,8 @@ class DiscordDelivery:
             await channel.get_partial_message(job.status_message_id).edit(
                 embed=status_embed(job, position, eta)
             )
+            if self.metrics is not None:
+                self.metrics.discord_post("status")
         except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
             # The status line is a courtesy; the result post is what must not be lost.
             log.info("job %s: status edit failed: %s", job.id, exc)

@@ -9,8 +9,10 @@ from bot.config import Settings
 from bot.delivery import Delivery
 from bot.downloads import DownloadPolicy, VideoDownloader
 from bot.limits import MemberLimits
+from bot.metrics import Metrics
 from bot.providers.apiglue import ApiGlueProvider
 from bot.providers.base import Account, Provider
+from bot.providers.metered import MeteredProvider
 from bot.providers.useapi_pika import UseapiPikaProvider
 from bot.scheduler import RetryPolicy, Scheduler
 from bot.service import EngineSettings, JobService, RecoveryReport
@@ -73,15 +75,25 @@ class Runtime:
     service: JobService
     webhooks: WebhookServer
     recovery: RecoveryReport
+    metrics: Metrics
 
     @classmethod
     async def start(
-        cls, settings: Settings, delivery: Delivery, *, policy: RetryPolicy | None = None
+        cls,
+        settings: Settings,
+        delivery: Delivery,
+        *,
+        policy: RetryPolicy | None = None,
+        metrics: Metrics | None = None,
     ) -> Runtime:
         """Open the database, recover unfinished jobs, start the loop and the webhook server."""
         db = await Database.open(settings.database.path)
         store = JobStore(db)
-        providers = providers_from(settings)
+        metrics = metrics or Metrics()
+        # Every upstream call is counted by provider, operation and HTTP status for /metrics.
+        providers: dict[str, Provider] = {
+            name: MeteredProvider(provider, metrics) for name, provider in providers_from(settings).items()
+        }
         downloader = VideoDownloader(
             DownloadPolicy(
                 allowed_hosts=frozenset(settings.downloads.allowed_hosts),
@@ -96,8 +108,9 @@ class Runtime:
             delivery,
             downloader,
             engine_settings_from(settings),
+            metrics=metrics,
         )
-        webhooks = WebhookServer(service, settings.callbacks.host, settings.callbacks.port)
+        webhooks = WebhookServer(service, settings.callbacks.host, settings.callbacks.port, metrics)
         try:
             await webhooks.start()
             recovery = await service.start()
@@ -108,7 +121,7 @@ class Runtime:
                 await provider.close()
             await db.close()
             raise
-        return cls(settings, db, store, providers, downloader, service, webhooks, recovery)
+        return cls(settings, db, store, providers, downloader, service, webhooks, recovery, metrics)
 
     async def stop(self) -> None:
         """Stop taking callbacks, stop the loop, close connections and the database."""

@@ -27,6 +27,8 @@ from bot.downloads import DownloadedVideo, DownloadError, VideoDownloader
 from bot.jobs import Job, JobKind, JobRequest, JobState, VideoResult
 from bot.limits import MemberLimits, day_start
 from bot.limits import check as check_limits
+from bot.logsetup import job_extra
+from bot.metrics import Metrics
 from bot.prompt import PromptError
 from bot.providers.base import (
     Account,
@@ -169,8 +171,10 @@ class JobService:
         settings: EngineSettings,
         *,
         clock: Callable[[], float] = time.time,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
+        self.metrics = metrics or Metrics()
         self.providers = providers
         self.scheduler = scheduler
         self.delivery = delivery
@@ -937,7 +941,11 @@ class JobService:
             expected=(JobState.COMPLETED,),
         )
         if delivered is not None:
-            log.info("job %s delivered", job.id)
+            log.info("job %s delivered", job.id, extra=job_extra(job.id, job.origin.guild_id))
+            self.metrics.job_finished(JobState.DELIVERED.value)
+            self.metrics.video_delivered(
+                (delivered.finished_at or delivered.updated_at) - delivered.created_at
+            )
             await self._forget_files(delivered)
 
     async def _finish_failed(
@@ -959,7 +967,10 @@ class JobService:
         )
         if finished is None:
             return
-        log.info("job %s ended %s: %s", job.id, state.value, code)
+        self.metrics.job_finished(state.value)
+        log.info(
+            "job %s ended %s: %s", job.id, state.value, code, extra=job_extra(job.id, job.origin.guild_id)
+        )
         self._wake.set()
         await self._notify_job(finished)
         await self._forget_files(finished)

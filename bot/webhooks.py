@@ -1,4 +1,4 @@
-"""The webhook server: upstream callbacks (capability URLs) and /healthz.
+"""The webhook server: upstream callbacks (capability URLs), /healthz and /metrics.
 
 A callback is only a hint: the service confirms it with a GET to upstream before acting, so a
 forged, duplicated, stale or replayed body cannot change a job. Unknown and spent tokens get 404.
@@ -15,6 +15,7 @@ from dataclasses import asdict
 from aiohttp import web
 
 from bot.crashpoints import crashpoint
+from bot.metrics import CONTENT_TYPE, Metrics
 from bot.service import JobService, callback_token_hash
 
 log = logging.getLogger(__name__)
@@ -70,35 +71,53 @@ class MissLimiter:
 
 
 LIMITER = web.AppKey("limiter", MissLimiter)
+METRICS = web.AppKey("metrics", Metrics)
 
 
-def make_app(service: JobService) -> web.Application:
-    """The aiohttp application serving callbacks and health."""
+def make_app(service: JobService, metrics: Metrics | None = None) -> web.Application:
+    """The aiohttp application serving callbacks and health (and /metrics when `metrics` is given)."""
     # client_max_size makes aiohttp answer 413 itself for bodies that stream past the cap.
     app = web.Application(client_max_size=MAX_CALLBACK_BYTES)
     app[SERVICE] = service
     app[LIMITER] = MissLimiter()
     app.router.add_post("/callbacks/{provider}/{token}", _callback)
     app.router.add_get("/healthz", _healthz)
+    if metrics is not None:
+        app[METRICS] = metrics
+        app.router.add_get("/metrics", _metrics)
     return app
 
 
 async def _callback(request: web.Request) -> web.Response:
+    metrics = request.app.get(METRICS)
+    try:
+        result, response = await _answer_callback(request)
+    except Exception:
+        if metrics is not None:
+            metrics.callback("error")
+        raise
+    if metrics is not None:
+        metrics.callback(result)
+    return response
+
+
+async def _answer_callback(request: web.Request) -> tuple[str, web.Response]:
+    """The callback's answer and its result label for metrics."""
     service = request.app[SERVICE]
     provider = request.match_info["provider"]
     token = request.match_info["token"]
     if request.content_length is not None and request.content_length > MAX_CALLBACK_BYTES:
-        return _json({"error": f"body larger than {MAX_CALLBACK_BYTES} bytes"}, 413)
+        return "too_large", _json({"error": f"body larger than {MAX_CALLBACK_BYTES} bytes"}, 413)
     limiter = request.app[LIMITER]
     address = request.remote or "unknown"
     if not limiter.take(address):
-        return _json({"error": "too many unknown callback URLs; slow down"}, 429)
+        return "throttled", _json({"error": "too many unknown callback URLs; slow down"}, 429)
     if provider not in service.providers or not token or len(token) > _MAX_TOKEN_CHARS:
-        return _json({"error": "not found"}, 404)
+        return "unknown_token", _json({"error": "not found"}, 404)
     job = await service.store.by_callback_token(callback_token_hash(token))
     if job is None or job.provider != provider:
         # Unknown, or spent because the job already finished: either way nothing to do.
-        return _json({"error": "not found"}, 404)
+        return "unknown_token", _json({"error": "not found"}, 404)
     limiter.refund(address)
     if (
         request.content_type.startswith("multipart/")
@@ -106,22 +125,28 @@ async def _callback(request: web.Request) -> web.Response:
     ):
         # useapi.net posts the job as JSON; a form is not a callback (the exact header is undocumented,
         # so anything else is accepted as long as the body is a JSON object).
-        return _json({"error": "send the job as a JSON body"}, 415)
+        return "unsupported_type", _json({"error": "send the job as a JSON body"}, 415)
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
-        return _json({"error": f"body larger than {MAX_CALLBACK_BYTES} bytes"}, 413)
+        return "too_large", _json({"error": f"body larger than {MAX_CALLBACK_BYTES} bytes"}, 413)
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError):
         # RecursionError: absurdly nested JSON is refused like any other malformed body.
-        return _json({"error": "body must be JSON"}, 400)
+        return "bad_request", _json({"error": "body must be JSON"}, 400)
     if not isinstance(body, dict):
-        return _json({"error": "body must be a JSON object"}, 400)
+        return "bad_request", _json({"error": "body must be a JSON object"}, 400)
     hint = body.get("jobid")
     crashpoint("callback.received")
     await service.handle_callback(job, hint if isinstance(hint, str) and hint else None)
-    return _json({"ok": True}, 200)
+    return "accepted", _json({"ok": True}, 200)
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    body = await request.app[METRICS].render(request.app[SERVICE].store)
+    # The content type carries version and charset, which web.Response(content_type=...) refuses.
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
 async def _healthz(request: web.Request) -> web.Response:
@@ -149,8 +174,8 @@ def _json(body: dict[str, object], status: int) -> web.Response:
 class WebhookServer:
     """Runs the app on host:port (AppRunner + TCPSite) and stops it."""
 
-    def __init__(self, service: JobService, host: str, port: int) -> None:
-        self._app = make_app(service)
+    def __init__(self, service: JobService, host: str, port: int, metrics: Metrics | None = None) -> None:
+        self._app = make_app(service, metrics)
         self._host = host
         self._port = port
         self._runner: web.AppRunner | None = None

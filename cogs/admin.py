@@ -1,4 +1,4 @@
-"""/pika-admin: server settings for admins (Manage Server). For now: the per-member limits."""
+"""/pika-admin: server settings for admins (Manage Server): per-member limits and the guild settings."""
 
 from __future__ import annotations
 
@@ -9,10 +9,31 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.guild_settings import (
+    GuildSettings,
+    SettingsChange,
+    SettingsError,
+    apply_change,
+    describe_role_limits,
+)
 from bot.limits import MemberLimits
+from bot.providers.base import Account, UpstreamError
+from bot.providers.useapi_pika import ListsAccounts
+from bot.render import duration_text
+from bot.status_report import StatusReport, build_report
+from bot.store.settings_store import SettingsStore
 
 if TYPE_CHECKING:
     from bot.app import PikaBot
+
+# Discord's caps: an embed field's value, and a message's content.
+_FIELD_LIMIT = 1024
+_CONTENT_LIMIT = 2000
+
+
+async def settings_for(bot: PikaBot, guild_id: int) -> GuildSettings:
+    """The guild's current settings, read from SQLite (so a change applies at once, without a restart)."""
+    return await SettingsStore(bot.runtime.db).get(guild_id)
 
 
 def describe_limits(limits: MemberLimits) -> str:
@@ -20,6 +41,76 @@ def describe_limits(limits: MemberLimits) -> str:
     per_day = f"{limits.per_day} per day" if limits.per_day else "no daily limit"
     cooldown = f"{limits.cooldown:g} s between requests" if limits.cooldown else "no cooldown"
     return f"**{limits.in_flight}** unfinished jobs per member, **{per_day}**, **{cooldown}**"
+
+
+def _listed(items: list[str], empty: str) -> str:
+    """Items joined with commas, cut to fit an embed field (with a count of what was left out)."""
+    if not items:
+        return empty
+    shown: list[str] = []
+    for index, item in enumerate(items):
+        rest = len(items) - index
+        candidate = ", ".join([*shown, item])
+        if len(candidate) + len(f" … and {rest} more") > _FIELD_LIMIT:
+            return f"{', '.join(shown)} … and {rest} more"
+        shown.append(item)
+    return ", ".join(shown)
+
+
+def settings_embed(settings: GuildSettings, limits: MemberLimits) -> discord.Embed:
+    """Every guild setting, as an admin reads it."""
+    embed = discord.Embed(title="pikabot settings for this server", colour=discord.Colour.blurple())
+
+    def channel(channel_id: int | None, unset: str) -> str:
+        return f"<#{channel_id}>" if channel_id is not None else unset
+
+    embed.add_field(
+        name="Community channel", value=channel(settings.community_channel_id, "not set"), inline=True
+    )
+    embed.add_field(
+        name="Announce finished videos there",
+        value="yes" if settings.announce_results else "no",
+        inline=True,
+    )
+    embed.add_field(
+        name="Account alerts go to", value=channel(settings.alerts_channel_id, "not set"), inline=True
+    )
+    where = f"only {settings.where_allowed()}" if settings.allowed_channel_ids else "everywhere I can post"
+    embed.add_field(name="Generation allowed in", value=where[:_FIELD_LIMIT], inline=False)
+    embed.add_field(
+        name="Who may generate",
+        value=_listed([f"<@&{r}>" for r in sorted(settings.allowed_role_ids)], "everyone"),
+        inline=False,
+    )
+    moderators = [f"<@&{r}>" for r in sorted(settings.moderator_role_ids)]
+    embed.add_field(
+        name="Moderators (may retry and act on anyone's jobs)",
+        value=_listed(["members with **Manage Messages**", *moderators], ""),
+        inline=False,
+    )
+    embed.add_field(
+        name=f"Banned words ({len(settings.banned_words)})",
+        value=_listed([f"`{w}`" for w in settings.banned_words], "none"),
+        inline=False,
+    )
+    embed.add_field(name="Per-member limits", value=describe_limits(limits), inline=False)
+    embed.add_field(
+        name="Role limits (the most generous of a member's roles wins)",
+        value=_listed(
+            [f"<@&{r}>: {describe_role_limits(v)}" for r, v in sorted(settings.role_limits.items())],
+            "none",
+        ),
+        inline=False,
+    )
+    return embed
+
+
+def _cannot_post_in(channel: discord.TextChannel) -> str | None:
+    """A warning when the bot could not post in a channel an admin just picked."""
+    perms = channel.permissions_for(channel.guild.me)
+    if perms.view_channel and perms.send_messages:
+        return None
+    return f"⚠️ I can't post in {channel.mention} yet: give me **View Channel** and **Send Messages** there."
 
 
 @app_commands.guild_only()
@@ -81,6 +172,175 @@ class AdminCog(
             current = await store.guild_limits(interaction.guild_id, default)
         verb = "Now" if changing else "Currently"
         await interaction.edit_original_response(content=f"{verb}: {describe_limits(current)}.")
+
+    @app_commands.command(name="settings", description="Show or change where and by whom pikabot may be used")
+    @app_commands.describe(
+        community_channel="The shared generation channel (always allowed)",
+        clear_community="Unset the community channel",
+        allow_channel="Allow generation in this channel (the first one restricts generation to the list)",
+        disallow_channel="Remove a channel from the allowed list (removing the last lifts the restriction)",
+        allow_role="Let members with this role generate (the first one restricts generation to the list)",
+        disallow_role="Remove a role from the allowed list (removing the last lets everyone generate)",
+        add_moderator_role="Members with this role may retry and act on anyone's jobs",
+        remove_moderator_role="This role is no longer a moderator role",
+        ban_word="Refuse prompts containing this word or phrase (whole words, any case)",
+        unban_word="Stop refusing this word or phrase",
+        announce_results="Also announce finished videos in the community channel",
+        alerts_channel="Where admins are told about upstream account problems",
+        clear_alerts="Unset the alerts channel",
+        limit_role="A role whose members get their own limits (with role_in_flight / role_per_day)",
+        role_in_flight="Unfinished jobs a member with limit_role may have at once (1-100)",
+        role_per_day="Jobs a member with limit_role may start per UTC day (0 = no limit)",
+        clear_role_limits="Remove limit_role's own limits",
+    )
+    async def settings(
+        self,
+        interaction: discord.Interaction[Any],
+        community_channel: discord.TextChannel | None = None,
+        clear_community: bool = False,
+        allow_channel: discord.TextChannel | None = None,
+        disallow_channel: discord.TextChannel | None = None,
+        allow_role: discord.Role | None = None,
+        disallow_role: discord.Role | None = None,
+        add_moderator_role: discord.Role | None = None,
+        remove_moderator_role: discord.Role | None = None,
+        ban_word: app_commands.Range[str, 1, 100] | None = None,
+        unban_word: app_commands.Range[str, 1, 100] | None = None,
+        announce_results: bool | None = None,
+        alerts_channel: discord.TextChannel | None = None,
+        clear_alerts: bool = False,
+        limit_role: discord.Role | None = None,
+        role_in_flight: app_commands.Range[int, 1, 100] | None = None,
+        role_per_day: app_commands.Range[int, 0, 100_000] | None = None,
+        clear_role_limits: bool = False,
+    ) -> None:
+        """/pika-admin settings"""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        assert interaction.guild_id is not None
+        guild_id = interaction.guild_id
+
+        def snowflake(thing: discord.abc.Snowflake | None) -> int | None:
+            return None if thing is None else thing.id
+
+        change = SettingsChange(
+            community_channel_id=snowflake(community_channel),
+            clear_community=clear_community,
+            allow_channel_id=snowflake(allow_channel),
+            disallow_channel_id=snowflake(disallow_channel),
+            allow_role_id=snowflake(allow_role),
+            disallow_role_id=snowflake(disallow_role),
+            add_moderator_role_id=snowflake(add_moderator_role),
+            remove_moderator_role_id=snowflake(remove_moderator_role),
+            ban_word=ban_word,
+            unban_word=unban_word,
+            announce_results=announce_results,
+            alerts_channel_id=snowflake(alerts_channel),
+            clear_alerts=clear_alerts,
+            limit_role_id=snowflake(limit_role),
+            role_in_flight=role_in_flight,
+            role_per_day=role_per_day,
+            clear_role_limits=clear_role_limits,
+        )
+        store = SettingsStore(self.bot.runtime.db)
+        current = await store.get(guild_id)
+        lines: list[str] = []
+        if not change.empty:
+            try:
+                current, done = apply_change(current, change)
+            except SettingsError as error:
+                await interaction.edit_original_response(content=f"❌ {error} Nothing was changed.")
+                return
+            if done:
+                await store.update(guild_id, time.time(), current)
+                lines = ["✅ Changed:", *(f"• {line}" for line in done)]
+            else:
+                lines = ["Nothing to change: the settings already say that."]
+            for picked in (community_channel, allow_channel, alerts_channel):
+                warning = _cannot_post_in(picked) if picked is not None else None
+                if warning and warning not in lines:
+                    lines.append(warning)
+        limits = await self.bot.runtime.store.guild_limits(guild_id, self.bot.runtime.service.settings.limits)
+        content = "\n".join(lines)
+        if len(content) > _CONTENT_LIMIT:
+            content = content[: _CONTENT_LIMIT - 1] + "…"
+        await interaction.edit_original_response(
+            content=content or None,
+            embed=settings_embed(current, limits),
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+
+    @app_commands.command(
+        name="status", description="Upstream health, accounts, slots, queue and today's jobs"
+    )
+    async def status(self, interaction: discord.Interaction[Any]) -> None:
+        """/pika-admin status"""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        report = await build_report(self.bot.runtime.service, time.time())
+        await interaction.edit_original_response(embed=status_report_embed(report, time.time()))
+
+    @app_commands.command(name="accounts", description="useapi.net's configured Pika accounts next to ours")
+    async def accounts(self, interaction: discord.Interaction[Any]) -> None:
+        """/pika-admin accounts"""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        service = self.bot.runtime.service
+        ours = [a for a in service.scheduler.accounts.values() if a.provider == "useapi"]
+        lister = service.providers.get("useapi")
+        theirs: tuple[Account, ...] = ()
+        problem = ""
+        try:
+            if isinstance(lister, ListsAccounts):
+                theirs = await lister.configured_accounts()
+            fetched = True
+        except UpstreamError as error:
+            fetched, problem = False, str(error)
+        lines = ["**Ours** (config `[[useapi.accounts]]`):"]
+        lines += [f"• `{a.name}` — {a.max_jobs} slots" for a in ours] or ["• none"]
+        lines.append("**At useapi.net** (`GET pika/account`):")
+        if fetched:
+            theirs_by_channel = {a.channel: a for a in theirs}
+            lines += [
+                f"• `{a.channel}` — maxJobs {a.max_jobs}"
+                + ("" if a.channel in {o.channel for o in ours} else " (not used by pikabot)")
+                for a in theirs
+            ] or ["• none configured"]
+            missing = [o.name for o in ours if o.channel and o.channel not in theirs_by_channel]
+            if missing:
+                lines.append(f"⚠️ Not configured at useapi.net: {', '.join(f'`{m}`' for m in missing)}")
+        else:
+            lines.append(f"❌ useapi.net did not answer: {problem}")
+        await interaction.edit_original_response(content="\n".join(lines)[:_CONTENT_LIMIT])
+
+
+def _ago(now: float, then: float | None) -> str:
+    return "never" if then is None else f"{duration_text(now - then)} ago"
+
+
+def status_report_embed(report: StatusReport, now: float) -> discord.Embed:
+    """The /pika-admin status embed."""
+    embed = discord.Embed(title="pikabot status", colour=0x3498DB)
+    for provider in report.providers:
+        health = provider.health
+        text = f"last OK {_ago(now, health.last_ok_at)}"
+        if health.last_error:
+            text += f"\nlast error {_ago(now, health.last_error_at)}: {health.last_error[:200]}"
+        embed.add_field(name=f"Upstream · {provider.display_name}", value=text, inline=False)
+    for account in report.accounts:
+        state = (
+            "✅ healthy"
+            if account.healthy
+            else f"❌ unhealthy (recheck in {duration_text(max(0, account.recheck_at - now))})"
+        )
+        text = f"{state} · slots {account.in_use}/{account.max_jobs}"
+        if account.last_error:
+            text += f"\nlast error {_ago(now, account.last_error_at)}: {account.last_error[:200]}"
+        embed.add_field(name=f"Account `{account.name}` ({account.provider})", value=text, inline=False)
+    oldest = f", oldest waiting {duration_text(report.oldest_wait)}" if report.oldest_wait is not None else ""
+    embed.add_field(name="Queue", value=f"{report.queue_length} waiting{oldest}", inline=False)
+    today = ", ".join(f"{c.state.value} {c.count}" for c in report.today) or "none yet"
+    embed.add_field(name="Jobs today (UTC)", value=today, inline=False)
+    median = duration_text(report.median_video_seconds) if report.median_video_seconds is not None else "—"
+    embed.add_field(name="Median time to video today", value=median, inline=False)
+    return embed
 
 
 async def setup(bot: PikaBot) -> None:

@@ -10,14 +10,17 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.custom_ids import FOLLOW_UP_TEMPLATE, RETRY_TEMPLATE, retry_custom_id
+from bot.custom_ids import DELETE_TEMPLATE, FOLLOW_UP_TEMPLATE, RETRY_TEMPLATE, retry_custom_id
 from bot.jobs import JobKind, JobState
-from bot.limits import LimitExceeded
+from bot.limits import LimitExceeded, MemberLimits
 from bot.params import VideoParams
 from bot.prompt import MAX_MESSAGE_LENGTH, MAX_PROMPT_LENGTH, AspectRatio, Camera, Font, PikaOptions
 from bot.render import status_embed
 from bot.service import JobNotFound, NotRetryable
+from cogs.admin import settings_for
+from cogs.guards import limits_of_member
 from cogs.launch import Placement, UserFacingError, error_code, is_moderator, launch, post_status_and_release
+from cogs.member import cancel_job, delete_result, show_jobs, show_quota
 
 if TYPE_CHECKING:
     from bot.app import PikaBot
@@ -248,7 +251,7 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
         await interaction.response.defer(ephemeral=True, thinking=True)
         service = self.bot.runtime.service
         found = await service.store.get(id)
-        if found is None or (found.owner_id != interaction.user.id and not is_moderator(interaction)):
+        if found is None or (found.owner_id != interaction.user.id and not await is_moderator(interaction)):
             # Same answer for "missing" and "not yours", so job ids cannot be probed.
             await interaction.edit_original_response(content=f"❌ You have no job {id}.")
             return
@@ -258,6 +261,22 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
         await interaction.edit_original_response(
             content=f"Job **{found.id}** — [open its thread]({link})", embed=status_embed(found, position)
         )
+
+    @app_commands.command(name="jobs", description="Your recent jobs: state, queue position, links")
+    async def jobs(self, interaction: Interaction) -> None:
+        """/pika jobs"""
+        await show_jobs(interaction)
+
+    @app_commands.command(name="cancel", description="Cancel one of your jobs (queued or running)")
+    @app_commands.describe(job="The job number (see /pika jobs)")
+    async def cancel(self, interaction: Interaction, job: app_commands.Range[int, 1, 2**53 - 1]) -> None:
+        """/pika cancel"""
+        await cancel_job(interaction, job, await is_moderator(interaction))
+
+    @app_commands.command(name="quota", description="What you have left today, and when it resets")
+    async def quota(self, interaction: Interaction) -> None:
+        """/pika quota"""
+        await show_quota(interaction, await member_limits_of(interaction))
 
     async def cog_app_command_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
@@ -318,14 +337,16 @@ async def retry_clicked(interaction: Interaction, job_id: int) -> None:
     if parent is None:
         await interaction.edit_original_response(content=f"❌ Job {job_id} no longer exists.")
         return
-    if parent.owner_id != interaction.user.id and not is_moderator(interaction):
+    if parent.owner_id != interaction.user.id and not await is_moderator(interaction):
         await interaction.edit_original_response(
             content=f"❌ Only <@{parent.owner_id}> (or a moderator) can retry job {job_id}. "
             "Start your own with /pika create."
         )
         return
     try:
-        job = await service.retry(job_id, interaction.user.id, hold=True)
+        job = await service.retry(
+            job_id, interaction.user.id, hold=True, limits=await member_limits_of(interaction)
+        )
     except (JobNotFound, NotRetryable, UserFacingError, LimitExceeded) as error:
         await interaction.edit_original_response(content=f"❌ {error}")
         return
@@ -368,13 +389,15 @@ async def follow_up_clicked(interaction: Interaction, job_id: int, kind: JobKind
     if parent is None:
         await interaction.edit_original_response(content=f"❌ Job {job_id} no longer exists.")
         return
-    if parent.owner_id != interaction.user.id and not is_moderator(interaction):
+    if parent.owner_id != interaction.user.id and not await is_moderator(interaction):
         await interaction.edit_original_response(
             content=f"❌ Only <@{parent.owner_id}> (or a moderator) can {kind.value} job {job_id}."
         )
         return
     try:
-        job = await service.follow_up(job_id, kind, interaction.user.id, hold=True)
+        job = await service.follow_up(
+            job_id, kind, interaction.user.id, hold=True, limits=await member_limits_of(interaction)
+        )
     except (JobNotFound, NotRetryable, UserFacingError, LimitExceeded) as error:
         await interaction.edit_original_response(content=f"❌ {error}")
         return
@@ -382,12 +405,41 @@ async def follow_up_clicked(interaction: Interaction, job_id: int, kind: JobKind
     await post_status_and_release(interaction, job, Placement(use_thread=in_thread, in_thread=in_thread))
 
 
+class DeleteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=DELETE_TEMPLATE):
+    """Delete under a result: the owner or a moderator removes the bot's post; persistent."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(discord.ui.Button(label="Delete", custom_id=f"pika:delete:{job_id}"))
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> DeleteButton:
+        """Rebuild the button from its custom_id."""
+        return cls(int(match["job_id"]))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        """Delete the post, or refuse ephemerally."""
+        try:
+            await delete_result(interaction, self.job_id, await is_moderator(interaction))
+        except Exception as exc:
+            await reply_error(interaction, exc)
+
+
+async def member_limits_of(interaction: Interaction) -> MemberLimits | None:
+    """The member's limits when a role override applies to them; None = the guild's."""
+    if interaction.guild_id is None:
+        return None
+    return await limits_of_member(interaction, await settings_for(interaction.client, interaction.guild_id))
+
+
 async def setup(bot: PikaBot) -> None:
     """Extension entry point: the command group and the persistent buttons."""
     await bot.add_cog(PikaCog(bot))
-    bot.add_dynamic_items(RetryButton, FollowUpButton)
+    bot.add_dynamic_items(RetryButton, FollowUpButton, DeleteButton)
 
 
 async def teardown(bot: PikaBot) -> None:
     """Extension exit point."""
-    bot.remove_dynamic_items(RetryButton, FollowUpButton)
+    bot.remove_dynamic_items(RetryButton, FollowUpButton, DeleteButton)

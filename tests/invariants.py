@@ -64,7 +64,8 @@ def find_violations(
     notices = Counter[int]()
     if emulator is not None:
         for message in emulator.messages.values():
-            if message.deleted or not isinstance(message.nonce, str):
+            # A result the bot itself deleted (the member pressed Delete) was delivered all the same.
+            if (message.deleted and not message.deleted_by_bot) or not isinstance(message.nonce, str):
                 continue
             if message.nonce.startswith("pkr") and message.nonce[3:].isdigit():
                 results[int(message.nonce[3:])] += 1

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.config import load_settings
-from bot.logsetup import REDACTED, SecretRedactor, setup_logging
+from bot.logsetup import REDACTED, SecretRedactor, job_extra, setup_logging
 
 DISCORD_SECRET = "MTEdiscordSECRETvalue.abcdef.ghijklmnopqrstuvwxYz"
 USEAPI_SECRET = "user:1234-useapiSECRETvalue"
@@ -180,3 +182,89 @@ def test_quiet_loggers_never_below_requested_level() -> None:
 def test_unknown_level() -> None:
     with pytest.raises(ValueError, match="unknown log level 'LOUD'"):
         setup_logging("LOUD")
+
+
+def test_unknown_format() -> None:
+    with pytest.raises(ValueError, match="unknown log format 'xml'"):
+        setup_logging("INFO", log_format="xml")
+
+
+def test_text_lines_carry_job_and_guild(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """job_extra() puts "[job N guild G]" before the message; other handlers see the plain message."""
+    setup_logging("INFO")
+    log = logging.getLogger("bot.service")
+    log.info("job %s queued", 12, extra=job_extra(12, 34))
+    log.info("job %s queued", 13, extra=job_extra(13, None))
+    log.info("no job here")
+
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].endswith("[INFO   ] bot.service: [job 12 guild 34] job 12 queued")
+    assert lines[1].endswith("bot.service: [job 13] job 13 queued")  # a DM: no guild
+    assert lines[2].endswith("bot.service: no job here")
+    assert caplog.messages[-3:] == ["job 12 queued", "job 13 queued", "no job here"]
+    record = caplog.records[-3]
+    assert getattr(record, "job_id", None) == 12 and getattr(record, "guild_id", None) == 34
+
+
+def _json_lines(text: str) -> list[dict[str, object]]:
+    """Every line of `text` parsed as JSON (fails if any line is not a complete object)."""
+    parsed = [json.loads(line) for line in text.splitlines()]
+    assert all(isinstance(entry, dict) for entry in parsed)
+    return parsed
+
+
+def test_json_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    """One object per line: ts in UTC, level, logger, message, and job_id/guild_id when given."""
+    setup_logging("INFO", log_format="json")
+    before = datetime.now(UTC)
+    logging.getLogger("bot.service").info("job %s ended %s", 12, "failed", extra=job_extra(12, 34))
+    logging.getLogger("bot.service").info("job 13 queued", extra=job_extra(13, None))
+    logging.getLogger("discord.gateway").warning('gateway says "hi"\nsecond line')
+
+    first, dm, plain = _json_lines(capsys.readouterr().err)
+    assert first == {
+        "ts": first["ts"],
+        "level": "INFO",
+        "logger": "bot.service",
+        "message": "job 12 ended failed",
+        "job_id": 12,
+        "guild_id": 34,
+    }
+    assert isinstance(first["ts"], str) and first["ts"].endswith("Z")
+    stamp = datetime.fromisoformat(first["ts"].replace("Z", "+00:00"))
+    assert stamp.utcoffset() == timedelta(0)
+    assert before - timedelta(seconds=1) <= stamp <= datetime.now(UTC)
+    assert dm["job_id"] == 13 and dm["guild_id"] is None
+    assert plain["message"] == 'gateway says "hi"\nsecond line' and plain["level"] == "WARNING"
+    assert "job_id" not in plain and "guild_id" not in plain
+
+
+def test_json_lines_are_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+    """Secrets in the message and in an exception's traceback are redacted in JSON as in text."""
+    settings = load_settings(None, env={"DISCORD_TOKEN": DISCORD_SECRET, "USEAPI_TOKEN": USEAPI_SECRET})
+    setup_logging("INFO", settings.secrets(), log_format="json")
+    log = logging.getLogger("bot.somewhere")
+    log.info(
+        "submit with token %s to /callbacks/useapi/%s", USEAPI_SECRET, CALLBACK_SECRET, extra=job_extra(5, 6)
+    )
+    try:
+        raise RuntimeError(f"login failed for {DISCORD_SECRET} with Bearer unlisted-bearer-value")
+    except RuntimeError:
+        log.exception("discord said no", extra=job_extra(5, 6))
+
+    err = capsys.readouterr().err
+    for secret in (DISCORD_SECRET, USEAPI_SECRET, CALLBACK_SECRET, "unlisted-bearer-value"):
+        assert secret not in err
+    submit, failure = _json_lines(err)
+    assert submit["message"] == f"submit with token {REDACTED} to /callbacks/useapi/{REDACTED}"
+    assert failure["message"] == "discord said no" and failure["level"] == "ERROR"
+    exception = failure["exception"]
+    assert isinstance(exception, str) and exception.startswith("Traceback (most recent call last):")
+    assert exception.endswith(f"RuntimeError: login failed for {REDACTED} with Bearer {REDACTED}")
+    assert failure["job_id"] == 5 and failure["guild_id"] == 6
+
+
+def test_job_extra() -> None:
+    assert job_extra(1, 2) == {"job_id": 1, "guild_id": 2}

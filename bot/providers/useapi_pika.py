@@ -13,13 +13,14 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import aiohttp
 
 from bot.jobs import JobKind, JobRequest
 from bot.prompt import PromptError, PromptKind, build_prompt, parse_font, seed_from_filename, validate_message
 from bot.providers.base import (
+    Account,
     Capabilities,
     ErrorKind,
     ProviderHealth,
@@ -63,6 +64,15 @@ class Timeouts:
     connect: float = 10.0
     submit_total: float = 90.0
     read_total: float = 30.0
+
+
+@runtime_checkable
+class ListsAccounts(Protocol):
+    """A provider that can list the accounts configured upstream (useapi.net's GET pika/account)."""
+
+    async def configured_accounts(self) -> tuple[Account, ...]:
+        """The upstream's configured accounts."""
+        ...
 
 
 class UseapiPikaProvider:
@@ -130,6 +140,24 @@ class UseapiPikaProvider:
         if not isinstance(body, list) or not all(isinstance(item, str) for item in body):
             raise UpstreamError(ErrorKind.TRANSIENT, "pika/jobs did not answer a list of job ids")
         return tuple(body)
+
+    async def configured_accounts(self) -> tuple[Account, ...]:
+        """GET pika/account: the accounts configured at useapi.net (their Discord tokens are not kept)."""
+        try:
+            body = await self._call("GET", "pika/account")
+        except UpstreamError as error:
+            if error.kind is ErrorKind.NOT_FOUND:  # 404: no account configured there
+                return ()
+            raise
+        if not isinstance(body, dict):
+            raise UpstreamError(ErrorKind.TRANSIENT, "pika/account did not answer an object")
+        accounts = []
+        for channel, entry in body.items():
+            max_jobs = entry.get("maxJobs") if isinstance(entry, dict) else None
+            accounts.append(
+                Account(str(channel), str(channel), max_jobs if isinstance(max_jobs, int) else 10)
+            )
+        return tuple(accounts)
 
     async def find_by_ref(self, reply_ref: str) -> UpstreamJob | None:
         """Look through the executing jobs for one carrying our replyRef."""

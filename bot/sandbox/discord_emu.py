@@ -132,6 +132,7 @@ PRIVILEGED_INTENTS: Final = INTENT_GUILD_MEMBERS | INTENT_GUILD_PRESENCES | INTE
 #: INTERACTION_CREATE and RESUMED always go out).
 EVENT_INTENTS: Final = {
     "CHANNEL_UPDATE": INTENT_GUILDS,
+    "GUILD_ROLE_CREATE": INTENT_GUILDS,
     "CHANNEL_DELETE": INTENT_GUILDS,
     "THREAD_CREATE": INTENT_GUILDS,
     "THREAD_UPDATE": INTENT_GUILDS,
@@ -948,6 +949,7 @@ class EmuMessage:
     reference: JsonObj | None = None
     edited_at: float | None = None
     deleted: bool = False
+    deleted_by_bot: bool = False  # removed by the bot's own DELETE (e.g. a member's Delete button)
     edits: int = 0
 
     @property
@@ -1166,6 +1168,9 @@ class DiscordEmulator:
         self.resumes = 0
         self._ids = P.SnowflakeGen()
         self._denied: dict[int, Perm] = defaultdict(lambda: Perm(0))
+        #: Roles added by tests (plain: no permissions beyond @everyone's), and who holds them.
+        self.extra_roles: dict[int, str] = {}
+        self.member_roles: dict[int, set[int]] = defaultdict(set)
         self._by_token: dict[str, EmuInteraction] = {}
         self._nonces: dict[tuple[int, str], tuple[int, float]] = {}
         self._channel_windows: dict[int, _Window] = defaultdict(_Window)
@@ -1236,7 +1241,41 @@ class DiscordEmulator:
     def _role_ids(self, user_id: int) -> list[int]:
         if user_id == self.config.bot_user_id:
             return [self.config.bot_role_id]
-        return [self.config.moderator_role_id] if user_id in self.config.moderator_ids else []
+        base = [self.config.moderator_role_id] if user_id in self.config.moderator_ids else []
+        return base + sorted(self.member_roles.get(user_id, ()))
+
+    def add_role(self, name: str) -> int:
+        """Create a role with no permissions beyond @everyone's; the bot hears GUILD_ROLE_CREATE."""
+        role_id = self._new_id()
+        self.extra_roles[role_id] = name
+        self._dispatch(
+            "GUILD_ROLE_CREATE",
+            {"guild_id": str(self.config.guild_id), "role": self._role_payloads()[role_id]},
+        )
+        return role_id
+
+    def give_role(self, user_id: int, role_id: int) -> None:
+        """Give a member a role (added with ``add_role``); their next interaction carries it."""
+        self._user_payload(user_id)
+        if role_id not in self.extra_roles:
+            raise ValueError(f"unknown role {role_id}; create it with add_role()")
+        self.member_roles[user_id].add(role_id)
+
+    def _role_payloads(self) -> dict[int, JsonObj]:
+        """Every role in the guild by id, as Discord sends them."""
+        cfg = self.config
+        roles = {
+            cfg.guild_id: P.role_payload(cfg.guild_id, "@everyone", P.EVERYONE_PERMS),
+            cfg.moderator_role_id: P.role_payload(
+                cfg.moderator_role_id, "Moderator", P.EVERYONE_PERMS | P.MODERATOR_PERMS, position=1
+            ),
+            cfg.bot_role_id: P.role_payload(
+                cfg.bot_role_id, cfg.bot_name, P.BOT_ROLE_PERMS, position=2, managed=True
+            ),
+        }
+        for position, (role_id, name) in enumerate(self.extra_roles.items(), start=3):
+            roles[role_id] = P.role_payload(role_id, name, P.EVERYONE_PERMS, position=position)
+        return roles
 
     def _base_perms(self, user_id: int) -> Perm:
         perms = P.EVERYONE_PERMS
@@ -1935,6 +1974,19 @@ class DiscordEmulator:
                 member = self.member_payload(uid, with_permissions=True)
                 member.pop("user")
                 resolved.setdefault("members", {})[str(uid)] = member
+            elif kind is OptionType.ROLE:
+                role = self._role_payloads().get(_as_snowflake(value) or 0)
+                if role is None:
+                    raise ValueError(f"option {name!r} needs the id of a role in the guild, not {value!r}")
+                resolved.setdefault("roles", {})[role["id"]] = role
+            elif kind is OptionType.CHANNEL:
+                picked = self.channels.get(_as_snowflake(value) or 0)
+                if picked is None or picked.deleted:
+                    raise ValueError(f"option {name!r} needs the id of a channel in the guild, not {value!r}")
+                # Resolved channels are partial and carry the invoking member's permissions there.
+                perms = self._base_perms(user_id) & ~self._denied_in(picked.id)
+                entry = {**self.channel_payload(picked), "permissions": str(int(perms))}
+                resolved.setdefault("channels", {})[entry["id"]] = entry
             leaves.append(P.command_option_payload(name, value, kind))
         for name, (filename, content_type, blob) in (attachments or {}).items():
             kind = self._option_type(spec, name, None) if spec is not None else OptionType.ATTACHMENT
@@ -2188,13 +2240,7 @@ class DiscordEmulator:
     def guild_payload(self) -> JsonObj:
         """GUILD_CREATE's ``d`` for the emulated guild."""
         cfg = self.config
-        roles = [
-            P.role_payload(cfg.guild_id, "@everyone", P.EVERYONE_PERMS),
-            P.role_payload(
-                cfg.moderator_role_id, "Moderator", P.EVERYONE_PERMS | P.MODERATOR_PERMS, position=1
-            ),
-            P.role_payload(cfg.bot_role_id, cfg.bot_name, P.BOT_ROLE_PERMS, position=2, managed=True),
-        ]
+        roles = list(self._role_payloads().values())
         channels = [
             self.channel_payload(c) for c in self.channels.values() if not c.is_thread and not c.deleted
         ]
@@ -2904,6 +2950,7 @@ class DiscordEmulator:
         message = self._visible_message(channel, req.params["message_id"])
         if message.author_id != self.config.bot_user_id:
             self._require(channel, Perm.MANAGE_MESSAGES)
+        message.deleted_by_bot = True
         self._delete_message(message)
         return _Resp(204)
 

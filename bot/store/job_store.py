@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,9 +21,12 @@ from bot.jobs import (
     predecessors,
 )
 from bot.limits import MemberLimits, MemberUsage
+from bot.logsetup import job_extra
 from bot.params import VideoParams
 from bot.prompt import PikaOptions
 from bot.store.database import Database
+
+log = logging.getLogger(__name__)
 
 # next_attempt_at of a job stored but not yet released to the scheduler (its Discord status message
 # is being posted). Far beyond any real time, so no scan treats it as due.
@@ -307,7 +311,12 @@ class JobStore:
             conn.execute(sql, (*values, job_id, *(s.value for s in allowed))) as cursor,
         ):
             row = await cursor.fetchone()
-        return row_to_job(row) if row else None
+        if row is None:
+            return None
+        job = row_to_job(row)
+        # One line per transition, carrying job and guild (JSON logs make them fields).
+        log.info("job %s is now %s", job.id, target.value, extra=job_extra(job.id, job.origin.guild_id))
+        return job
 
     async def update(self, job_id: int, expected: JobState, now: float, update: JobUpdate) -> Job | None:
         """Change columns of a job that is still in `expected`; None if it has moved on."""

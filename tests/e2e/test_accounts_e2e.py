@@ -98,7 +98,8 @@ async def test_an_account_answering_402_is_drained_and_the_other_takes_over(two_
     assert {job.account for job in done} == {ACCOUNT_B}
     health = stack.bot.runtime.service.scheduler.health
     assert not health[ACCOUNT_A].healthy and health[ACCOUNT_B].healthy
-    assert health[ACCOUNT_A].last_error and "402" in health[ACCOUNT_A].last_error
+    last_error = health[ACCOUNT_A].last_error
+    assert last_error is not None and "402" in last_error
     refused = [r for r in sim.requests if r.path == "/v1/pika/create" and r.status == 402]
     assert len(refused) == 1  # drained after the first refusal: no job is sent there again
 

@@ -92,7 +92,12 @@ async def test_generate_shows_progress_then_video_with_three_buttons(glue_stack:
     glue(stack).sim.release_all()
     video = await result_in(stack, thread.id)
     assert video.attachments[0].data[4:8] == b"ftyp"
-    assert video.custom_ids() == [f"pika:retry:{job.id}", f"pika:extend:{job.id}", f"pika:upscale:{job.id}"]
+    assert video.custom_ids() == [
+        f"pika:retry:{job.id}",
+        f"pika:extend:{job.id}",
+        f"pika:upscale:{job.id}",
+        f"pika:delete:{job.id}",
+    ]
     fields = {f["name"]: f["value"] for f in video.embeds[0]["fields"]}
     assert "fps 12" in fields["Parameters"] and "pan right" in fields["Parameters"]
 

@@ -1,4 +1,4 @@
-"""The webhook server over real sockets: capability tokens, body limits, duplicates, health."""
+"""The webhook server over real sockets: capability tokens, body limits, duplicates, health, metrics."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from bot.jobs import JobKind, JobRequest, JobState, Origin
+from bot.metrics import Metrics
+from bot.webhooks import WebhookServer
 from tests.engine.harness import Engine, start_engine
 
 
@@ -119,3 +122,62 @@ async def test_healthz_reports_database_and_upstream(engine: Engine) -> None:
     assert body["status"] == "ok" and body["database"] == "ok"
     assert body["upstream"]["useapi"]["last_ok_at"] is not None
     assert body["upstream"]["useapi"]["last_error"] is None
+
+
+@pytest.fixture
+async def metered(engine: Engine) -> AsyncIterator[tuple[Metrics, str]]:
+    """A second webhook server on the same engine, with metrics (the harness's has none)."""
+    metrics = Metrics()
+    server = WebhookServer(engine.service, "127.0.0.1", 0, metrics)
+    await server.start()
+    try:
+        yield metrics, f"http://127.0.0.1:{server.port}"
+    finally:
+        await server.stop()
+
+
+async def test_metrics_is_404_without_metrics(engine: Engine) -> None:
+    """A server built without Metrics has no /metrics route."""
+    async with aiohttp.ClientSession() as session, session.get(base(engine) + "/metrics") as response:
+        assert response.status == 404
+
+
+async def test_metrics_endpoint_counts_callback_results(engine: Engine, metered: tuple[Metrics, str]) -> None:
+    """/metrics answers Prometheus text; every callback is counted under the result it got."""
+    _, root = metered
+    token = (await running_job_url(engine)).rsplit("/", 1)[1]
+    url = f"{root}/callbacks/useapi/{token}"
+    async with aiohttp.ClientSession() as session:
+        for body, status in ((b"not json", 400), (b"[1]", 400), (b'{"jobid": "x"}', 200)):
+            async with session.post(url, data=body) as response:
+                assert response.status == status
+        async with session.post(url, data={"jobid": "x"}) as response:
+            assert response.status == 415
+        async with session.post(url, data=b"{" + b" " * (64 * 1024) + b"}") as response:
+            assert response.status == 413
+        # Misses spend the per-address budget (30); the 31st guess is throttled.
+        statuses = []
+        for n in range(31):
+            async with session.post(f"{root}/callbacks/useapi/{n:043d}", json={}) as response:
+                statuses.append(response.status)
+        assert statuses == [404] * 30 + [429]
+        async with session.get(root + "/metrics") as response:
+            assert response.status == 200
+            assert response.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+            text = await response.text()
+    counted = {
+        sample.labels["result"]: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "pikabot_callbacks_total"
+    }
+    assert counted == {
+        "accepted": 1,
+        "bad_request": 2,
+        "unsupported_type": 1,
+        "too_large": 1,
+        "unknown_token": 30,
+        "throttled": 1,
+    }
+    assert 'pikabot_jobs{state="running"} 1.0' in text
+    assert token not in text
