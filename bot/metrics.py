@@ -27,7 +27,15 @@ LATENCY_BUCKETS = (5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 300.0,
 
 OUTCOMES = tuple(sorted(state.value for state in TERMINAL_STATES))
 POST_KINDS = ("result", "notice", "status")
-CALLBACK_RESULTS = ("accepted", "unknown_token", "bad_request", "too_large", "unsupported_type", "throttled")
+CALLBACK_RESULTS = (
+    "accepted",
+    "unknown_token",
+    "bad_request",
+    "bad_signature",
+    "too_large",
+    "unsupported_type",
+    "throttled",
+)
 
 
 class Metrics:

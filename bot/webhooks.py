@@ -137,9 +137,14 @@ async def _answer_callback(request: web.Request) -> tuple[str, web.Response]:
         return "bad_request", _json({"error": "body must be JSON"}, 400)
     if not isinstance(body, dict):
         return "bad_request", _json({"error": "body must be a JSON object"}, 400)
-    hint = body.get("jobid")
+    upstream = service.providers[provider]
+    refused = await upstream.authenticate_callback(request.headers, raw)
+    if refused is not None:
+        log.warning("callback for job %s refused: %s", job.id, refused)
+        return "bad_signature", _json({"error": "signature check failed"}, 401)
+    hint = upstream.callback_upstream_id(body)
     crashpoint("callback.received")
-    await service.handle_callback(job, hint if isinstance(hint, str) and hint else None)
+    await service.handle_callback(job, hint)
     return "accepted", _json({"ok": True}, 200)
 
 

@@ -186,6 +186,16 @@ class ApiGlueProvider:
         """API Glue documents no cancel route, so this refuses without calling it."""
         raise UpstreamError(ErrorKind.INVALID_REQUEST, f"{_NAME} cannot cancel a job once it has started")
 
+    async def authenticate_callback(self, headers: Mapping[str, str], body: bytes) -> str | None:
+        """API Glue does not sign webhooks (none documented): the per-job URL is the credential."""
+        return None
+
+    def callback_upstream_id(self, body: Mapping[str, object]) -> str | None:
+        """The webhook carries the job JSON: `job.id` (UNCONFIRMED shape, as GET /web/jobs/{id})."""
+        job = body.get("job")
+        hint = job.get("id") if isinstance(job, Mapping) else None
+        return hint if isinstance(hint, str) and hint else None
+
     async def find_by_ref(self, reply_ref: str) -> UpstreamJob | None:
         """Always None: API Glue documents no list or search route to look a ref up with.
 

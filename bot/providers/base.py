@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -161,6 +162,17 @@ class Provider(Protocol):
 
     async def find_by_ref(self, reply_ref: str) -> UpstreamJob | None:
         """Find a job we may have started (lost submit answer) by our reference; None if absent."""
+        ...
+
+    async def authenticate_callback(self, headers: Mapping[str, str], body: bytes) -> str | None:
+        """None if the callback may be from upstream; else why it is refused (fal signs its webhooks).
+
+        The per-job URL capability is checked before this; a provider that signs adds its check here.
+        """
+        ...
+
+    def callback_upstream_id(self, body: Mapping[str, object]) -> str | None:
+        """The upstream job id a callback body names: only a hint, always confirmed with fetch()."""
         ...
 
     async def close(self) -> None:

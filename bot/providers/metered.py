@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from bot.jobs import JobRequest
@@ -98,6 +98,14 @@ class MeteredProvider:
     async def find_by_ref(self, reply_ref: str) -> UpstreamJob | None:
         """Find a job by our reference; counted once as operation "find_by_ref"."""
         return await self._metered("find_by_ref", self._inner.find_by_ref(reply_ref))
+
+    async def authenticate_callback(self, headers: Mapping[str, str], body: bytes) -> str | None:
+        """Delegated, not counted (no upstream request unless the provider fetches keys)."""
+        return await self._inner.authenticate_callback(headers, body)
+
+    def callback_upstream_id(self, body: Mapping[str, object]) -> str | None:
+        """Delegated."""
+        return self._inner.callback_upstream_id(body)
 
     async def close(self) -> None:
         """Release the wrapped provider's connections."""

@@ -159,6 +159,15 @@ class UseapiPikaProvider:
             )
         return tuple(accounts)
 
+    async def authenticate_callback(self, headers: Mapping[str, str], body: bytes) -> str | None:
+        """useapi.net does not sign callbacks: the unguessable per-job URL is the only credential."""
+        return None
+
+    def callback_upstream_id(self, body: Mapping[str, object]) -> str | None:
+        """useapi.net posts the job record: its `jobid`."""
+        hint = body.get("jobid")
+        return hint if isinstance(hint, str) and hint else None
+
     async def find_by_ref(self, reply_ref: str) -> UpstreamJob | None:
         """Look through the executing jobs for one carrying our replyRef."""
         for upstream_id in await self.executing():

@@ -174,6 +174,7 @@ async def test_metrics_endpoint_counts_callback_results(engine: Engine, metered:
     assert counted == {
         "accepted": 1,
         "bad_request": 2,
+        "bad_signature": 0,
         "unsupported_type": 1,
         "too_large": 1,
         "unknown_token": 30,
