@@ -154,11 +154,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import main as demo_main  # imported late: check-config must not need the engine
 
     setup_logging("WARNING", log_format=args.log_format)
-    return demo_main()
+    return demo_main(args.provider)
 
 
 def _demo_arguments(parser: argparse.ArgumentParser) -> None:
     _log_format_argument(parser)
+    parser.add_argument(
+        "--provider",
+        choices=("useapi", "fal"),
+        default="useapi",
+        help="useapi: useapi.net and API Glue stand-ins (default); fal: /pika create and scenes on fal.ai's",
+    )
 
 
 # --- pikabot jobs ----------------------------------------------------------------------------------

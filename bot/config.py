@@ -16,7 +16,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Final, get_args
+from typing import Annotated, Any, Final, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -39,7 +39,9 @@ __all__ = [
     "DatabaseSettings",
     "DiscordSettings",
     "DownloadSettings",
+    "FalSettings",
     "JobSettings",
+    "RoutingSettings",
     "Settings",
     "UseapiAccount",
     "UseapiSettings",
@@ -55,6 +57,7 @@ SECRET_ENV: Final[tuple[tuple[str, str, str], ...]] = (
     ("DISCORD_TOKEN", "discord", "token"),
     ("USEAPI_TOKEN", "useapi", "token"),
     ("APIGLUE_TOKEN", "apiglue", "token"),
+    ("FAL_KEY", "fal", "key"),
 )
 
 _NOT_SET: Final = "(not set)"
@@ -379,6 +382,70 @@ class ApiGlueSettings(BaseModel):
         return self.token is not None
 
 
+def _price(default: float) -> Any:
+    return Field(
+        default=default,
+        ge=0,
+        le=100,
+        allow_inf_nan=False,
+        json_schema_extra=_explain("must be USD from 0 to 100"),
+    )
+
+
+class FalSettings(BaseModel):
+    """``[fal]``: Pika 2.2 on fal.ai's queue; configured once a key is set (``FAL_KEY``)."""
+
+    model_config = _STRICT
+
+    key: _Secret = Field(default=None, json_schema_extra=_explain("must be a string"))
+    base_url: str = Field(
+        default="https://queue.fal.run",
+        json_schema_extra=_explain('must be an http(s) URL, e.g. "https://queue.fal.run"'),
+    )
+    rest_base_url: str = Field(
+        default="https://rest.fal.ai",
+        json_schema_extra=_explain('must be an http(s) URL, e.g. "https://rest.fal.ai"'),
+    )
+    jwks_url: str = Field(
+        default="https://rest.fal.ai/.well-known/jwks.json",
+        json_schema_extra=_explain(
+            'must be an http(s) URL, e.g. "https://rest.fal.ai/.well-known/jwks.json"'
+        ),
+    )
+    max_jobs: int = Field(
+        default=2, ge=1, le=40, json_schema_extra=_explain("must be a whole number from 1 to 40")
+    )
+    price_720p_5s: float = _price(0.20)
+    price_1080p_5s: float = _price(0.45)
+    frames_720p_per_second: float = _price(0.04)
+    frames_1080p_per_second: float = _price(0.06)
+
+    @field_validator("base_url", "rest_base_url", "jwks_url")
+    @classmethod
+    def _check_urls(cls, value: str) -> str:
+        return _check_url(value.strip(), _HTTP, '"https://queue.fal.run"').rstrip("/")
+
+    @property
+    def enabled(self) -> bool:
+        """True when a key is set: the provider is built and commands routed to it answer."""
+        return self.key is not None
+
+
+class RoutingSettings(BaseModel):
+    """``[routing]``: which provider serves each command."""
+
+    model_config = _STRICT
+
+    create: Literal["useapi", "apiglue", "fal"] = Field(
+        default="useapi", json_schema_extra=_explain('must be "useapi", "apiglue" or "fal"')
+    )
+    animate: Literal["useapi", "apiglue", "fal"] = Field(
+        default="useapi", json_schema_extra=_explain('must be "useapi", "apiglue" or "fal"')
+    )
+    scenes: Literal["fal"] = Field(default="fal", json_schema_extra=_explain('must be "fal"'))
+    frames: Literal["fal"] = Field(default="fal", json_schema_extra=_explain('must be "fal"'))
+
+
 class CallbackSettings(BaseModel):
     """``[callbacks]``: the webhook server useapi.net calls when a job finishes."""
 
@@ -541,6 +608,8 @@ class Settings(BaseModel):
     discord: DiscordSettings = DiscordSettings()  # frozen, so one shared default is safe
     useapi: UseapiSettings = UseapiSettings()
     apiglue: ApiGlueSettings = ApiGlueSettings()
+    fal: FalSettings = FalSettings()
+    routing: RoutingSettings = RoutingSettings()
     callbacks: CallbackSettings = CallbackSettings()
     jobs: JobSettings = JobSettings()
     downloads: DownloadSettings = DownloadSettings()
@@ -549,7 +618,7 @@ class Settings(BaseModel):
 
     def secrets(self) -> tuple[str, ...]:
         """Every non-empty secret value, for log redaction."""
-        tokens = (self.discord.token, self.useapi.token, self.apiglue.token)
+        tokens = (self.discord.token, self.useapi.token, self.apiglue.token, self.fal.key)
         return tuple(token.get_secret_value() for token in tokens if token is not None)
 
     @property

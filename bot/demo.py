@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.config import RoutingSettings
 from bot.jobs import JobState
 from bot.localstack import LocalStack
 from bot.sandbox.apiglue_sim import SimConfig as GlueConfig
 from bot.sandbox.discord_emu import EmuInteraction, EmuMessage
+from bot.sandbox.fal_sim import SimConfig as FalConfig
 from bot.sandbox.useapi_sim import SimConfig
 from bot.scheduler import RetryPolicy
 
@@ -249,6 +251,92 @@ async def _summary(stack: LocalStack, n: Narrator) -> int:
     return 0 if ok else 1
 
 
-def main() -> int:
-    """Entry point for `pikabot demo`."""
+def main(provider: str = "useapi") -> int:
+    """Entry point for `pikabot demo [--provider fal]`."""
+    if provider == "fal":
+        return asyncio.run(run_fal_demo())
     return asyncio.run(run_demo())
+
+
+async def run_fal_demo(out: TextIO = sys.stdout, *, speed: float = 1.0) -> int:
+    """The session with /pika create routed to fal.ai and a /pika scenes, against the fal simulator."""
+    workdir = Path(tempfile.mkdtemp(prefix="pikabot-demo-fal-"))
+    fal = FalConfig(queue_delay=0.2 * speed, step_delay=0.5 * speed)
+    stack = await LocalStack.start(
+        workdir,
+        fal=True,
+        fal_config=fal,
+        apiglue=False,
+        policy=RetryPolicy(busy_min=1.0 * speed, busy_max=2.0 * speed),
+        status_interval=0.5 * speed,
+        routing=RoutingSettings(create="fal", animate="fal"),
+    )
+    narrator = Narrator(stack, out)
+    watcher = asyncio.create_task(narrator.watch())
+    try:
+        return await _fal_script(stack, narrator)
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+        await stack.stop()
+
+
+async def _fal_script(stack: LocalStack, n: Narrator) -> int:
+    emu = stack.emulator.emu
+    channel = emu.config.text_channel_id
+    alice, bob = 101, 102
+    fal_url = stack.fal.base_url if stack.fal else "-"
+    n.say(
+        f"Discord emulator {stack.emulator.api_base_url}, fal.ai queue simulator {fal_url} (signed "
+        f"webhooks to {stack.settings.callbacks.public_url}); no key, no network"
+    )
+    n.say("the real pikabot is connected; [routing] sends /pika create to fal.ai (2 slots)")
+
+    async def command(
+        user: int, sub: str, options: dict[str, Any], **attachments: tuple[str, str, bytes]
+    ) -> str:
+        shown = " ".join(f'{k}:"{v}"' if isinstance(v, str) else f"{k}:{v}" for k, v in options.items())
+        shown += "".join(f" {k}:{v[0]}" for k, v in attachments.items())
+        n.say(f"{n.name(user)} › /pika {sub} {shown}")
+        interaction = await emu.slash(user, channel, "pika", sub, options, attachments=attachments or None)
+        return await n.private_reply(interaction, user)
+
+    await command(alice, "create", {"prompt": "a red fox running through fresh snow", "resolution": "720p"})
+    await command(alice, "create", {"prompt": "a fox in snow", "motion": 3})
+    await command(
+        bob,
+        "scenes",
+        {"prompt": "the cat and the hat at the beach"},
+        image1=("cat.png", "image/png", tiny_png()),
+        image2=("hat.png", "image/png", tiny_png(12, 12)),
+        image3=("beach.png", "image/png", tiny_png(10, 10)),
+    )
+    store = stack.bot.runtime.store
+    deadline = time.monotonic() + 60
+    while not (await store.all_jobs() and all(j.terminal and j.notified for j in await store.all_jobs())):
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)
+    n.report_public()
+    jobs = await store.all_jobs()
+    n.say("summary, read back from SQLite:")
+    for job in jobs:
+        cost = f"${job.cost_usd:.2f}" if job.cost_usd is not None else ""
+        print(
+            f"    job {job.id}  {job.kind.value:<7} {n.name(job.owner_id):<7} {job.state.value:<10} {cost}",
+            file=n.out,
+        )
+    ok = (
+        len(jobs) == 2
+        and all(job.state is JobState.DELIVERED for job in jobs)
+        and not emu.violations
+        and await store.integrity_ok()
+    )
+    n.say(
+        "demo finished: both fal.ai jobs delivered, each priced; Discord's limits were kept"
+        if ok
+        else f"unexpected outcome: {[(j.id, j.state.value) for j in jobs]}"
+    )
+    return 0 if ok else 1

@@ -145,6 +145,7 @@ class JobRequest:
     inputs: tuple[InputFile, ...] = ()
     provider: str = "useapi"
     params: VideoParams = field(default_factory=VideoParams)  # typed options (API Glue, fal.ai)
+    cost_usd: float | None = None  # the upstream's price for this request, when it publishes one
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,7 @@ class Job:
     status_message_id: int | None = None
     params: VideoParams = field(default_factory=VideoParams)
     upstream_handle: str | None = None  # provider-opaque data about the upstream job (fal's URLs)
+    cost_usd: float | None = None
 
     @property
     def terminal(self) -> bool:

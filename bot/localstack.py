@@ -21,8 +21,10 @@ from bot.config import (
     DatabaseSettings,
     DiscordSettings,
     DownloadSettings,
+    FalSettings,
     JobSettings,
     LimitSettings,
+    RoutingSettings,
     Settings,
     UseapiAccount,
     UseapiSettings,
@@ -31,6 +33,9 @@ from bot.sandbox.apiglue_sim import RunningGlueSimulator
 from bot.sandbox.apiglue_sim import SimConfig as GlueConfig
 from bot.sandbox.apiglue_sim import start_simulator as start_glue_simulator
 from bot.sandbox.discord_emu import EmuConfig, RunningEmulator, start_emulator
+from bot.sandbox.fal_sim import RunningFalSimulator
+from bot.sandbox.fal_sim import SimConfig as FalConfig
+from bot.sandbox.fal_sim import start_simulator as start_fal_simulator
 from bot.sandbox.useapi_sim import DEFAULT_CHANNEL, RunningSimulator, SimConfig, start_simulator
 from bot.scheduler import RetryPolicy
 
@@ -55,6 +60,8 @@ def local_settings(
     channels: tuple[str, ...] = (DEFAULT_CHANNEL,),
     glue: RunningGlueSimulator | None = None,
     accounts: tuple[tuple[str, int], ...] | None = None,
+    fal: RunningFalSimulator | None = None,
+    routing: RoutingSettings | None = None,
 ) -> Settings:
     """Settings pointing every remote party at the local stand-ins."""
     apiglue = (
@@ -77,6 +84,16 @@ def local_settings(
             ),
         ),
         apiglue=apiglue,
+        fal=FalSettings(
+            key=SecretStr(fal.sim.config.key),
+            base_url=fal.base_url,
+            rest_base_url=fal.base_url,
+            jwks_url=fal.jwks_url,
+            max_jobs=max_jobs,
+        )
+        if fal is not None
+        else FalSettings(),
+        routing=routing or RoutingSettings(),
         callbacks=CallbackSettings(
             listen=f"127.0.0.1:{callback_port}",
             public_url=f"http://127.0.0.1:{callback_port}" if callbacks else "",
@@ -100,6 +117,7 @@ class LocalStack:
     _saved_base: str
     _saved_gateway: yarl.URL
     glue: RunningGlueSimulator | None = None
+    fal: RunningFalSimulator | None = None
     bot: PikaBot = field(init=False)
     bot_task: asyncio.Task[None] = field(init=False)
 
@@ -119,6 +137,9 @@ class LocalStack:
         apiglue: bool = True,
         glue_config: GlueConfig | None = None,
         accounts: tuple[tuple[str, int], ...] | None = None,
+        fal: bool = False,
+        fal_config: FalConfig | None = None,
+        routing: RoutingSettings | None = None,
     ) -> LocalStack:
         """Start the simulators, the emulator and the bot; return once the bot is connected.
 
@@ -127,6 +148,7 @@ class LocalStack:
         """
         simulator = await start_simulator(sim_config)
         glue = await start_glue_simulator(glue_config) if apiglue else None
+        fal_sim = await start_fal_simulator(fal_config) if fal else None
         emulator = await start_emulator(emu_config)
         settings = local_settings(
             workdir,
@@ -139,11 +161,15 @@ class LocalStack:
             channels=channels,
             glue=glue,
             accounts=accounts,
+            fal=fal_sim,
+            routing=routing,
         )
         saved_base = discord.http.Route.BASE
         saved_gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
         point_discord_at(settings.discord.api_base_url, settings.discord.gateway_url)
-        stack = cls(settings, emulator, simulator, policy, status_interval, saved_base, saved_gateway, glue)
+        stack = cls(
+            settings, emulator, simulator, policy, status_interval, saved_base, saved_gateway, glue, fal_sim
+        )
         await stack._start_bot()
         return stack
 
@@ -180,5 +206,7 @@ class LocalStack:
         await self.simulator.close()
         if self.glue is not None:
             await self.glue.close()
+        if self.fal is not None:
+            await self.fal.close()
         discord.http.Route.BASE = self._saved_base
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = self._saved_gateway

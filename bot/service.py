@@ -15,7 +15,7 @@ import secrets
 import statistics
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import partial
 from pathlib import Path
@@ -202,9 +202,9 @@ class JobService:
         message and thread the job's progress and result belong to.
         """
         provider = self._provider(request.provider)
-        if request.kind not in provider.capabilities.kinds:
-            raise PromptError(f"{provider.display_name} cannot run {request.kind.value} jobs", field="kind")
+        check_declared(provider, request)
         provider.check(request)
+        request = replace(request, cost_usd=provider.price_usd(request))
         async with self._member_lock(request.owner_id):
             # Checked and inserted under one lock, so two quick commands cannot both squeeze in.
             now = await self._check_limits(request.origin.guild_id, request.owner_id, limits)
@@ -303,10 +303,12 @@ class JobService:
             params=parent.params,
         )
         if not use_button:
+            provider = self._provider(parent.provider)
             try:
-                self._provider(parent.provider).check(request)
+                provider.check(request)
             except PromptError as error:
                 raise NotRetryable(f"job {job_id} cannot be sent again: {error}") from None
+            request = replace(request, cost_usd=provider.price_usd(request))
         async with self._member_lock(requester_id):
             now = await self._check_limits(parent.origin.guild_id, requester_id, limits)
             job = await self.store.insert(
@@ -1083,6 +1085,18 @@ class JobService:
                 break
             current = parent
         return current.kind if current.kind is not JobKind.RETRY else JobKind.CREATE
+
+
+def check_declared(provider: Provider, request: JobRequest) -> None:
+    """Refuse a kind or an option the provider does not declare, naming it (PromptError)."""
+    name = provider.display_name
+    if request.kind not in provider.capabilities.kinds:
+        raise PromptError(f"{name} cannot run {request.kind.value} jobs", field="kind")
+    for option in sorted(request.params.given() - provider.capabilities.params):
+        raise PromptError(
+            f"{name} does not take the `{option.value}` option here; remove it and try again",
+            field=option.value,
+        )
 
 
 _RUN_TIMES_SAMPLE = 20  # recent deliveries the ETA is the median of

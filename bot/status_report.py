@@ -45,6 +45,7 @@ class StatusReport:
     oldest_wait: float | None  # seconds the longest-waiting queued job has waited
     today: tuple[StateCount, ...]
     median_video_seconds: float | None  # request to video, jobs delivered today
+    spend_today: float  # USD sent upstream today by priced providers (fal.ai)
 
 
 async def build_report(service: JobService, now: float) -> StatusReport:
@@ -80,4 +81,5 @@ async def build_report(service: JobService, now: float) -> StatusReport:
         oldest_wait=now - oldest.created_at if oldest else None,
         today=tuple(await service.store.outcomes_since(since)),
         median_video_seconds=statistics.median(times) if times else None,
+        spend_today=await service.store.spend_since(since),
     )

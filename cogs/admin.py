@@ -340,6 +340,7 @@ def status_report_embed(report: StatusReport, now: float) -> discord.Embed:
     embed.add_field(name="Jobs today (UTC)", value=today, inline=False)
     median = duration_text(report.median_video_seconds) if report.median_video_seconds is not None else "—"
     embed.add_field(name="Median time to video today", value=median, inline=False)
+    embed.add_field(name="Spend today (priced providers)", value=f"${report.spend_today:.2f}", inline=False)
     return embed
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 import discord
@@ -165,7 +166,9 @@ async def launch(
         if upstream.capabilities.prompt_flags:
             text, merged = options_from_prompt(prompt, options, kind)
         else:
-            text, merged = prompt.strip(), options
+            # Typed-option providers: Pika's flags become typed params, or are refused by name.
+            text, params = typed_params(prompt, options, params or VideoParams(), upstream.display_name)
+            merged = PikaOptions()
         # The raw prompt too: its -neg flag text is the member's words as well.
         check_banned(settings, prompt, merged.negative, params.negative if params else None, message_text)
         max_bytes = bot.settings.discord.max_image_bytes
@@ -211,6 +214,54 @@ def not_set_up(provider: str) -> str:
         f"This command uses **{name}**, which is not set up on this bot. A bot admin can turn it on "
         f'by setting `{variable}` (see the README, "Choosing a provider").'
     )
+
+
+def typed_params(
+    raw_prompt: str, options: PikaOptions, params: VideoParams, provider_name: str
+) -> tuple[str, VideoParams]:
+    """For a provider without prompt flags: refuse -flags typed in the prompt, and carry the typed
+    slash options (aspect, motion, guidance, fps, negative, seed, camera) over as VideoParams."""
+    text = raw_prompt.strip()
+    if re.search(r"(^|\s)-[a-z]+(\s|$)", text):
+        raise UserFacingError(
+            f"This command runs on **{provider_name}**, which takes the command's own options, not "
+            "Pika's `-flags` in the prompt. Remove the flags and use the options instead."
+        )
+    camera = _camera_params(options.camera)
+    merged = replace(
+        params,
+        aspect_ratio=params.aspect_ratio or (str(options.aspect_ratio) if options.aspect_ratio else None),
+        motion=params.motion if params.motion is not None else options.motion,
+        guidance=params.guidance if params.guidance is not None else options.guidance,
+        fps=params.fps if params.fps is not None else options.fps,
+        negative=params.negative or options.negative,
+        seed=params.seed if params.seed is not None else options.seed,
+        pan=params.pan or camera.get("pan"),
+        tilt=params.tilt or camera.get("tilt"),
+        rotate=params.rotate or camera.get("rotate"),
+        zoom=params.zoom or camera.get("zoom"),
+    )
+    return text, merged
+
+
+_CAMERA_WORDS = {
+    "zoom in": ("zoom", "in"),
+    "zoom out": ("zoom", "out"),
+    "pan left": ("pan", "left"),
+    "pan right": ("pan", "right"),
+    "pan up": ("tilt", "up"),
+    "pan down": ("tilt", "down"),
+    "rotate clockwise": ("rotate", "cw"),
+    "rotate counterclockwise": ("rotate", "ccw"),
+}
+
+
+def _camera_params(camera: str | None) -> dict[str, str]:
+    """Pika's one-move camera flag as API Glue's separate axes ("pan up" is a tilt)."""
+    if not camera:
+        return {}
+    axis, value = _CAMERA_WORDS[camera]
+    return {axis: value}
 
 
 def _field_for(what: str, index: int) -> str | None:

@@ -39,6 +39,11 @@ ROTATE_CHOICES = [
     app_commands.Choice(name="counterclockwise", value="ccw"),
 ]
 ZOOM_CHOICES = [app_commands.Choice(name=v, value=v) for v in ("in", "out")]
+RESOLUTION_CHOICES = [app_commands.Choice(name=v, value=v) for v in ("720p", "1080p")]
+DURATION_CHOICES = [app_commands.Choice(name=f"{v} s", value=v) for v in (5, 10)]
+FAL_ASPECT_CHOICES = [
+    app_commands.Choice(name=v, value=v) for v in ("16:9", "9:16", "1:1", "4:5", "5:4", "3:2", "2:3")
+]
 
 # Shared option descriptions, written for members.
 DESCRIBE = {
@@ -49,6 +54,8 @@ DESCRIBE = {
     "negative": "Things you do NOT want in the video, e.g. blurry, text",
     "seed": "Same seed + same prompt = a similar video; leave empty for a new one",
     "camera": "One camera move",
+    "resolution": "fal.ai only: 720p (default) or 1080p",
+    "duration": "fal.ai only: 5 (default) or 10 seconds",
 }
 
 
@@ -89,7 +96,8 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
         image="Optional starting image (PNG, JPEG, WebP or GIF)",
         **DESCRIBE,
     )
-    @app_commands.choices(aspect_ratio=ASPECT_CHOICES, camera=CAMERA_CHOICES)
+    @app_commands.choices(aspect_ratio=ASPECT_CHOICES, camera=CAMERA_CHOICES, resolution=RESOLUTION_CHOICES)
+    @app_commands.choices(duration=DURATION_CHOICES)
     async def create(
         self,
         interaction: Interaction,
@@ -102,11 +110,21 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
         negative: app_commands.Range[str, 1, 500] | None = None,
         seed: app_commands.Range[int, 0, 2**53 - 1] | None = None,
         camera: str | None = None,
+        resolution: str | None = None,
+        duration: int | None = None,
     ) -> None:
         """/pika create"""
         options = typed_options(aspect_ratio, motion, guidance, fps, negative, seed, camera)
         images = [(image, "image")] if image else []
-        await launch(interaction, JobKind.CREATE, prompt=prompt, options=options, images=images)
+        await launch(
+            interaction,
+            JobKind.CREATE,
+            prompt=prompt,
+            options=options,
+            images=images,
+            provider=self.bot.settings.routing.create,
+            params=VideoParams(resolution=resolution, duration=duration),
+        )
 
     @app_commands.command(name="animate", description="Bring an image to life (the prompt is optional)")
     @app_commands.describe(
@@ -114,7 +132,8 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
         prompt="Optional: what should happen; you may add Pika flags like -motion 3",
         **DESCRIBE,
     )
-    @app_commands.choices(aspect_ratio=ASPECT_CHOICES, camera=CAMERA_CHOICES)
+    @app_commands.choices(aspect_ratio=ASPECT_CHOICES, camera=CAMERA_CHOICES, resolution=RESOLUTION_CHOICES)
+    @app_commands.choices(duration=DURATION_CHOICES)
     async def animate(
         self,
         interaction: Interaction,
@@ -127,11 +146,19 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
         negative: app_commands.Range[str, 1, 500] | None = None,
         seed: app_commands.Range[int, 0, 2**53 - 1] | None = None,
         camera: str | None = None,
+        resolution: str | None = None,
+        duration: int | None = None,
     ) -> None:
         """/pika animate"""
         options = typed_options(aspect_ratio, motion, guidance, fps, negative, seed, camera)
         await launch(
-            interaction, JobKind.ANIMATE, prompt=prompt or "", options=options, images=[(image, "image")]
+            interaction,
+            JobKind.ANIMATE,
+            prompt=prompt or "",
+            options=options,
+            images=[(image, "image")],
+            provider=self.bot.settings.routing.animate,
+            params=VideoParams(resolution=resolution, duration=duration),
         )
 
     @app_commands.command(
@@ -197,6 +224,93 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
             images=images,
             provider="apiglue",
             params=params,
+        )
+
+    @app_commands.command(name="scenes", description="fal.ai Pikascenes: one video combining 2 to 5 images")
+    @app_commands.describe(
+        prompt="What happens with the things in your images",
+        image1="First image (PNG, JPEG, WebP or GIF)",
+        image2="Second image",
+        image3="Optional third image",
+        image4="Optional fourth image",
+        image5="Optional fifth image",
+        aspect_ratio="Shape of the video (default 16:9)",
+        resolution="720p or 1080p (default 1080p)",
+        duration="5 (default) or 10 seconds",
+        negative="Things you do NOT want in the video",
+        seed="Same seed + same prompt = a similar video",
+    )
+    @app_commands.choices(aspect_ratio=FAL_ASPECT_CHOICES, resolution=RESOLUTION_CHOICES)
+    @app_commands.choices(duration=DURATION_CHOICES)
+    async def scenes(
+        self,
+        interaction: Interaction,
+        prompt: app_commands.Range[str, 1, MAX_PROMPT_LENGTH],
+        image1: discord.Attachment,
+        image2: discord.Attachment,
+        image3: discord.Attachment | None = None,
+        image4: discord.Attachment | None = None,
+        image5: discord.Attachment | None = None,
+        aspect_ratio: str | None = None,
+        resolution: str | None = None,
+        duration: int | None = None,
+        negative: app_commands.Range[str, 1, 500] | None = None,
+        seed: app_commands.Range[int, 0, 2**53 - 1] | None = None,
+    ) -> None:
+        """/pika scenes"""
+        attached = [a for a in (image1, image2, image3, image4, image5) if a is not None]
+        await launch(
+            interaction,
+            JobKind.SCENES,
+            prompt=prompt,
+            options=PikaOptions(),
+            images=[(a, "scene image") for a in attached],
+            provider=self.bot.settings.routing.scenes,
+            params=VideoParams(
+                aspect_ratio=aspect_ratio,
+                resolution=resolution,
+                duration=duration,
+                negative=negative,
+                seed=seed,
+            ),
+        )
+
+    @app_commands.command(name="frames", description="fal.ai Pikaframes: a video through 2 to 5 keyframes")
+    @app_commands.describe(
+        frame1="First keyframe (PNG, JPEG, WebP or GIF)",
+        frame2="Second keyframe",
+        frame3="Optional third keyframe",
+        frame4="Optional fourth keyframe",
+        frame5="Optional fifth keyframe",
+        prompt="Optional: what happens between the keyframes",
+        resolution="720p (default) or 1080p",
+        negative="Things you do NOT want in the video",
+        seed="Same seed + same prompt = a similar video",
+    )
+    @app_commands.choices(resolution=RESOLUTION_CHOICES)
+    async def frames(
+        self,
+        interaction: Interaction,
+        frame1: discord.Attachment,
+        frame2: discord.Attachment,
+        frame3: discord.Attachment | None = None,
+        frame4: discord.Attachment | None = None,
+        frame5: discord.Attachment | None = None,
+        prompt: app_commands.Range[str, 0, MAX_PROMPT_LENGTH] | None = None,
+        resolution: str | None = None,
+        negative: app_commands.Range[str, 1, 500] | None = None,
+        seed: app_commands.Range[int, 0, 2**53 - 1] | None = None,
+    ) -> None:
+        """/pika frames"""
+        attached = [a for a in (frame1, frame2, frame3, frame4, frame5) if a is not None]
+        await launch(
+            interaction,
+            JobKind.FRAMES,
+            prompt=prompt or "",
+            options=PikaOptions(),
+            images=[(a, "keyframe") for a in attached],
+            provider=self.bot.settings.routing.frames,
+            params=VideoParams(resolution=resolution, negative=negative, seed=seed),
         )
 
     @app_commands.command(name="encrypt_text", description="Hide a short text inside a video")

@@ -180,7 +180,8 @@ def test_not_utf8(tmp_path: Path) -> None:
 
 def test_unknown_top_level_key(tmp_path: Path) -> None:
     assert problems(tmp_path, "[discrod]\n") == (
-        "discrod: unknown key (allowed: discord, useapi, apiglue, callbacks, jobs, downloads, database, limits; "
+        "discrod: unknown key (allowed: discord, useapi, apiglue, fal, routing, callbacks, jobs, downloads, "
+        "database, limits; "
         'did you mean "discord"?)',
     )
 
@@ -523,7 +524,9 @@ def test_render_round_trips(tmp_path: Path) -> None:
     settings = load_settings(source, env={"USEAPI_TOKEN": USEAPI_SECRET})
     rendered = render_settings(settings)
     assert "[[useapi.accounts]]" in rendered
-    without_tokens = "\n".join(line for line in rendered.splitlines() if not line.startswith("token = "))
+    without_tokens = "\n".join(
+        line for line in rendered.splitlines() if not line.startswith(("token = ", "key = "))
+    )
     again = load_settings(write(tmp_path, without_tokens), env={"USEAPI_TOKEN": USEAPI_SECRET})
     assert again == settings
 
@@ -654,3 +657,12 @@ def test_apiglue_is_off_until_a_token_is_set(tmp_path: Path) -> None:
     assert "glue-secret-123" in settings.secrets()
     assert "glue-secret-123" not in render_settings(settings)
     assert settings.apiglue.base_url == "https://api.pikapikapika.io"
+
+
+def test_fal_and_routing() -> None:
+    """[fal] is off until FAL_KEY is set; [routing] only names providers that serve the command."""
+    assert not load_settings(None, env={}).fal.enabled
+    settings = load_settings(None, env={"FAL_KEY": "key-id:key-secret"})
+    assert settings.fal.enabled and "key-id:key-secret" in settings.secrets()
+    assert "key-id:key-secret" not in render_settings(settings)
+    assert (settings.routing.create, settings.routing.scenes) == ("useapi", "fal")

@@ -186,6 +186,10 @@ class ApiGlueProvider:
         """API Glue documents no cancel route, so this refuses without calling it."""
         raise UpstreamError(ErrorKind.INVALID_REQUEST, f"{_NAME} cannot cancel a job once it has started")
 
+    def price_usd(self, request: JobRequest) -> float | None:
+        """Prices are the subscription's business, not per request: none to show."""
+        return None
+
     async def authenticate_callback(self, headers: Mapping[str, str], body: bytes) -> str | None:
         """API Glue does not sign webhooks (none documented): the per-job URL is the credential."""
         return None

@@ -164,6 +164,10 @@ class Provider(Protocol):
         """Find a job we may have started (lost submit answer) by our reference; None if absent."""
         ...
 
+    def price_usd(self, request: JobRequest) -> float | None:
+        """What the upstream charges for this request in USD, when it publishes prices; else None."""
+        ...
+
     async def authenticate_callback(self, headers: Mapping[str, str], body: bytes) -> str | None:
         """None if the callback may be from upstream; else why it is refused (fal signs its webhooks).
 

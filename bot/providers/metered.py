@@ -99,6 +99,10 @@ class MeteredProvider:
         """Find a job by our reference; counted once as operation "find_by_ref"."""
         return await self._metered("find_by_ref", self._inner.find_by_ref(reply_ref))
 
+    def price_usd(self, request: JobRequest) -> float | None:
+        """Delegated."""
+        return self._inner.price_usd(request)
+
     async def authenticate_callback(self, headers: Mapping[str, str], body: bytes) -> str | None:
         """Delegated, not counted (no upstream request unless the provider fetches keys)."""
         return await self._inner.authenticate_callback(headers, body)

@@ -159,6 +159,10 @@ class UseapiPikaProvider:
             )
         return tuple(accounts)
 
+    def price_usd(self, request: JobRequest) -> float | None:
+        """Prices are the subscription's business, not per request: none to show."""
+        return None
+
     async def authenticate_callback(self, headers: Mapping[str, str], body: bytes) -> str | None:
         """useapi.net does not sign callbacks: the unguessable per-job URL is the only credential."""
         return None

@@ -172,6 +172,7 @@ def row_to_job(row: sqlite3.Row) -> Job:
         status_message_id=row["status_message_id"],
         params=VideoParams.from_json(json.loads(row["params_json"])),
         upstream_handle=row["upstream_handle"],
+        cost_usd=row["cost_usd"],
     )
 
 
@@ -209,8 +210,9 @@ class JobStore:
             cursor = await conn.execute(
                 """INSERT INTO jobs (provider, kind, state, owner_id, guild_id, channel_id, thread_id,
                                      interaction_id, upload_limit, prompt, options_json, params_json,
-                                     message_text, font, parent_id, next_attempt_at, created_at, updated_at)
-                   VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                     message_text, font, parent_id, next_attempt_at, created_at, updated_at,
+                                     cost_usd)
+                   VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    RETURNING *""",
                 (
                     request.provider,
@@ -230,6 +232,7 @@ class JobStore:
                     now if not_before is None else not_before,
                     now,
                     now,
+                    request.cost_usd,
                 ),
             )
             row = await cursor.fetchone()
@@ -422,6 +425,15 @@ class JobStore:
         ) as cursor:
             rows = await cursor.fetchall()
         return [StateCount(JobState(r[0]), int(r[1])) for r in rows]
+
+    async def spend_since(self, since: float) -> float:
+        """USD of the jobs sent upstream since `since` (priced providers only)."""
+        async with self.db.conn.execute(
+            "SELECT COALESCE(SUM(cost_usd), 0) FROM jobs WHERE submitted_at >= ? AND upstream_id IS NOT NULL",
+            (since,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return float(row[0]) if row else 0.0
 
     async def oldest_queued(self) -> Job | None:
         """The queued job that has waited longest (held ones excluded)."""
