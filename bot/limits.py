@@ -49,7 +49,7 @@ def check(limits: MemberLimits, usage: MemberUsage, now: float) -> None:
         if wait > 0:
             raise LimitExceeded(f"Please wait {math.ceil(wait)} s before asking again.", wait)
     if usage.in_flight >= limits.in_flight:
-        plural = "job" if limits.in_flight == 1 else "jobs"
+        plural = "job" if usage.in_flight == 1 else "jobs"  # the count's plural, not the limit's
         raise LimitExceeded(
             f"You already have {usage.in_flight} {plural} in progress, the most allowed here. "
             "Try again when one of them finishes.",

@@ -41,3 +41,9 @@ def test_cooldown() -> None:
 def test_day_start_is_utc_midnight() -> None:
     """Days start at 00:00 UTC."""
     assert day_start(NOON) == datetime(2026, 11, 23, tzinfo=UTC).timestamp()
+
+
+def test_in_flight_message_counts_the_members_jobs() -> None:
+    """A limit lowered below what a member already has reads "2 jobs", not "2 job"."""
+    with pytest.raises(LimitExceeded, match="You already have 2 jobs in progress"):
+        check(MemberLimits(in_flight=1, per_day=0, cooldown=0), MemberUsage(2, 2, None), 1000.0)
