@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from bot.jobs import InputFile, Job, JobKind, JobRequest, JobState, Origin
+from bot.params import VideoParams
 from bot.prompt import PikaOptions, PromptError
 from bot.sandbox.useapi_sim import (
     DEFAULT_CHANNEL,
@@ -166,6 +167,24 @@ async def test_prompt_parameters_reach_upstream(tmp_path: Path) -> None:
         with pytest.raises(PromptError):
             await engine.service.submit(make_request(1, prompt="waves", options=PikaOptions(guidance=99)))
         assert len(await engine.store.all_jobs()) == 1
+    finally:
+        await engine.stop()
+
+
+async def test_an_undeclared_option_or_kind_is_refused_by_name(tmp_path: Path) -> None:
+    """useapi.net declares no typed options and no scenes: both are refused before anything is stored."""
+    engine = await start_engine(tmp_path)
+    try:
+        with pytest.raises(PromptError, match="useapi.net does not take the `resolution` option"):
+            await engine.service.submit(make_request(1, params=VideoParams(resolution="1080p")))
+        with pytest.raises(PromptError, match="useapi.net cannot run scenes jobs"):
+            await engine.service.submit(
+                JobRequest(
+                    kind=JobKind.SCENES, owner_id=1, origin=Origin(guild_id=1, channel_id=2), prompt="p"
+                )
+            )
+        assert await engine.store.all_jobs() == []
+        assert not engine.sim.sim.requests
     finally:
         await engine.stop()
 
