@@ -11,6 +11,7 @@ import discord
 import yarl
 from discord.ext import commands
 
+from bot.community import CommunityBoard
 from bot.config import Settings
 from bot.discord_delivery import DiscordDelivery
 from bot.metrics import Metrics, discord_trace_config
@@ -101,6 +102,15 @@ class PikaBot(commands.Bot):
             log.info("recovered after start: %s", self.runtime.recovery)
             # Account alerts go to every alerts channel admins chose in /pika-admin settings.
             self.delivery.alert_channels = SettingsStore(self.runtime.db).alert_channels
+            # Results announced in, and listed by a digest in, each community channel (half the status
+            # pace: the digest shares that channel's edit budget with the status messages posted there).
+            self.delivery.community = CommunityBoard(
+                self,
+                SettingsStore(self.runtime.db),
+                self.runtime.store,
+                self.delivery.pacer,
+                interval=2 * self.delivery.status_interval,
+            ).video_posted
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         if self._with_engine:

@@ -124,6 +124,9 @@ class DiscordDelivery:
     # Where admins asked to be told about account problems (guild settings); set once the store is open.
     alert_channels: Callable[[], Awaitable[list[int]]] | None = None
     metrics: Metrics | None = None
+    # Told of each posted result (the community channel's announcement and digest); best effort.
+    community: Callable[[Job, int], Awaitable[None]] | None = None
+    _community_tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     # -- admin alerts ---------------------------------------------------------------------------
 
@@ -185,8 +188,29 @@ class DiscordDelivery:
         message = await self._post(job, post)
         if self.metrics is not None:
             self.metrics.discord_post("result")
+        self._tell_community(job, message)
         await self._final_status(job, JobState.DELIVERED)
         return DeliveryReceipt(message.id)
+
+    def _tell_community(self, job: Job, message: discord.Message) -> None:
+        """Start the community hook. It runs beside the delivery, never in it: the result is posted, and
+        a slow or rate-limited community channel must not hold back recording it as delivered."""
+        if self.community is None:
+            return
+        if job.origin.thread_id is not None and message.channel.id != job.origin.thread_id:
+            # The thread refused and the result fell back to the channel: link it where it is.
+            job = replace(job, origin=replace(job.origin, thread_id=None))
+        task = asyncio.create_task(self._run_community(self.community, job, message.id))
+        self._community_tasks.add(task)  # a reference, so the task is not collected mid-run
+        task.add_done_callback(self._community_tasks.discard)
+
+    async def _run_community(
+        self, hook: Callable[[Job, int], Awaitable[None]], job: Job, message_id: int
+    ) -> None:
+        try:
+            await hook(job, message_id)
+        except Exception:
+            log.exception("job %s: community hook failed", job.id)
 
     async def deliver_notice(self, job: Job) -> DeliveryReceipt:
         """One message saying what happened and what to try, with Retry where it makes sense."""

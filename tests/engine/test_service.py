@@ -175,9 +175,9 @@ async def test_an_undeclared_option_or_kind_is_refused_by_name(tmp_path: Path) -
     """useapi.net declares no typed options and no scenes: both are refused before anything is stored."""
     engine = await start_engine(tmp_path)
     try:
-        with pytest.raises(PromptError, match="useapi.net does not take the `resolution` option"):
+        with pytest.raises(PromptError, match=r"useapi\.net does not take the `resolution` option"):
             await engine.service.submit(make_request(1, params=VideoParams(resolution="1080p")))
-        with pytest.raises(PromptError, match="useapi.net cannot run scenes jobs"):
+        with pytest.raises(PromptError, match=r"useapi\.net cannot run scenes jobs"):
             await engine.service.submit(
                 JobRequest(
                     kind=JobKind.SCENES, owner_id=1, origin=Origin(guild_id=1, channel_id=2), prompt="p"
