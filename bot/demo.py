@@ -114,9 +114,8 @@ class Narrator:
                     f"[{embed.get('title')}] {embed.get('footer', {}).get('text', '')}: {fields['State']}"
                 )
             elif "Seed" in fields or "Time taken" in fields:
-                parts.append(
-                    f"[{embed.get('title')}: seed {fields.get('Seed', '?')}, {fields.get('Time taken', '')}]"
-                )
+                seed = f"seed {fields['Seed']}, " if "Seed" in fields else ""
+                parts.append(f"[{embed.get('title')}: {seed}{fields.get('Time taken', '')}]")
         for attachment in message.attachments:
             kind = "MP4" if attachment.data[4:8] == b"ftyp" else "file"
             parts.append(f"📎 {attachment.filename} ({attachment.size:,} bytes, {kind})")

@@ -12,6 +12,8 @@ from bot.limits import MemberLimits
 from bot.metrics import Metrics
 from bot.providers.apiglue import ApiGlueProvider
 from bot.providers.base import Account, Provider
+from bot.providers.fal_pika import FalPikaProvider
+from bot.providers.fal_prices import FalPrices
 from bot.providers.metered import MeteredProvider
 from bot.providers.useapi_pika import UseapiPikaProvider
 from bot.scheduler import RetryPolicy, Scheduler
@@ -32,6 +34,9 @@ def accounts_from(settings: Settings) -> list[Account]:
     accounts = configured or [DEFAULT_ACCOUNT]
     if settings.apiglue.enabled:
         accounts.append(Account("apiglue", None, settings.apiglue.max_jobs, provider=ApiGlueProvider.name))
+    if settings.fal.enabled:
+        # fal queues excess requests itself; our cap keeps the queue (and its positions) ours.
+        accounts.append(Account("fal", None, settings.fal.max_jobs, provider=FalPikaProvider.name))
     return accounts
 
 
@@ -42,6 +47,20 @@ def providers_from(settings: Settings) -> dict[str, Provider]:
     if settings.apiglue.token is not None:
         providers[ApiGlueProvider.name] = ApiGlueProvider(
             settings.apiglue.base_url, settings.apiglue.token.get_secret_value()
+        )
+    fal = settings.fal
+    if fal.key is not None:
+        providers[FalPikaProvider.name] = FalPikaProvider(
+            fal.base_url,
+            fal.key.get_secret_value(),
+            rest_base_url=fal.rest_base_url,
+            jwks_url=fal.jwks_url,
+            prices=FalPrices(
+                clip_720p_5s=fal.price_720p_5s,
+                clip_1080p_5s=fal.price_1080p_5s,
+                frames_720p_per_second=fal.frames_720p_per_second,
+                frames_1080p_per_second=fal.frames_1080p_per_second,
+            ),
         )
     return providers
 

@@ -26,3 +26,15 @@ def test_tiny_png_is_a_png() -> None:
     """The demo's generated image has a PNG signature and an IEND chunk."""
     data = tiny_png()
     assert data.startswith(b"\x89PNG\r\n\x1a\n") and data.endswith(b"IEND\xaeB`\x82")
+
+
+async def test_fal_demo_runs_create_and_scenes_on_fal() -> None:
+    """`pikabot demo --provider fal`: /pika create and /pika scenes on the fal simulator, priced."""
+    from bot.demo import run_fal_demo
+
+    out = io.StringIO()
+    assert await run_fal_demo(out, speed=0.2) == 0
+    text = out.getvalue()
+    assert "fal.ai does not take the `motion` option" in text
+    assert text.count("📎 ") == 2 and "· fal.ai · $0.20" in text
+    assert "sim-key-secret" not in text

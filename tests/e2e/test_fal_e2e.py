@@ -1,0 +1,187 @@
+"""fal.ai end to end: /pika create routed to fal, /pika scenes, cancel, restart, unconfigured routing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.config import RoutingSettings
+from bot.demo import tiny_png
+from bot.jobs import JobKind, JobState
+from bot.localstack import LocalStack
+from bot.sandbox.fal_sim import PIKASCENES, TEXT_TO_VIDEO, RunningFalSimulator
+from bot.sandbox.fal_sim import SimConfig as FalConfig
+from tests.e2e.conftest import FAST_SIM, settle_all
+from tests.e2e.test_bot_e2e import emu_ids, jobs, reply_of, result_in
+from tests.engine.harness import FAST_POLICY
+from tests.invariants import assert_invariants
+
+FAST_FAL = FalConfig(queue_delay=0.02, step_delay=0.1)
+TO_FAL = RoutingSettings(create="fal", animate="fal")
+
+
+@pytest.fixture
+async def fal_stack(tmp_path: Path) -> AsyncIterator[LocalStack]:
+    """The e2e stack with [fal] configured against the fal simulator and create/animate routed to it."""
+    running = await LocalStack.start(
+        tmp_path,
+        sim_config=FAST_SIM,
+        fal=True,
+        fal_config=FAST_FAL,
+        apiglue=False,
+        routing=TO_FAL,
+        policy=FAST_POLICY,
+        status_interval=0.2,
+    )
+    try:
+        yield running
+        fal(running).sim.faults.hold_jobs = False
+        fal(running).sim.release_all()
+        await settle_all(running, timeout=30)
+        assert running.emulator.emu.violations == []
+    finally:
+        await running.stop()
+    assert_invariants(Path(running.settings.database.path), running.emulator.emu, running.simulator.sim)
+
+
+def fal(stack: LocalStack) -> RunningFalSimulator:
+    assert stack.fal is not None
+    return stack.fal
+
+
+def submitted(stack: LocalStack, model: str) -> list[dict[str, object]]:
+    return [r.arguments for r in fal(stack).sim.requests.values() if r.model_id == model]
+
+
+async def test_create_routed_to_fal_posts_the_video_with_retry_and_its_price(fal_stack: LocalStack) -> None:
+    """/pika create on fal.ai: a signed webhook, the video in the thread with Retry, the price shown."""
+    stack = fal_stack
+    emu = stack.emulator.emu
+    channel_id, _ = emu_ids(stack)
+    interaction = await emu.slash(
+        101, channel_id, "pika", "create", {"prompt": "a red fox in snow", "aspect_ratio": "9:16", "seed": 42}
+    )
+    await reply_of(stack, interaction, "is queued")
+    (thread,) = emu.threads(channel_id)
+    video = await result_in(stack, thread.id, timeout=20)
+    assert video.attachments[0].data[4:8] == b"ftyp"
+    (job,) = await jobs(stack)
+    assert job.provider == "fal" and job.cost_usd == pytest.approx(0.20)
+    assert f"pika:retry:{job.id}" in video.custom_ids()
+    assert video.embeds[0]["footer"]["text"] == f"job {job.id} · fal.ai · $0.20"
+    (arguments,) = submitted(stack, TEXT_TO_VIDEO)
+    assert arguments["prompt"] == "a red fox in snow" and arguments["aspect_ratio"] == "9:16"
+    assert arguments["seed"] == 42
+    hooks = fal(stack).sim.webhooks
+    assert hooks and hooks[0].http_status == 200  # our server verified the Ed25519 signature
+
+
+async def test_scenes_with_three_images(fal_stack: LocalStack) -> None:
+    """/pika scenes: three images uploaded to fal storage, one pikascenes job, the video delivered."""
+    stack = fal_stack
+    emu = stack.emulator.emu
+    channel_id, _ = emu_ids(stack)
+    interaction = await emu.slash(
+        102,
+        channel_id,
+        "pika",
+        "scenes",
+        {"prompt": "the cat and the hat at the beach"},
+        attachments={
+            "image1": ("cat.png", "image/png", tiny_png(16, 16)),
+            "image2": ("hat.png", "image/png", tiny_png(12, 12)),
+            "image3": ("beach.png", "image/png", tiny_png(10, 10)),
+        },
+    )
+    await reply_of(stack, interaction, "is queued")
+    (thread,) = emu.threads(channel_id)
+    await result_in(stack, thread.id, timeout=20)
+    (arguments,) = submitted(stack, PIKASCENES)
+    urls = arguments["image_urls"]
+    assert isinstance(urls, list) and len(urls) == 3
+    assert all(isinstance(u, str) and u.startswith(fal(stack).base_url + "/files/") for u in urls)
+    await settle_all(stack)
+    (job,) = await jobs(stack)
+    assert job.kind is JobKind.SCENES and job.state is JobState.DELIVERED
+
+
+async def test_cancel_a_running_fal_job(fal_stack: LocalStack) -> None:
+    """/pika cancel on a running fal job: PUT cancel_url, and the job ends cancelled with a notice."""
+    stack = fal_stack
+    emu = stack.emulator.emu
+    channel_id, _ = emu_ids(stack)
+    fal(stack).sim.faults.hold_jobs = True
+    await reply_of(
+        stack, await emu.slash(101, channel_id, "pika", "create", {"prompt": "a slow tide"}), "queued"
+    )
+    await emu.wait_for(lambda: bool(fal(stack).sim.running_ids()), 10, "the job to run at fal")
+    (job,) = await jobs(stack)
+    for _ in range(100):
+        job = await stack.bot.runtime.store.get(job.id) or job
+        if job.state is JobState.RUNNING:
+            break
+        await asyncio.sleep(0.05)
+    answer = await emu.slash(101, channel_id, "pika", "cancel", {"job": job.id})
+    await reply_of(stack, answer, "is cancelled")
+    assert any(r.method == "PUT" and r.path.endswith("/cancel") for r in fal(stack).sim.recorded)
+    stored = await stack.bot.runtime.store.get(job.id)
+    assert stored is not None and stored.state is JobState.CANCELLED
+
+
+async def test_fal_job_survives_a_restart(fal_stack: LocalStack) -> None:
+    """The bot restarts while fal works; the job still ends with its video."""
+    stack = fal_stack
+    emu = stack.emulator.emu
+    channel_id, _ = emu_ids(stack)
+    fal(stack).sim.faults.hold_jobs = True
+    await reply_of(stack, await emu.slash(101, channel_id, "pika", "create", {"prompt": "a storm"}), "queued")
+    (thread,) = emu.threads(channel_id)
+    await emu.wait_for(lambda: bool(fal(stack).sim.running_ids()), 10, "the job to run at fal")
+    await stack.restart_bot()
+    fal(stack).sim.faults.hold_jobs = False
+    fal(stack).sim.release_all()
+    await result_in(stack, thread.id, timeout=20)
+
+
+async def test_an_option_fal_would_ignore_is_refused(fal_stack: LocalStack) -> None:
+    """motion means nothing to fal.ai: the member is told which option to remove; nothing is stored."""
+    stack = fal_stack
+    emu = stack.emulator.emu
+    channel_id, _ = emu_ids(stack)
+    answer = await emu.slash(101, channel_id, "pika", "create", {"prompt": "a fox", "motion": 3})
+    text = await reply_of(stack, answer, "❌")
+    assert "fal.ai does not take the `motion` option" in text
+    flags = await emu.slash(101, channel_id, "pika", "create", {"prompt": "a fox -gs 12"})
+    assert "not Pika's `-flags`" in await reply_of(stack, flags, "❌")
+    assert await jobs(stack) == [] and not fal(stack).sim.requests
+
+
+async def test_routing_to_an_unconfigured_provider_says_so(tmp_path: Path) -> None:
+    """create routed to fal without FAL_KEY: a private answer naming fal.ai and FAL_KEY; no job."""
+    stack = await LocalStack.start(
+        tmp_path, sim_config=FAST_SIM, apiglue=False, routing=TO_FAL, policy=FAST_POLICY, status_interval=0.2
+    )
+    try:
+        emu = stack.emulator.emu
+        channel_id, _ = emu_ids(stack)
+        answer = await emu.slash(101, channel_id, "pika", "create", {"prompt": "a fox"})
+        text = await reply_of(stack, answer, "not set up")
+        assert "fal.ai" in text and "FAL_KEY" in text
+        scenes = await emu.slash(
+            101,
+            channel_id,
+            "pika",
+            "scenes",
+            {"prompt": "p"},
+            attachments={
+                "image1": ("a.png", "image/png", tiny_png()),
+                "image2": ("b.png", "image/png", tiny_png()),
+            },
+        )
+        assert "FAL_KEY" in await reply_of(stack, scenes, "not set up")
+        assert await jobs(stack) == []
+    finally:
+        await stack.stop()
