@@ -18,7 +18,7 @@ from bot.prompt import MAX_MESSAGE_LENGTH, MAX_PROMPT_LENGTH, AspectRatio, Camer
 from bot.render import status_embed
 from bot.service import JobNotFound, NotRetryable
 from cogs.admin import settings_for
-from cogs.guards import limits_of_member
+from cogs.guards import check_banned, guard, limits_of_member
 from cogs.launch import Placement, UserFacingError, error_code, is_moderator, launch, post_status_and_release
 from cogs.member import cancel_job, delete_result, show_jobs, show_quota
 
@@ -458,6 +458,8 @@ async def retry_clicked(interaction: Interaction, job_id: int) -> None:
         )
         return
     try:
+        # The server's rules as they are now: channel, role, and words banned since the first run.
+        check_banned(await guard(interaction), parent.prompt, parent.options.negative, parent.params.negative)
         job = await service.retry(
             job_id, interaction.user.id, hold=True, limits=await member_limits_of(interaction)
         )
@@ -509,6 +511,7 @@ async def follow_up_clicked(interaction: Interaction, job_id: int, kind: JobKind
         )
         return
     try:
+        check_banned(await guard(interaction), parent.prompt, parent.options.negative, parent.params.negative)
         job = await service.follow_up(
             job_id, kind, interaction.user.id, hold=True, limits=await member_limits_of(interaction)
         )

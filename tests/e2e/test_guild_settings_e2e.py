@@ -193,3 +193,24 @@ async def test_settings_persist_across_a_restart(stack: LocalStack) -> None:
     elsewhere = await emu.slash(ALICE, emu.config.community_channel_id, "pika", "create", {"prompt": "ok"})
     assert "isn't enabled in this channel" in await reply_of(stack, elsewhere, "❌")
     await no_upstream_calls(stack)
+
+
+async def test_retry_follows_the_rules_as_they_are_now(stack: LocalStack) -> None:
+    """A word banned after the first run, or a role list the member is not on, refuses Retry too."""
+    emu = stack.emulator.emu
+    channel_id, _ = emu_ids(stack)
+    await reply_of(
+        stack, await emu.slash(ALICE, channel_id, "pika", "create", {"prompt": "a red fox"}), "queued"
+    )
+    (thread,) = emu.threads(channel_id)
+    video = await result_in(stack, thread.id)
+    (job,) = await stack.bot.runtime.store.all_jobs()
+    await reply_of(stack, await admin(stack, ban_word="fox"), "Changed")
+    banned = await emu.click(ALICE, video.id, f"pika:retry:{job.id}")
+    assert "“fox”" in await reply_of(stack, banned, "❌")
+    await reply_of(
+        stack, await admin(stack, unban_word="fox", allow_role=emu.add_role("Creators")), "Changed"
+    )
+    no_role = await emu.click(ALICE, video.id, f"pika:retry:{job.id}")
+    assert "Only members with" in await reply_of(stack, no_role, "❌")
+    assert len(await stack.bot.runtime.store.all_jobs()) == 1
