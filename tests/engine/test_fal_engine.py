@@ -64,6 +64,11 @@ async def test_a_request_stuck_in_fals_queue_is_cancelled_there_and_expires(tmp_
             await asyncio.sleep(0.05)
         assert stored is not None and stored.state is JobState.EXPIRED
         assert delivery.notice_ids() == [job.id]
+        # The notice goes out first; the upstream cancel follows it.
+        for _ in range(100):
+            if any(r.method == "PUT" and r.path.endswith("/cancel") for r in fal.sim.recorded):
+                break
+            await asyncio.sleep(0.05)
         assert any(r.method == "PUT" and r.path.endswith("/cancel") for r in fal.sim.recorded)
     finally:
         await service.stop()
