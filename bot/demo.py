@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 import zlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -61,6 +62,19 @@ class Narrator:
     out: TextIO
     started: float = field(default_factory=time.monotonic)
     _seen: dict[int, str] = field(default_factory=dict)
+
+    async def command(
+        self, user: int, sub: str, options: dict[str, Any], **attachments: tuple[str, str, bytes]
+    ) -> str:
+        """`user` types `/pika sub options…` in the demo channel; returns their private reply."""
+        shown = " ".join(f'{k}:"{v}"' if isinstance(v, str) else f"{k}:{v}" for k, v in options.items())
+        shown += "".join(f" {k}:{v[0]}" for k, v in attachments.items())
+        self.say(f"{self.name(user)} › /pika {sub} {shown}")
+        emu = self.stack.emulator.emu
+        interaction = await emu.slash(
+            user, emu.config.text_channel_id, "pika", sub, options, attachments=attachments or None
+        )
+        return await self.private_reply(interaction, user)
 
     def say(self, text: str) -> None:
         """One transcript line with the elapsed time."""
@@ -148,10 +162,17 @@ async def run_demo(out: TextIO = sys.stdout, *, speed: float = 1.0) -> int:
     )
     if stack.glue is not None:
         stack.glue.sim.faults.progress_callbacks = True  # API Glue reports each step: a live progress bar
+    return await _narrated(stack, out, _script)
+
+
+async def _narrated(
+    stack: LocalStack, out: TextIO, script: Callable[[LocalStack, Narrator], Awaitable[int]]
+) -> int:
+    """Run `script` while a narrator prints what members see; always stop the stack."""
     narrator = Narrator(stack, out)
     watcher = asyncio.create_task(narrator.watch())
     try:
-        return await _script(stack, narrator)
+        return await script(stack, narrator)
     finally:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -170,15 +191,7 @@ async def _script(stack: LocalStack, n: Narrator) -> int:
     )
     n.say("the real pikabot is connected; one useapi.net Pika account and API Glue, 2 slots each")
 
-    async def command(
-        user: int, sub: str, options: dict[str, Any], **attachments: tuple[str, str, bytes]
-    ) -> str:
-        shown = " ".join(f'{k}:"{v}"' if isinstance(v, str) else f"{k}:{v}" for k, v in options.items())
-        shown += "".join(f" {k}:{v[0]}" for k, v in attachments.items())
-        n.say(f"{n.name(user)} › /pika {sub} {shown}")
-        interaction = await emu.slash(user, channel, "pika", sub, options, attachments=attachments or None)
-        return await n.private_reply(interaction, user)
-
+    command = n.command
     await command(
         alice,
         "create",
@@ -270,20 +283,11 @@ async def run_fal_demo(out: TextIO = sys.stdout, *, speed: float = 1.0) -> int:
         status_interval=0.5 * speed,
         routing=RoutingSettings(create="fal", animate="fal"),
     )
-    narrator = Narrator(stack, out)
-    watcher = asyncio.create_task(narrator.watch())
-    try:
-        return await _fal_script(stack, narrator)
-    finally:
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
-        await stack.stop()
+    return await _narrated(stack, out, _fal_script)
 
 
 async def _fal_script(stack: LocalStack, n: Narrator) -> int:
     emu = stack.emulator.emu
-    channel = emu.config.text_channel_id
     alice, bob = 101, 102
     fal_url = stack.fal.base_url if stack.fal else "-"
     n.say(
@@ -292,15 +296,7 @@ async def _fal_script(stack: LocalStack, n: Narrator) -> int:
     )
     n.say("the real pikabot is connected; [routing] sends /pika create to fal.ai (2 slots)")
 
-    async def command(
-        user: int, sub: str, options: dict[str, Any], **attachments: tuple[str, str, bytes]
-    ) -> str:
-        shown = " ".join(f'{k}:"{v}"' if isinstance(v, str) else f"{k}:{v}" for k, v in options.items())
-        shown += "".join(f" {k}:{v[0]}" for k, v in attachments.items())
-        n.say(f"{n.name(user)} › /pika {sub} {shown}")
-        interaction = await emu.slash(user, channel, "pika", sub, options, attachments=attachments or None)
-        return await n.private_reply(interaction, user)
-
+    command = n.command
     await command(alice, "create", {"prompt": "a red fox running through fresh snow", "resolution": "720p"})
     await command(alice, "create", {"prompt": "a fox in snow", "motion": 3})
     await command(

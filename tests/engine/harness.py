@@ -17,7 +17,7 @@ from bot.delivery import DeliveryError, DeliveryReceipt
 from bot.downloads import DownloadPolicy, VideoDownloader
 from bot.jobs import Job, JobState, VideoResult
 from bot.limits import MemberLimits
-from bot.providers.base import Account
+from bot.providers.base import Account, Provider
 from bot.providers.useapi_pika import Timeouts, UseapiPikaProvider
 from bot.sandbox.useapi_sim import RunningSimulator, SimConfig, start_simulator
 from bot.scheduler import RetryPolicy, Scheduler
@@ -196,3 +196,59 @@ async def start_engine(
         await webhooks.start()
     await service.start()
     return Engine(service, store, db, running_sim, recorder, provider, downloader, webhooks, tmp_path)
+
+
+@dataclass
+class ProviderEngine:
+    """A JobService over one provider (any of them), without a webhook server: polling only."""
+
+    service: JobService
+    store: JobStore
+    delivery: RecordingDelivery
+    _db: Database
+    _downloader: VideoDownloader
+    _provider: Provider
+
+    async def wait_told(self, job_id: int, timeout: float = 5.0) -> Job:
+        """Wait until the job ended and its member was told; return it."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            job = await self.store.get(job_id)
+            if job is not None and job.terminal and job.notified:
+                return job
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"job {job_id} was not told in time: {job}")
+            await asyncio.sleep(0.05)
+
+    async def stop(self) -> None:
+        """Stop the loop and close everything this engine opened."""
+        await self.service.stop()
+        await self._provider.close()
+        await self._downloader.close()
+        await self._db.close()
+
+
+async def start_provider_engine(
+    tmp_path: Path, provider: Provider, *, max_jobs: int = 2, timeout: float = 60.0
+) -> ProviderEngine:
+    """An engine whose only upstream is `provider` (one account of `max_jobs`), polling every 0.2 s."""
+    db = await Database.open(tmp_path / "pikabot.sqlite3")
+    store = JobStore(db)
+    downloader = VideoDownloader(DownloadPolicy(allowed_hosts=frozenset({"127.0.0.1"}), max_bytes=1 << 20))
+    await downloader.start()
+    delivery = RecordingDelivery()
+    settings = EngineSettings(
+        media_dir=tmp_path / "media",
+        poll_interval=0.2,
+        timeout=timeout,
+        callback_grace=0,
+        callback_base_url=None,
+        tick=0.05,
+        limits=NO_LIMITS,
+    )
+    account = Account(provider.name, None, max_jobs, provider=provider.name)
+    service = JobService(
+        store, {provider.name: provider}, Scheduler([account], FAST_POLICY), delivery, downloader, settings
+    )
+    await service.start()
+    return ProviderEngine(service, store, delivery, db, downloader, provider)
