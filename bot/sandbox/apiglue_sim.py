@@ -51,7 +51,7 @@ from aiohttp import ClientError, ClientSession, ClientTimeout, web
 from aiohttp.typedefs import Handler, Middleware
 from yarl import URL
 
-from bot.sandbox.serving import bind, wait_for_stop_signal
+from bot.sandbox.serving import bind, listen_arguments, serve_until_stopped
 
 # --------------------------------------------------------------------------------------------------
 # Constants taken from the docs (seed 004, api-contract.md section 3)
@@ -1132,8 +1132,7 @@ async def start_simulator(
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="API Glue Pika web API simulator")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    listen_arguments(parser)
     parser.add_argument("--token", default=SimConfig.api_token, help="valid bearer token")
     parser.add_argument("--queued-delay", type=float, default=SimConfig.queued_delay)
     parser.add_argument("--progress-delay", type=float, default=SimConfig.progress_delay)
@@ -1151,11 +1150,7 @@ async def _serve(args: argparse.Namespace) -> None:
         random_seed=args.seed,
     )
     running = await start_simulator(config, host=args.host, port=args.port)
-    print(running.base_url, flush=True)
-    try:
-        await wait_for_stop_signal()
-    finally:
-        await running.close()
+    await serve_until_stopped(running, running.base_url)
 
 
 def main(argv: list[str] | None = None) -> None:

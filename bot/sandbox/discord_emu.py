@@ -57,7 +57,7 @@ from bot.sandbox.discord_payloads import (
     OptionType,
     Perm,
 )
-from bot.sandbox.serving import bind, wait_for_stop_signal
+from bot.sandbox.serving import bind, listen_arguments, serve_until_stopped
 
 __all__ = [
     "DiscordEmulator",
@@ -3369,8 +3369,7 @@ async def start_emulator(
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Local Discord emulator (gateway + REST v10)")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    listen_arguments(parser)
     parser.add_argument("--token", default=EmuConfig.bot_token, help="the bot token it accepts")
     return parser.parse_args(argv)
 
@@ -3382,11 +3381,7 @@ async def _serve(args: argparse.Namespace) -> None:
         "gateway_url": running.gateway_url,
         "control_url": running.control_url,
     }
-    print(json.dumps(urls), flush=True)
-    try:
-        await wait_for_stop_signal()
-    finally:
-        await running.close()
+    await serve_until_stopped(running, json.dumps(urls))
 
 
 def main(argv: list[str] | None = None) -> None:

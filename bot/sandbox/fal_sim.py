@@ -91,7 +91,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from yarl import URL
 
-from bot.sandbox.serving import bind, wait_for_stop_signal
+from bot.sandbox.serving import bind, listen_arguments, serve_until_stopped
 
 # --------------------------------------------------------------------------------------------------
 # Constants taken from the contract (fal-pika-contract.md)
@@ -1861,8 +1861,7 @@ async def start_simulator(
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="fal.ai queue API simulator (Pika v2.2 models)")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    listen_arguments(parser)
     parser.add_argument("--key", default=SimConfig.key, help="valid 'key_id:key_secret'")
     parser.add_argument("--concurrency", type=int, default=SimConfig.concurrency)
     parser.add_argument("--queue-delay", type=float, default=SimConfig.queue_delay)
@@ -1880,11 +1879,7 @@ async def _serve(args: argparse.Namespace) -> None:
         random_seed=args.seed,
     )
     running = await start_simulator(config, host=args.host, port=args.port)
-    print(running.base_url, flush=True)
-    try:
-        await wait_for_stop_signal()
-    finally:
-        await running.close()
+    await serve_until_stopped(running, running.base_url)
 
 
 def main(argv: list[str] | None = None) -> None:

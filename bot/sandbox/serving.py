@@ -5,11 +5,21 @@ Like the stand-ins themselves, this imports nothing from pikabot's engine.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import signal
+from typing import Protocol
 
 from aiohttp import web
+
+
+class Closable(Protocol):
+    """A running stand-in: it can be closed."""
+
+    async def close(self) -> None:
+        """Stop serving."""
+        ...
 
 
 async def bind(
@@ -35,3 +45,18 @@ async def wait_for_stop_signal() -> None:
         with contextlib.suppress(NotImplementedError):  # not on Windows
             loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+
+
+def listen_arguments(parser: argparse.ArgumentParser) -> None:
+    """--host and --port, as every stand-in's command line takes them."""
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+
+
+async def serve_until_stopped(running: Closable, announce: str) -> None:
+    """Print where the stand-in listens, serve until SIGINT/SIGTERM, then close it."""
+    print(announce, flush=True)
+    try:
+        await wait_for_stop_signal()
+    finally:
+        await running.close()

@@ -36,7 +36,7 @@ from typing import Final, TypeGuard
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 from aiohttp.typedefs import Handler, Middleware
 
-from bot.sandbox.serving import bind, wait_for_stop_signal
+from bot.sandbox.serving import bind, listen_arguments, serve_until_stopped
 
 # --------------------------------------------------------------------------------------------------
 # Constants taken from the docs (seeds 000-003, api-contract.md section 1)
@@ -1339,8 +1339,7 @@ async def start_simulator(
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="useapi.net Pika v1 simulator")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    listen_arguments(parser)
     parser.add_argument("--token", default=SimConfig.api_token, help="valid bearer token")
     parser.add_argument("--started-delay", type=float, default=SimConfig.job_started_delay)
     parser.add_argument("--progress-delay", type=float, default=SimConfig.job_progress_delay)
@@ -1358,11 +1357,7 @@ async def _serve(args: argparse.Namespace) -> None:
         random_seed=args.seed,
     )
     running = await start_simulator(config, host=args.host, port=args.port)
-    print(running.base_url, flush=True)
-    try:
-        await wait_for_stop_signal()
-    finally:
-        await running.close()
+    await serve_until_stopped(running, running.base_url)
 
 
 def main(argv: list[str] | None = None) -> None:
