@@ -16,7 +16,7 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from yarl import URL
 
 from bot.jobs import TERMINAL_STATES, JobState
-from bot.store.job_store import HELD, JobStore
+from bot.store.job_store import JobStore
 
 # The classic text format (0.0.4); prometheus-client's "latest" (1.0.0) is the same bytes for our
 # names, but every Prometheus version understands this one.
@@ -135,12 +135,7 @@ class Metrics:
         counts = {count.state: count.count for count in await store.count_by_state()}
         for state in JobState:
             self.jobs.labels(state=state.value).set(counts.get(state, 0))
-        # Held jobs are still being announced in Discord; the scheduler cannot start them yet.
-        async with store.db.conn.execute(
-            "SELECT COUNT(*) FROM jobs WHERE state = 'queued' AND next_attempt_at < ?", (HELD,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        self.queue_depth.set(int(row[0]) if row else 0)
+        self.queue_depth.set(await store.queue_depth())
 
     async def render(self, store: JobStore) -> bytes:
         """Refresh the SQLite gauges, then the whole registry in Prometheus text format."""

@@ -32,6 +32,7 @@ from bot.metrics import Metrics
 from bot.prompt import PromptError
 from bot.providers.base import (
     Account,
+    Capabilities,
     ErrorKind,
     Provider,
     SubmitRequest,
@@ -79,6 +80,14 @@ class CancelOutcome(StrEnum):
     ALREADY_FINISHED = "already_finished"
     NOT_FOUND = "not_found"
     UPSTREAM_REFUSED = "upstream_refused"
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    """A configured provider as the Discord layer may know it: its name and its declaration."""
+
+    display_name: str
+    capabilities: Capabilities
 
 
 class JobNotFound(LookupError):
@@ -373,6 +382,11 @@ class JobService:
         self._tasks.spawn(
             ("confirm", job.id), self._locked(job.id, partial(self._confirm, job.id, hinted_upstream_id))
         )
+
+    def provider_info(self, name: str) -> ProviderInfo | None:
+        """How a configured provider is named and what it can do; None when it is not configured."""
+        provider = self.providers.get(name)
+        return ProviderInfo(provider.display_name, provider.capabilities) if provider is not None else None
 
     async def queue_position(self, job_id: int) -> int | None:
         """Place in the fair queue, for display."""

@@ -6,7 +6,8 @@ import statistics
 from dataclasses import dataclass
 
 from bot.limits import day_start
-from bot.providers.base import ProviderHealth
+from bot.providers.base import Account, ProviderHealth, UpstreamError
+from bot.providers.useapi_pika import ListsAccounts
 from bot.service import JobService
 from bot.store.job_store import StateCount
 
@@ -70,16 +71,41 @@ async def build_report(service: JobService, now: float) -> StatusReport:
         ProviderStatus(name, provider.display_name, provider.health)
         for name, provider in service.providers.items()
     )
-    waiting = await service.store.queued_in_order(10_000)
     oldest = await service.store.oldest_queued()
     since = day_start(now)
     times = await service.store.video_times_since(since)
     return StatusReport(
         providers=providers,
         accounts=accounts,
-        queue_length=len(waiting),
+        queue_length=await service.store.queue_depth(),
         oldest_wait=now - oldest.created_at if oldest else None,
         today=tuple(await service.store.outcomes_since(since)),
         median_video_seconds=statistics.median(times) if times else None,
         spend_today=await service.store.spend_since(since),
     )
+
+
+@dataclass(frozen=True)
+class AccountsComparison:
+    """pikabot's useapi.net accounts next to those configured at useapi.net (GET pika/account)."""
+
+    ours: tuple[Account, ...]
+    theirs: tuple[Account, ...]
+    problem: str | None  # why useapi.net's list could not be read; None when it was
+
+    @property
+    def missing_upstream(self) -> tuple[str, ...]:
+        """Our accounts useapi.net does not know."""
+        known = {account.channel for account in self.theirs}
+        return tuple(a.name for a in self.ours if a.channel and a.channel not in known)
+
+
+async def compare_accounts(service: JobService) -> AccountsComparison:
+    """Ask useapi.net which accounts it has configured and set them beside ours."""
+    ours = tuple(a for a in service.scheduler.accounts.values() if a.provider == "useapi")
+    lister = service.providers.get("useapi")
+    try:
+        theirs = await lister.configured_accounts() if isinstance(lister, ListsAccounts) else ()
+    except UpstreamError as error:
+        return AccountsComparison(ours, (), str(error))
+    return AccountsComparison(ours, theirs, None)

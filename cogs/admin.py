@@ -17,10 +17,8 @@ from bot.guild_settings import (
     describe_role_limits,
 )
 from bot.limits import MemberLimits
-from bot.providers.base import Account, UpstreamError
-from bot.providers.useapi_pika import ListsAccounts
 from bot.render import duration_text
-from bot.status_report import StatusReport, build_report
+from bot.status_report import StatusReport, build_report, compare_accounts
 from bot.store.settings_store import SettingsStore
 
 if TYPE_CHECKING:
@@ -282,32 +280,22 @@ class AdminCog(
     async def accounts(self, interaction: discord.Interaction[Any]) -> None:
         """/pika-admin accounts"""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        service = self.bot.runtime.service
-        ours = [a for a in service.scheduler.accounts.values() if a.provider == "useapi"]
-        lister = service.providers.get("useapi")
-        theirs: tuple[Account, ...] = ()
-        problem = ""
-        try:
-            if isinstance(lister, ListsAccounts):
-                theirs = await lister.configured_accounts()
-            fetched = True
-        except UpstreamError as error:
-            fetched, problem = False, str(error)
+        found = await compare_accounts(self.bot.runtime.service)
         lines = ["**Ours** (config `[[useapi.accounts]]`):"]
-        lines += [f"• `{a.name}` — {a.max_jobs} slots" for a in ours] or ["• none"]
+        lines += [f"• `{a.name}` — {a.max_jobs} slots" for a in found.ours] or ["• none"]
         lines.append("**At useapi.net** (`GET pika/account`):")
-        if fetched:
-            theirs_by_channel = {a.channel: a for a in theirs}
+        if found.problem is None:
+            used = {a.channel for a in found.ours}
             lines += [
                 f"• `{a.channel}` — maxJobs {a.max_jobs}"
-                + ("" if a.channel in {o.channel for o in ours} else " (not used by pikabot)")
-                for a in theirs
+                + ("" if a.channel in used else " (not used by pikabot)")
+                for a in found.theirs
             ] or ["• none configured"]
-            missing = [o.name for o in ours if o.channel and o.channel not in theirs_by_channel]
-            if missing:
-                lines.append(f"⚠️ Not configured at useapi.net: {', '.join(f'`{m}`' for m in missing)}")
+            if found.missing_upstream:
+                missing = ", ".join(f"`{m}`" for m in found.missing_upstream)
+                lines.append(f"⚠️ Not configured at useapi.net: {missing}")
         else:
-            lines.append(f"❌ useapi.net did not answer: {problem}")
+            lines.append(f"❌ useapi.net did not answer: {found.problem}")
         await interaction.edit_original_response(content="\n".join(lines)[:_CONTENT_LIMIT])
 
 

@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Literal
 import discord
 
 from bot.app import REQUIRED_PERMISSIONS
+from bot.config import SECRET_ENV
 from bot.jobs import InputFile, Job, JobKind, JobRequest, Origin
 from bot.limits import LimitExceeded
 from bot.params import VideoParams
 from bot.prompt import PikaOptions, PromptError, PromptKind, merge_options, parse_prompt
+from bot.providers.registry import DISPLAY_NAMES
 from bot.render import eta_text, size_text, status_embed, thread_name
 from cogs.admin import settings_for
 from cogs.guards import UserFacingError, check_banned, guard, limits_of_member, member_is_moderator
@@ -158,7 +160,7 @@ async def launch(
     await interaction.response.defer(ephemeral=True, thinking=True)
     bot = interaction.client
     try:
-        upstream = bot.runtime.providers.get(provider)
+        upstream = bot.runtime.service.provider_info(provider)
         if upstream is None:
             raise UserFacingError(not_set_up(provider))
         placement = placement_for(interaction)
@@ -199,17 +201,11 @@ async def launch(
     await post_status_and_release(interaction, job, placement)
 
 
-# How each provider is named to members, and what enables it, for "not set up" answers.
-_SETUP_HINTS = {
-    "useapi": ("useapi.net", "USEAPI_TOKEN"),
-    "apiglue": ("API Glue", "APIGLUE_TOKEN"),
-    "fal": ("fal.ai", "FAL_KEY"),
-}
-
-
 def not_set_up(provider: str) -> str:
     """The answer to a command whose provider this bot has no credentials for."""
-    name, variable = _SETUP_HINTS.get(provider, (provider, "its token"))
+    name = DISPLAY_NAMES.get(provider, provider)
+    # Each provider's config section is named after it, and its secret comes from this variable.
+    variable = next((env for env, section, _ in SECRET_ENV if section == provider), "its token")
     return (
         f"This command uses **{name}**, which is not set up on this bot. A bot admin can turn it on "
         f'by setting `{variable}` (see the README, "Choosing a provider").'

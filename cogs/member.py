@@ -135,7 +135,8 @@ async def cancel_job(interaction: Interaction, job_id: int, moderator: bool) -> 
         return
     outcome = await service.cancel(job_id)
     if outcome is CancelOutcome.UPSTREAM_REFUSED:
-        provider = service.providers[job.provider].display_name
+        info = service.provider_info(job.provider)
+        provider = info.display_name if info is not None else job.provider
         text = (
             f"❌ {provider} would not cancel job **{job_id}** now (it is already being made, or "
             "it cannot cancel a started job). It will finish and be posted as usual."

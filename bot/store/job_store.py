@@ -435,6 +435,14 @@ class JobStore:
             row = await cursor.fetchone()
         return float(row[0]) if row else 0.0
 
+    async def queue_depth(self) -> int:
+        """Queued jobs the scheduler may start (held ones are still being announced in Discord)."""
+        async with self.db.conn.execute(
+            "SELECT COUNT(*) FROM jobs WHERE state = 'queued' AND next_attempt_at < ?", (HELD,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
     async def oldest_queued(self) -> Job | None:
         """The queued job that has waited longest (held ones excluded)."""
         async with self.db.conn.execute(
