@@ -213,15 +213,23 @@ class JobService:
         provider = self._provider(request.provider)
         check_declared(provider, request)
         provider.check(request)
-        request = replace(request, cost_usd=provider.price_usd(request))
-        async with self._member_lock(request.owner_id):
-            # Checked and inserted under one lock, so two quick commands cannot both squeeze in.
-            now = await self._check_limits(request.origin.guild_id, request.owner_id, limits)
-            job = await self.store.insert(request, now, not_before=HELD if hold else None)
+        job = await self._admit(request, limits=limits, hold=hold)
         crashpoint("job.stored")
         log.info("job %s queued (%s by %s)", job.id, job.kind.value, job.owner_id)
         self._wake.set()
         return job
+
+    async def _admit(
+        self, request: JobRequest, *, limits: MemberLimits | None, hold: bool, parent_id: int | None = None
+    ) -> Job:
+        """Price the request, then check the member's limits and store it as queued (or held)."""
+        request = replace(request, cost_usd=self._provider(request.provider).price_usd(request))
+        async with self._member_lock(request.owner_id):
+            # Checked and inserted under one lock, so two quick commands cannot both squeeze in.
+            now = await self._check_limits(request.origin.guild_id, request.owner_id, limits)
+            return await self.store.insert(
+                request, now, parent_id=parent_id, not_before=HELD if hold else None
+            )
 
     async def _check_limits(
         self, guild_id: int | None, owner_id: int, limits: MemberLimits | None = None
@@ -312,17 +320,11 @@ class JobService:
             params=parent.params,
         )
         if not use_button:
-            provider = self._provider(parent.provider)
             try:
-                provider.check(request)
+                self._provider(parent.provider).check(request)
             except PromptError as error:
                 raise NotRetryable(f"job {job_id} cannot be sent again: {error}") from None
-            request = replace(request, cost_usd=provider.price_usd(request))
-        async with self._member_lock(requester_id):
-            now = await self._check_limits(parent.origin.guild_id, requester_id, limits)
-            job = await self.store.insert(
-                request, now, parent_id=parent_id, not_before=HELD if hold else None
-            )
+        job = await self._admit(request, limits=limits, hold=hold, parent_id=parent_id)
         if use_button and parent.account:
             updated = await self.store.update(
                 job.id, JobState.QUEUED, self._clock(), JobUpdate(account=parent.account)
@@ -358,11 +360,7 @@ class JobService:
             provider=parent.provider,
             params=parent.params,
         )
-        async with self._member_lock(requester_id):
-            now = await self._check_limits(parent.origin.guild_id, requester_id, limits)
-            job = await self.store.insert(
-                request, now, parent_id=parent.id, not_before=HELD if hold else None
-            )
+        job = await self._admit(request, limits=limits, hold=hold, parent_id=parent.id)
         self._wake.set()
         return job
 
