@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -11,7 +12,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.custom_ids import DELETE_TEMPLATE, FOLLOW_UP_TEMPLATE, RETRY_TEMPLATE, retry_custom_id
-from bot.jobs import JobKind, JobState
+from bot.jobs import Job, JobKind, JobState
 from bot.limits import LimitExceeded, MemberLimits
 from bot.params import VideoParams
 from bot.prompt import MAX_MESSAGE_LENGTH, MAX_PROMPT_LENGTH, AspectRatio, Camera, Font, PikaOptions
@@ -445,30 +446,45 @@ class RetryButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=RETRY
 
 async def retry_clicked(interaction: Interaction, job_id: int) -> None:
     """Handle a Retry click."""
-    await interaction.response.defer(ephemeral=True, thinking=True)
     service = interaction.client.runtime.service
-    parent = await service.store.get(job_id)
+    user = interaction.user.id
+    await start_from_job(
+        interaction,
+        job_id,
+        "retry",
+        lambda limits: service.retry(job_id, user, hold=True, limits=limits),
+        " Start your own with /pika create.",
+    )
+
+
+async def start_from_job(
+    interaction: Interaction,
+    job_id: int,
+    verb: str,
+    start: Callable[[MemberLimits | None], Awaitable[Job]],
+    refusal_hint: str = "",
+) -> None:
+    """A button under a job (Retry, Extend, Upscale): owner or moderator, the server's rules as they
+    are now (channel, role, words banned since the first run), then a new job in the same thread."""
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    parent = await interaction.client.runtime.service.store.get(job_id)
     if parent is None:
         await interaction.edit_original_response(content=f"❌ Job {job_id} no longer exists.")
         return
     if parent.owner_id != interaction.user.id and not await is_moderator(interaction):
         await interaction.edit_original_response(
-            content=f"❌ Only <@{parent.owner_id}> (or a moderator) can retry job {job_id}. "
-            "Start your own with /pika create."
+            content=f"❌ Only <@{parent.owner_id}> (or a moderator) can {verb} job {job_id}.{refusal_hint}"
         )
         return
     try:
-        # The server's rules as they are now: channel, role, and words banned since the first run.
-        check_banned(await guard(interaction), parent.prompt, parent.options.negative, parent.params.negative)
-        job = await service.retry(
-            job_id, interaction.user.id, hold=True, limits=await member_limits_of(interaction)
-        )
+        settings = await guard(interaction)
+        check_banned(settings, parent.prompt, parent.options.negative, parent.params.negative)
+        job = await start(await limits_of_member(interaction, settings))
     except (JobNotFound, NotRetryable, UserFacingError, LimitExceeded) as error:
         await interaction.edit_original_response(content=f"❌ {error}")
         return
     in_thread = job.origin.thread_id is not None
-    placement = Placement(use_thread=in_thread, in_thread=in_thread)
-    await post_status_and_release(interaction, job, placement)
+    await post_status_and_release(interaction, job, Placement(use_thread=in_thread, in_thread=in_thread))
 
 
 _FOLLOW_UP_KINDS = {"extend": JobKind.EXTEND, "upscale": JobKind.UPSCALE}
@@ -499,27 +515,14 @@ class FollowUpButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=FO
 
 async def follow_up_clicked(interaction: Interaction, job_id: int, kind: JobKind) -> None:
     """Handle an Extend or Upscale click."""
-    await interaction.response.defer(ephemeral=True, thinking=True)
     service = interaction.client.runtime.service
-    parent = await service.store.get(job_id)
-    if parent is None:
-        await interaction.edit_original_response(content=f"❌ Job {job_id} no longer exists.")
-        return
-    if parent.owner_id != interaction.user.id and not await is_moderator(interaction):
-        await interaction.edit_original_response(
-            content=f"❌ Only <@{parent.owner_id}> (or a moderator) can {kind.value} job {job_id}."
-        )
-        return
-    try:
-        check_banned(await guard(interaction), parent.prompt, parent.options.negative, parent.params.negative)
-        job = await service.follow_up(
-            job_id, kind, interaction.user.id, hold=True, limits=await member_limits_of(interaction)
-        )
-    except (JobNotFound, NotRetryable, UserFacingError, LimitExceeded) as error:
-        await interaction.edit_original_response(content=f"❌ {error}")
-        return
-    in_thread = job.origin.thread_id is not None
-    await post_status_and_release(interaction, job, Placement(use_thread=in_thread, in_thread=in_thread))
+    user = interaction.user.id
+    await start_from_job(
+        interaction,
+        job_id,
+        kind.value,
+        lambda limits: service.follow_up(job_id, kind, user, hold=True, limits=limits),
+    )
 
 
 class DeleteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=DELETE_TEMPLATE):
