@@ -15,7 +15,7 @@ from bot.community import CommunityBoard
 from bot.config import Settings
 from bot.discord_delivery import DiscordDelivery
 from bot.metrics import Metrics, discord_trace_config
-from bot.runtime import Runtime
+from bot.runtime import Runtime, routes_from
 from bot.scheduler import RetryPolicy
 from bot.store.settings_store import SettingsStore
 
@@ -89,6 +89,7 @@ class PikaBot(commands.Bot):
             **options,
         )
         self.settings = settings
+        self.routes = routes_from(settings)  # which provider each routed command goes to, `auto` resolved
         self._policy = policy
         self._with_engine = engine  # False for `pikabot sync`: commands only, no store or servers
         self.delivery = DiscordDelivery(self, status_interval=status_interval, metrics=self.metrics)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -16,7 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from bot import __version__
-from bot.config import ConfigError, Settings, load_settings, render_settings, settings_warnings
+from bot.config import (
+    PROVIDER_KEYS_HINT,
+    ConfigError,
+    Settings,
+    load_settings,
+    render_settings,
+    settings_warnings,
+)
 from bot.jobs import JobState
 from bot.logsetup import LOG_FORMATS, SecretRedactor, setup_logging
 
@@ -24,6 +32,8 @@ if TYPE_CHECKING:
     from bot.store import JobStore
 
 __all__ = ["COMMANDS", "DEFAULT_CONFIG", "Command", "build_parser", "load_config", "main"]
+
+log = logging.getLogger(__name__)
 
 #: Used when --config is not given, if it exists; otherwise the built-in defaults apply.
 DEFAULT_CONFIG: Final = Path("config.toml")
@@ -68,6 +78,18 @@ def load_config(args: argparse.Namespace) -> Settings | None:
         return None
 
 
+def describe_routes(settings: Settings) -> str:
+    """Each routed command and the provider it goes to, e.g. ``create → fal.ai``; unkeyed ones marked."""
+    from bot.providers.registry import DISPLAY_NAMES
+    from bot.runtime import routes_from
+
+    keyed = settings.keyed_providers
+    return ", ".join(
+        f"{kind} → {DISPLAY_NAMES[name]}" + ("" if name in keyed else " (not set up)")
+        for kind, name in routes_from(settings).items()
+    )
+
+
 # --- subcommands ---------------------------------------------------------------------------------
 
 
@@ -81,6 +103,7 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     # stdout stays valid TOML (the header is a comment); warnings go to stderr.
     print(f"# pikabot {__version__}: effective configuration from {source}; secrets masked")
     print(render_settings(settings), end="")
+    print(f"# effective routes: {describe_routes(settings)}")
     for warning in settings_warnings(settings):
         print(f"warning: {warning}", file=sys.stderr)
     return 0
@@ -91,18 +114,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     settings = load_config(args)
     if settings is None:
         return EXIT_CONFIG
-    missing = [
-        name
-        for name, value in (
-            ("DISCORD_TOKEN", settings.discord.token),
-            ("USEAPI_TOKEN", settings.useapi.token),
-        )
-        if value is None
-    ]
+    missing = []
+    if settings.discord.token is None:
+        missing.append("DISCORD_TOKEN")
+    if not settings.keyed_providers:  # any one provider will do; none is required on its own
+        missing.append(f"a provider key ({PROVIDER_KEYS_HINT})")
     if missing:
         print(f"config: set {' and '.join(missing)} in the environment (or the config file)", file=sys.stderr)
         return EXIT_CONFIG
     setup_logging(args.log_level, settings.secrets(), args.log_format)
+    log.info("pikabot %s starting; routes: %s", __version__, describe_routes(settings))
     from bot.runner import run_bot  # imported late: check-config must not need discord.py
 
     return asyncio.run(run_bot(settings))

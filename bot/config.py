@@ -33,6 +33,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
 __all__ = [
+    "PROVIDER_KEYS_HINT",
     "ApiGlueSettings",
     "CallbackSettings",
     "ConfigError",
@@ -59,6 +60,9 @@ SECRET_ENV: Final[tuple[tuple[str, str, str], ...]] = (
     ("APIGLUE_TOKEN", "apiglue", "token"),
     ("FAL_KEY", "fal", "key"),
 )
+
+#: What to set for a first provider, live route first (useapi.net's Pika API is decommissioned).
+PROVIDER_KEYS_HINT: Final = "FAL_KEY for fal.ai, USEAPI_TOKEN for useapi.net or APIGLUE_TOKEN for API Glue"
 
 _NOT_SET: Final = "(not set)"
 _MASK: Final = "…secured…"
@@ -432,18 +436,22 @@ class FalSettings(BaseModel):
 
 
 class RoutingSettings(BaseModel):
-    """``[routing]``: which provider serves each command."""
+    """``[routing]``: which provider serves each command; ``auto`` picks the first with a key."""
 
     model_config = _STRICT
 
-    create: Literal["useapi", "apiglue", "fal"] = Field(
-        default="useapi", json_schema_extra=_explain('must be "useapi", "apiglue" or "fal"')
+    create: Literal["auto", "useapi", "apiglue", "fal"] = Field(
+        default="auto", json_schema_extra=_explain('must be "auto", "useapi", "apiglue" or "fal"')
     )
-    animate: Literal["useapi", "apiglue", "fal"] = Field(
-        default="useapi", json_schema_extra=_explain('must be "useapi", "apiglue" or "fal"')
+    animate: Literal["auto", "useapi", "apiglue", "fal"] = Field(
+        default="auto", json_schema_extra=_explain('must be "auto", "useapi", "apiglue" or "fal"')
     )
-    scenes: Literal["fal"] = Field(default="fal", json_schema_extra=_explain('must be "fal"'))
-    frames: Literal["fal"] = Field(default="fal", json_schema_extra=_explain('must be "fal"'))
+    scenes: Literal["auto", "fal"] = Field(
+        default="auto", json_schema_extra=_explain('must be "auto" or "fal"')
+    )
+    frames: Literal["auto", "fal"] = Field(
+        default="auto", json_schema_extra=_explain('must be "auto" or "fal"')
+    )
 
 
 class CallbackSettings(BaseModel):
@@ -616,6 +624,12 @@ class Settings(BaseModel):
     database: DatabaseSettings = DatabaseSettings()
     limits: LimitSettings = LimitSettings()
 
+    @property
+    def keyed_providers(self) -> frozenset[str]:
+        """The providers with a key set: the ones the bot can send work to."""
+        sections = {"useapi": self.useapi.token, "apiglue": self.apiglue.token, "fal": self.fal.key}
+        return frozenset(name for name, secret in sections.items() if secret is not None)
+
     def secrets(self) -> tuple[str, ...]:
         """Every non-empty secret value, for log redaction."""
         tokens = (self.discord.token, self.useapi.token, self.apiglue.token, self.fal.key)
@@ -633,7 +647,7 @@ class Settings(BaseModel):
 
 
 def load_settings(path: str | Path | None, env: Mapping[str, str] | None = None) -> Settings:
-    """Read and validate ``path`` (None: defaults only), with DISCORD_TOKEN/USEAPI_TOKEN overriding it.
+    """Read and validate ``path`` (None: defaults only), with the SECRET_ENV variables overriding it.
 
     Raises ConfigError listing every problem found.
     """
@@ -784,8 +798,8 @@ def settings_warnings(settings: Settings) -> list[str]:
     jobs, callbacks = settings.jobs, settings.callbacks
     if settings.discord.token is None:
         warnings.append("discord.token is not set (DISCORD_TOKEN): the bot cannot log in to Discord")
-    if settings.useapi.token is None:
-        warnings.append("useapi.token is not set (USEAPI_TOKEN): the bot cannot submit jobs to useapi.net")
+    if not settings.keyed_providers:
+        warnings.append(f"no provider key is set ({PROVIDER_KEYS_HINT}): the bot cannot make videos")
     if jobs.poll_interval < 10:
         warnings.append(
             f"jobs.poll_interval is {_number(jobs.poll_interval)} s: useapi.net polls Discord every "

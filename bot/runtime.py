@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Final
 
 from bot.config import Settings
 from bot.delivery import Delivery
 from bot.downloads import DownloadPolicy, VideoDownloader
+from bot.jobs import JobKind
 from bot.limits import MemberLimits
 from bot.metrics import Metrics
 from bot.providers.apiglue import ApiGlueProvider
@@ -15,6 +17,7 @@ from bot.providers.base import Account, Provider
 from bot.providers.fal_pika import FalPikaProvider
 from bot.providers.fal_prices import FalPrices
 from bot.providers.metered import MeteredProvider
+from bot.providers.registry import route_for
 from bot.providers.useapi_pika import UseapiPikaProvider
 from bot.scheduler import RetryPolicy, Scheduler
 from bot.service import EngineSettings, JobService, RecoveryReport
@@ -29,9 +32,11 @@ DEFAULT_ACCOUNT = Account(name="default", channel=None, max_jobs=10)
 
 
 def accounts_from(settings: Settings) -> list[Account]:
-    """The configured upstream accounts (useapi.net's, or its single implicit one; then the others)."""
-    configured = [Account(a.channel, a.channel, a.max_jobs) for a in settings.useapi.accounts]
-    accounts = configured or [DEFAULT_ACCOUNT]
+    """The upstream accounts of every keyed provider (useapi.net's own, or its single implicit one)."""
+    accounts: list[Account] = []
+    if settings.useapi.token is not None:
+        configured = [Account(a.channel, a.channel, a.max_jobs) for a in settings.useapi.accounts]
+        accounts.extend(configured or [DEFAULT_ACCOUNT])
     if settings.apiglue.enabled:
         accounts.append(Account("apiglue", None, settings.apiglue.max_jobs, provider=ApiGlueProvider.name))
     if settings.fal.enabled:
@@ -41,9 +46,12 @@ def accounts_from(settings: Settings) -> list[Account]:
 
 
 def providers_from(settings: Settings) -> dict[str, Provider]:
-    """One client per configured provider; useapi.net is always there (its token may be empty)."""
-    token = settings.useapi.token.get_secret_value() if settings.useapi.token else ""
-    providers: dict[str, Provider] = {"useapi": UseapiPikaProvider(settings.useapi.base_url, token)}
+    """One client per provider that has a key; none of them is required on its own."""
+    providers: dict[str, Provider] = {}
+    if settings.useapi.token is not None:
+        providers[UseapiPikaProvider.name] = UseapiPikaProvider(
+            settings.useapi.base_url, settings.useapi.token.get_secret_value()
+        )
     if settings.apiglue.token is not None:
         providers[ApiGlueProvider.name] = ApiGlueProvider(
             settings.apiglue.base_url, settings.apiglue.token.get_secret_value()
@@ -63,6 +71,16 @@ def providers_from(settings: Settings) -> dict[str, Provider]:
             ),
         )
     return providers
+
+
+#: The commands `[routing]` chooses a provider for.
+ROUTED_KINDS: Final = (JobKind.CREATE, JobKind.ANIMATE, JobKind.SCENES, JobKind.FRAMES)
+
+
+def routes_from(settings: Settings) -> dict[JobKind, str]:
+    """The provider each routed command goes to, with `auto` resolved against the keys that are set."""
+    keyed = settings.keyed_providers
+    return {kind: route_for(kind, getattr(settings.routing, kind.value), keyed) for kind in ROUTED_KINDS}
 
 
 def engine_settings_from(settings: Settings) -> EngineSettings:

@@ -63,8 +63,7 @@ class Scheduler:
     def __init__(
         self, accounts: Sequence[Account], policy: RetryPolicy | None = None, rng: random.Random | None = None
     ) -> None:
-        if not accounts:
-            raise ValueError("at least one account is needed")
+        # No accounts is allowed: the operator CLI edits jobs without any provider key set.
         self.accounts: dict[str, Account] = {a.name: a for a in accounts}
         self.policy = policy or RetryPolicy()
         self._rng = rng or random.Random()  # jitter, not security

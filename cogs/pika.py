@@ -123,7 +123,7 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
             prompt=prompt,
             options=options,
             images=images,
-            provider=self.bot.settings.routing.create,
+            provider=self.bot.routes[JobKind.CREATE],
             params=VideoParams(resolution=resolution, duration=duration),
         )
 
@@ -158,7 +158,7 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
             prompt=prompt or "",
             options=options,
             images=[(image, "image")],
-            provider=self.bot.settings.routing.animate,
+            provider=self.bot.routes[JobKind.ANIMATE],
             params=VideoParams(resolution=resolution, duration=duration),
         )
 
@@ -266,7 +266,7 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
             prompt=prompt,
             options=PikaOptions(),
             images=[(a, "scene image") for a in attached],
-            provider=self.bot.settings.routing.scenes,
+            provider=self.bot.routes[JobKind.SCENES],
             params=VideoParams(
                 aspect_ratio=aspect_ratio,
                 resolution=resolution,
@@ -310,7 +310,7 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
             prompt=prompt or "",
             options=PikaOptions(),
             images=[(a, "keyframe") for a in attached],
-            provider=self.bot.settings.routing.frames,
+            provider=self.bot.routes[JobKind.FRAMES],
             params=VideoParams(resolution=resolution, negative=negative, seed=seed),
         )
 

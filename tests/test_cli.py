@@ -28,7 +28,8 @@ USEAPI_SECRET = "user:1234-useapiSECRETvalue"
 def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No real tokens or ./config.toml from the developer's environment leak into these tests."""
     monkeypatch.delenv("DISCORD_TOKEN", raising=False)
-    monkeypatch.delenv("USEAPI_TOKEN", raising=False)
+    for variable in ("USEAPI_TOKEN", "APIGLUE_TOKEN", "FAL_KEY"):
+        monkeypatch.delenv(variable, raising=False)
     monkeypatch.chdir(tmp_path)
 
 
@@ -279,10 +280,16 @@ def test_jobs_output_never_contains_secrets(
     assert "401 for [redacted] / Bot [redacted]" in capsys.readouterr().out
 
 
-def test_jobs_retry_and_cancel(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_jobs_retry_and_cancel(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """retry prints the new job's id; cancel says what happened; refusals exit 1."""
     failed, queued = _seed(tmp_path / "jobs.sqlite3")
     config = str(_jobs_config(tmp_path))
+    # A retry needs the failed job's provider: without its key, a config error naming it.
+    assert main(["jobs", "retry", str(failed), "--config", config]) == 2
+    assert "provider 'useapi' is not configured" in capsys.readouterr().err
+    monkeypatch.setenv("USEAPI_TOKEN", USEAPI_SECRET)
 
     assert main(["jobs", "retry", str(failed), "--config", config]) == 0
     new_id = queued + 1

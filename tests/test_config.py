@@ -14,6 +14,7 @@ from bot.config import (
     ConfigError,
     DownloadSettings,
     JobSettings,
+    RoutingSettings,
     Settings,
     UseapiAccount,
     UseapiSettings,
@@ -22,6 +23,8 @@ from bot.config import (
     render_settings,
     settings_warnings,
 )
+from bot.jobs import JobKind
+from bot.runtime import routes_from
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "config.example.toml"
@@ -553,7 +556,15 @@ def test_no_warnings_for_a_sound_config(tmp_path: Path) -> None:
 def test_warns_about_missing_tokens() -> None:
     warnings = settings_warnings(Settings())
     assert any(w.startswith("discord.token is not set (DISCORD_TOKEN)") for w in warnings)
-    assert any(w.startswith("useapi.token is not set (USEAPI_TOKEN)") for w in warnings)
+    assert any(w.startswith("no provider key is set (FAL_KEY for fal.ai, USEAPI_TOKEN") for w in warnings)
+
+
+def test_any_one_provider_key_is_enough() -> None:
+    """No provider's key is required on its own: with any one set, nothing warns about the others."""
+    for variable in ("FAL_KEY", "USEAPI_TOKEN", "APIGLUE_TOKEN"):
+        settings = load_settings(None, env={"DISCORD_TOKEN": DISCORD_SECRET, variable: "key-id:secret-1"})
+        assert len(settings.keyed_providers) == 1
+        assert settings_warnings(settings) == []
 
 
 def test_warns_when_polling_faster_than_10s(tmp_path: Path) -> None:
@@ -665,4 +676,26 @@ def test_fal_and_routing() -> None:
     settings = load_settings(None, env={"FAL_KEY": "key-id:key-secret"})
     assert settings.fal.enabled and "key-id:key-secret" in settings.secrets()
     assert "key-id:key-secret" not in render_settings(settings)
-    assert (settings.routing.create, settings.routing.scenes) == ("useapi", "fal")
+    assert (settings.routing.create, settings.routing.scenes) == ("auto", "auto")
+
+
+def test_routing_names_only_providers_that_serve_the_command(tmp_path: Path) -> None:
+    (found,) = problems(tmp_path, '[routing]\nscenes = "useapi"\n')
+    assert found == 'routing.scenes: must be "auto" or "fal" (got "useapi")'
+
+
+def test_auto_routes_go_to_the_first_keyed_provider_that_serves_the_command() -> None:
+    """fal.ai, then useapi.net, then API Glue; a command no keyed provider serves names the live route."""
+    kinds = (JobKind.CREATE, JobKind.ANIMATE, JobKind.SCENES, JobKind.FRAMES)
+
+    def routes(env: dict[str, str]) -> tuple[str, ...]:
+        found = routes_from(load_settings(None, env=env))
+        return tuple(found[kind] for kind in kinds)
+
+    assert routes({"FAL_KEY": "k:s"}) == ("fal", "fal", "fal", "fal")
+    assert routes({"USEAPI_TOKEN": "user:1"}) == ("useapi", "useapi", "fal", "fal")
+    assert routes({"APIGLUE_TOKEN": "glue"}) == ("apiglue", "apiglue", "fal", "fal")
+    assert routes({"USEAPI_TOKEN": "user:1", "FAL_KEY": "k:s"}) == ("fal", "fal", "fal", "fal")
+    assert routes({}) == ("fal", "fal", "fal", "fal")
+    chosen = Settings(routing=RoutingSettings(create="useapi"))
+    assert routes_from(chosen)[JobKind.CREATE] == "useapi"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Final
 
+from bot.jobs import JobKind
 from bot.providers.apiglue import ApiGlueProvider
 from bot.providers.base import Capabilities
 from bot.providers.fal_pika import FalPikaProvider
@@ -26,3 +27,18 @@ DISPLAY_NAMES: Final[Mapping[str, str]] = {
 def capabilities_of(provider: str) -> Capabilities:
     """The provider's declared capabilities; an unknown name can do nothing."""
     return CAPABILITIES.get(provider, Capabilities(kinds=frozenset()))
+
+
+#: `auto` routing tries providers in this order: fal.ai is the live route to Pika; useapi.net's Pika
+#: API was decommissioned in December 2025; API Glue's status is unknown.
+AUTO_ORDER: Final[tuple[str, ...]] = (FalPikaProvider.name, UseapiPikaProvider.name, ApiGlueProvider.name)
+AUTO: Final = "auto"
+
+
+def route_for(kind: JobKind, chosen: str, keyed: Collection[str]) -> str:
+    """The provider that serves `kind`: `chosen` as configured, or under `auto` the first in AUTO_ORDER
+    that has a key and serves it (with none keyed, the first that serves it, so the answer names it)."""
+    if chosen != AUTO:
+        return chosen
+    serving = [name for name in AUTO_ORDER if kind in CAPABILITIES[name].kinds]
+    return next((name for name in serving if name in keyed), serving[0] if serving else AUTO_ORDER[0])

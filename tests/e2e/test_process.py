@@ -15,6 +15,8 @@ from bot.app import PikaBot, point_discord_at
 from bot.localstack import LocalStack, free_port, local_settings
 from bot.runner import sync_commands
 from bot.sandbox.discord_emu import start_emulator
+from bot.sandbox.fal_sim import SimConfig as FalConfig
+from bot.sandbox.fal_sim import start_simulator as start_fal_simulator
 from bot.sandbox.useapi_sim import DEFAULT_CHANNEL, start_simulator
 from tests.e2e.conftest import FAST_SIM
 
@@ -95,8 +97,9 @@ async def test_run_serves_a_member_and_stops_cleanly_on_sigterm(tmp_path: Path) 
 
 
 async def test_run_refuses_to_start_without_tokens(tmp_path: Path) -> None:
-    """No DISCORD_TOKEN / USEAPI_TOKEN: exit 2 naming both, before touching the network."""
-    env = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "USEAPI_TOKEN")}
+    """No DISCORD_TOKEN and no provider key: exit 2 naming both, before touching the network."""
+    secrets = ("DISCORD_TOKEN", "USEAPI_TOKEN", "APIGLUE_TOKEN", "FAL_KEY")
+    env = {k: v for k, v in os.environ.items() if k not in secrets}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", "--config", str(tmp_path / "missing.toml"),
         env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -112,7 +115,63 @@ async def test_run_refuses_to_start_without_tokens(tmp_path: Path) -> None:
     )  # fmt: skip
     _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 2
-    assert "DISCORD_TOKEN and USEAPI_TOKEN" in stderr.decode()
+    assert "set DISCORD_TOKEN and a provider key (FAL_KEY for fal.ai, USEAPI_TOKEN" in stderr.decode()
+
+
+async def test_run_starts_with_only_a_fal_key_and_makes_a_video(tmp_path: Path) -> None:
+    """DISCORD_TOKEN and FAL_KEY alone (no useapi.net, no [routing]): the bot starts, routes /pika create
+    to fal.ai under `auto`, logs the effective routes and posts the video."""
+    emulator = await start_emulator()
+    fal = await start_fal_simulator(FalConfig(queue_delay=0.02, step_delay=0.1))
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"""
+[discord]
+api_base_url = "{emulator.api_base_url}"
+gateway_url = "{emulator.gateway_url}"
+[fal]
+base_url = "{fal.base_url}"
+rest_base_url = "{fal.base_url}"
+jwks_url = "{fal.jwks_url}"
+[callbacks]
+listen = "127.0.0.1:{free_port()}"
+[jobs]
+poll_interval = 1
+[downloads]
+allowed_hosts = ["127.0.0.1"]
+[database]
+path = "{tmp_path / "pikabot.sqlite3"}"
+"""
+    )
+    secrets = ("DISCORD_TOKEN", "USEAPI_TOKEN", "APIGLUE_TOKEN", "FAL_KEY")
+    env = {k: v for k, v in os.environ.items() if k not in secrets}
+    env |= {"DISCORD_TOKEN": emulator.emu.config.bot_token, "FAL_KEY": fal.sim.config.key}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--config", str(config),
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        emu = emulator.emu
+        await emu.wait_ready(timeout=30)
+        channel = emu.config.text_channel_id
+        await emu.slash(101, channel, "pika", "create", {"prompt": "a fox on fal"})
+        await emu.wait_for(lambda: len(emu.threads(channel)) == 1, 15)
+        (thread,) = emu.threads(channel)
+        await emu.wait_for_message(lambda m: m.channel_id == thread.id and bool(m.attachments), timeout=20)
+        assert len(fal.sim.requests) == 1
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), timeout=15) == 0
+        _, stderr = await process.communicate()
+        log = stderr.decode()
+        assert "routes: create → fal.ai, animate → fal.ai, scenes → fal.ai, frames → fal.ai" in log
+        assert fal.sim.config.key not in log
+        assert emu.violations == []
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await emulator.close()
+        await fal.close()
 
 
 async def test_sync_to_a_guild_and_version_gated_sync_at_start(tmp_path: Path) -> None:
