@@ -12,12 +12,10 @@ import logging
 import os
 import platform
 import secrets
-import statistics
 import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,37 +24,12 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks import community
+from benchmarks.rows import Row, pct, summary
 from bot.jobs import JobKind, JobRequest, JobState, Origin
 from bot.sandbox.useapi_sim import SimConfig
 from bot.store import Database, JobStore, JobUpdate
 from tests.engine.harness import start_engine
-
-
-@dataclass(frozen=True)
-class Row:
-    """One benchmark figure."""
-
-    name: str
-    unit: str
-    median: float
-    p99: float
-    maximum: float
-    floor: float | None
-    target: str
-    met: bool | None
-
-    @property
-    def ratio(self) -> str:
-        return f"{self.p99 / self.floor:.2f}x" if self.floor else "-"
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def summary(values: list[float]) -> tuple[float, float, float]:
-    return statistics.median(values), pct(values, 0.99), max(values)
 
 
 @contextlib.asynccontextmanager
@@ -546,8 +519,7 @@ async def result_run(tmp: Path, n: int) -> Row:
         thread_of: dict[int, int] = {}
         for k, thread in enumerate(threads):
             origin = Origin(emu.config.guild_id, emu.config.community_channel_id, thread)
-            job = await service.submit(JobRequest(JobKind.CREATE, 101 + k, origin, f"result {k}"), hold=True)
-            await service.release(job.id, thread_id=thread)
+            job = await service.submit(JobRequest(JobKind.CREATE, 101 + k, origin, f"result {k}"))
             thread_of[job.id] = thread
         await emu.wait_for(lambda: len(simulator.executing_jobids()) == n, 60, "all jobs running")
         before_429 = len(emu.rate_limit_hits)
@@ -684,6 +656,7 @@ BENCHES: list[Callable[[Path], Awaitable[list[Row]]]] = [
     bench_recovery,
     bench_process,
     bench_busy,
+    *community.BENCHES,
 ]
 
 
@@ -700,12 +673,13 @@ def render(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-async def main() -> int:
+async def main(only: list[str]) -> int:
     # The fault benches provoke warnings by design, and the ack bench stops bots mid-command.
     logging.basicConfig(level=logging.CRITICAL)
     rows: list[Row] = []
+    chosen = [b for b in BENCHES if not only or any(name in b.__name__ for name in only)]
     with tempfile.TemporaryDirectory(prefix="pikabot-bench-") as tmp:
-        for bench in BENCHES:
+        for bench in chosen:
             print(f"running {bench.__name__} …", file=sys.stderr, flush=True)
             rows.extend(await bench(Path(tmp)))
     table = render(rows)
@@ -720,4 +694,5 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(asyncio.run(main()))
+    # `python benchmarks/run.py community fair` runs only the benches whose names contain a word given.
+    raise SystemExit(asyncio.run(main(sys.argv[1:])))

@@ -139,4 +139,5 @@ class PikaBot(commands.Bot):
         runtime = getattr(self, "runtime", None)
         if runtime is not None:
             await runtime.stop()
+        await self.delivery.close()  # while the HTTP session is still open
         await super().close()

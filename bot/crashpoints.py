@@ -11,12 +11,14 @@ import os
 import signal
 
 POINTS = (
-    "job.stored",  # the row is committed; the status message is not posted yet
+    "job.stored",  # the row is committed and queued; the status message is not posted yet
+    "place.posted",  # the status message (and thread) are posted; not recorded yet
     "submit.claimed",  # the slot is claimed (submitting); the POST has not left
     "submit.sent",  # upstream accepted the job; its id is not saved yet
     "callback.received",  # a callback arrived; it is not confirmed yet
     "download.streaming",  # part of the video is in a temporary file
     "download.done",  # the video is on disk; the job is not marked completed yet
+    "complete.unplaced",  # the result is ready (completed) but its thread is not there yet
     "deliver.before",  # about to upload to Discord
     "deliver.posted",  # Discord accepted the post; its message id is not saved yet
 )

@@ -20,6 +20,14 @@ class DeliveryReceipt:
     message_id: int | None = None
 
 
+@dataclass(frozen=True)
+class JobPlacement:
+    """Where a job's status message and thread ended up; None for what could not be posted."""
+
+    thread_id: int | None = None
+    status_message_id: int | None = None
+
+
 @dataclass(eq=False)
 class DeliveryError(Exception):
     """Delivery failed. `permanent` means trying again cannot help (e.g. the thread is gone)."""
@@ -40,6 +48,14 @@ class Delivery(Protocol):
 
     async def deliver_notice(self, job: Job) -> DeliveryReceipt:
         """Tell the member that `job` ended without a video (failed, moderated, cancelled, expired)."""
+        ...
+
+    async def place_job(self, job: Job, queue_position: int | None, eta: float | None) -> JobPlacement:
+        """Post the job's status message (and thread) as Discord's limits allow; never blocks the work."""
+        ...
+
+    async def job_placed(self, job: Job) -> None:
+        """The placement is recorded: tell the member where to follow the job (best effort)."""
         ...
 
     async def job_changed(self, job: Job, queue_position: int | None, eta: float | None = None) -> None:

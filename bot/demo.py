@@ -141,8 +141,13 @@ class Narrator:
     async def private_reply(self, interaction: EmuInteraction, user_id: int) -> str:
         """Wait for the final ephemeral answer to an interaction and print it."""
         emu = self.stack.emulator.emu
+        # "✅ … Its status is on the way." is followed by the link to the job's thread: wait for that.
         await emu.wait_for(
-            lambda: any(("✅" in t or "❌" in t) for t in emu.ephemeral_replies(interaction)), 15, "a reply"
+            lambda: any(
+                "❌" in t or ("✅" in t and "on the way" not in t) for t in emu.ephemeral_replies(interaction)
+            ),
+            15,
+            "a reply",
         )
         reply = emu.ephemeral_replies(interaction)[-1]
         self.say(f"  (only {self.name(user_id)} sees) {self.readable(reply)}")

@@ -1,33 +1,42 @@
-"""The Discord implementation of Delivery: results, notices and status edits, posted with the bot token.
+"""The Discord implementation of Delivery: status messages, results, notices and status edits.
 
-Posts go through the bot token (never the 15-minute interaction token), so a job that finishes an
-hour later still lands. Each post carries a nonce derived from the job id with enforce_nonce, so a
-crash between "Discord stored it" and "we recorded it" cannot produce a second message.
+A new job's status message is its member's own interaction follow-up, and it is edited over that
+interaction's token while the token lives (15 minutes): neither spends the channel's 5-per-5-s
+message budget, so a busy channel's new jobs appear at once. Without a live interaction (after a
+restart) the status goes out with the bot token through the channel's budget. Results and notices
+always use the bot token, so a job that finishes an hour later still lands; each post carries a
+nonce derived from the job id with enforce_nonce, so a crash between "Discord stored it" and "we
+recorded it" cannot produce a second message.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, Literal
 
 import aiohttp
 import discord
 
+from bot.channel_budget import ChannelBudget
 from bot.custom_ids import delete_custom_id, follow_up_custom_id, retry_custom_id
-from bot.delivery import DeliveryError, DeliveryReceipt
+from bot.delivery import DeliveryError, DeliveryReceipt, JobPlacement
 from bot.jobs import Job, JobKind, JobState, VideoResult
 from bot.metrics import Metrics
 from bot.providers.registry import capabilities_of
-from bot.render import RETRYABLE_ENDINGS, notice_text, result_embed, size_text, status_embed
+from bot.render import RETRYABLE_ENDINGS, notice_text, result_embed, size_text, status_embed, thread_name
 
 log = logging.getLogger(__name__)
 
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024  # Discord's default per-file limit for bots since 2025-01
+THREAD_ARCHIVE_MINUTES: Literal[1440] = 1440  # a day: long enough for any job, and posting unarchives anyway
+INTERACTION_LIFETIME = 14 * 60.0  # Discord's tokens live 15 minutes; stop using one a little early
 _Poster = Callable[[discord.PartialMessageable], Awaitable[discord.Message]]
 
 
@@ -110,6 +119,24 @@ class _StatusSlot:
     last_edit: float = 0.0
     pending: tuple[Job, int | None, float | None] | None = None
     task: asyncio.Task[None] | None = None
+    final: bool = False  # the last edit (delivered, failed, …) is pending or done
+
+
+@dataclass
+class Announcement:
+    """A new job's interaction, in memory only (its token is a short-lived secret)."""
+
+    interaction: discord.Interaction[Any]
+    accepted: str  # the private answer so far ("✅ Job 12 is queued, position 3.")
+    use_thread: bool
+    note: str = ""
+    where: int | None = None  # the thread (or channel) the status message went to, once posted
+    expires_at: float = field(default_factory=lambda: time.monotonic() + INTERACTION_LIFETIME)
+
+    @property
+    def live(self) -> bool:
+        """True while the interaction token may still be used."""
+        return time.monotonic() < self.expires_at
 
 
 @dataclass
@@ -119,8 +146,9 @@ class DiscordDelivery:
     client: discord.Client
     status_interval: float = 3.0  # Discord allows ~5 edits/5 s per channel; a status needs far fewer
     _status: dict[int, _StatusSlot] = field(default_factory=dict)
-    _followups: dict[int, tuple[discord.Webhook, float]] = field(default_factory=dict)
+    _announcements: dict[int, Announcement] = field(default_factory=dict)
     pacer: Pacer = field(default_factory=Pacer)
+    budget: ChannelBudget = field(default_factory=ChannelBudget)
     # Where admins asked to be told about account problems (guild settings); set once the store is open.
     alert_channels: Callable[[], Awaitable[list[int]]] | None = None
     metrics: Metrics | None = None
@@ -245,6 +273,7 @@ class DiscordDelivery:
         last: discord.HTTPException | None = None
         for channel_id in dict.fromkeys(t for t in targets if t is not None):
             channel = self.client.get_partial_messageable(channel_id, guild_id=job.origin.guild_id)
+            await self.budget.post(channel_id)
             await self.pacer.wait()
             try:
                 return await post(channel)
@@ -268,28 +297,100 @@ class DiscordDelivery:
         log.error("job %s: no place to post its result: %s", job.id, _describe(last))
         raise DeliveryError(f"the bot may not post here: {_describe(last)}", permanent=True)
 
-    def remember_interaction(self, job_id: int, followup: discord.Webhook, expires_at: float) -> None:
-        """Keep the member's interaction webhook (in memory only: it is a short-lived secret)."""
-        now = time.monotonic()
-        self._followups = {k: v for k, v in self._followups.items() if v[1] > now}
-        self._followups[job_id] = (followup, expires_at)
+    def remember_interaction(self, job_id: int, announcement: Announcement) -> None:
+        """Keep a new job's interaction, so its status message is posted and edited over it."""
+        self._announcements = {k: v for k, v in self._announcements.items() if v.live}
+        self._announcements[job_id] = announcement
+
+    def _announcement(self, job_id: int) -> Announcement | None:
+        entry = self._announcements.get(job_id)
+        if entry is not None and not entry.live:
+            del self._announcements[job_id]
+            return None
+        return entry
 
     async def _private_notice(self, job: Job, reason: str) -> int | None:
         """An ephemeral follow-up to the member's command, if its token is still valid."""
-        entry = self._followups.pop(job.id, None)
-        if entry is None or entry[1] <= time.monotonic():
+        entry = self._announcements.pop(job.id, None)
+        if entry is None or not entry.live:
             return None
-        followup, _ = entry
         text = (
             f"{notice_text(job)}\n\nI couldn't post this in <#{job.origin.thread_id or job.origin.channel_id}>: "
             f"{reason}. Ask a server admin to let me send messages (and messages in threads) there."
         )
         try:
-            message = await followup.send(text, ephemeral=True, wait=True)
+            message = await entry.interaction.followup.send(text, ephemeral=True, wait=True)
         except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
             log.warning("job %s: private notice failed too: %s", job.id, exc)
             return None
         return message.id
+
+    # -- placing a new job ---------------------------------------------------------------------------
+
+    async def place_job(self, job: Job, queue_position: int | None, eta: float | None) -> JobPlacement:
+        """Post the status message (over the member's interaction when it lives) and start its thread."""
+        entry = self._announcement(job.id)
+        embed = status_embed(job, queue_position, eta)
+        message: discord.Message
+        try:
+            if entry is not None:
+                message = await entry.interaction.followup.send(
+                    embed=embed, wait=True, allowed_mentions=discord.AllowedMentions.none()
+                )
+                channel_id = message.channel.id
+            else:
+                channel_id = job.origin.thread_id or job.origin.channel_id
+                message = await self._post_status(job, channel_id, embed)
+        except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            # The job runs anyway; its result goes to the channel it was asked in.
+            log.warning("job %s: status message failed: %s", job.id, exc)
+            if entry is not None:
+                entry.note = " I couldn't post its status here; the result will come here."
+            return JobPlacement()
+        if self.metrics is not None:
+            self.metrics.discord_post("status")
+        self._status.setdefault(job.id, _StatusSlot()).last_edit = time.monotonic()
+        thread_id = job.origin.thread_id
+        if thread_id is None and (entry is None or entry.use_thread):
+            thread_id, refused = await self._start_thread(job, channel_id, message.id)
+            if refused and entry is not None:
+                entry.note = " I couldn't start a thread here, so the result will be posted in this channel."
+        if entry is not None:
+            entry.where = thread_id or channel_id
+        return JobPlacement(thread_id=thread_id, status_message_id=message.id)
+
+    async def job_placed(self, job: Job) -> None:
+        """Point the member's private answer at the thread (or channel) their job now lives in."""
+        entry = self._announcement(job.id)
+        if entry is None:
+            return
+        link = f" Follow it in <#{entry.where}>." if entry.where is not None else ""
+        try:
+            await entry.interaction.edit_original_response(content=f"{entry.accepted}{link}{entry.note}")
+        except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            log.info("job %s: could not update the member's private answer: %s", job.id, exc)
+
+    async def _post_status(self, job: Job, channel_id: int, embed: discord.Embed) -> discord.Message:
+        """The status message with the bot token, through the channel's budget (no interaction left)."""
+        await self.budget.post(channel_id)
+        await self.pacer.wait()
+        channel = self.client.get_partial_messageable(channel_id, guild_id=job.origin.guild_id)
+        return await channel.send(
+            embed=embed, allowed_mentions=discord.AllowedMentions.none(), nonce=nonce_for(job.id, "s")
+        )
+
+    async def _start_thread(self, job: Job, channel_id: int, message_id: int) -> tuple[int | None, bool]:
+        """A thread from the status message: (its id, or None; True when Discord refused)."""
+        await self.pacer.wait()
+        channel = self.client.get_partial_messageable(channel_id, guild_id=job.origin.guild_id)
+        try:
+            thread = await channel.get_partial_message(message_id).create_thread(
+                name=thread_name(job.prompt, job.id), auto_archive_duration=THREAD_ARCHIVE_MINUTES
+            )
+        except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            log.warning("job %s: could not start a thread: %s", job.id, exc)
+            return None, True
+        return thread.id, False
 
     # -- the status message ------------------------------------------------------------------------
 
@@ -298,11 +399,17 @@ class DiscordDelivery:
         if job.status_message_id is None:
             return
         slot = self._status.setdefault(job.id, _StatusSlot())
-        slot.pending = (job, queue_position, eta)
+        if not slot.final:
+            self._schedule_status(job.id, slot, (job, queue_position, eta))
+
+    def _schedule_status(
+        self, job_id: int, slot: _StatusSlot, shown: tuple[Job, int | None, float | None]
+    ) -> None:
+        slot.pending = shown
         if slot.task is not None and not slot.task.done():
-            return
+            return  # the waiting flush takes the newest state
         wait = slot.last_edit + self.status_interval - time.monotonic()
-        slot.task = asyncio.create_task(self._flush_status(job.id, max(0.0, wait)))
+        slot.task = asyncio.create_task(self._flush_status(job_id, max(0.0, wait)))
 
     async def _flush_status(self, job_id: int, wait: float) -> None:
         if wait > 0:
@@ -314,21 +421,43 @@ class DiscordDelivery:
         slot.pending = None
         slot.last_edit = time.monotonic()
         await self._edit_status(job, position, eta)
+        if slot.final and slot.pending is None:
+            self._status.pop(job_id, None)
+
+    async def close(self) -> None:
+        """At shutdown, make the waiting status edits now (briefly, best effort), then stop the rest."""
+        waiting = [slot for slot in self._status.values() if slot.task is not None and not slot.task.done()]
+        for slot in waiting:
+            assert slot.task is not None
+            slot.task.cancel()
+        edits = [self._edit_status(*slot.pending) for slot in waiting if slot.pending is not None]
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(2.0):
+                await asyncio.gather(*edits, return_exceptions=True)
+        self._status.clear()
 
     async def _final_status(self, job: Job, state: JobState) -> None:
-        slot = self._status.pop(job.id, None)
-        if slot is not None and slot.task is not None:
-            slot.task.cancel()
-        if job.status_message_id is not None:
-            await self._edit_status(_with_state(job, state), None)
+        """The status message's last edit; it keeps the once-per-interval pace like every other."""
+        if job.status_message_id is None:
+            return
+        slot = self._status.setdefault(job.id, _StatusSlot())
+        slot.final = True
+        self._schedule_status(job.id, slot, (_with_state(job, state), None, None))
 
     async def _edit_status(self, job: Job, position: int | None, eta: float | None = None) -> None:
         assert job.status_message_id is not None
-        channel = self.client.get_partial_messageable(status_channel_id(job), guild_id=job.origin.guild_id)
+        embed = status_embed(job, position, eta)
+        entry = self._announcement(job.id)
         try:
-            await channel.get_partial_message(job.status_message_id).edit(
-                embed=status_embed(job, position, eta)
-            )
+            if entry is not None:
+                # Over the interaction's own token: no part of the channel's message budget.
+                await entry.interaction.followup.edit_message(job.status_message_id, embed=embed)
+            else:
+                channel_id = status_channel_id(job)
+                await self.budget.edit(channel_id)
+                await self.pacer.wait()
+                channel = self.client.get_partial_messageable(channel_id, guild_id=job.origin.guild_id)
+                await channel.get_partial_message(job.status_message_id).edit(embed=embed)
             if self.metrics is not None:
                 self.metrics.discord_post("status")
         except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:

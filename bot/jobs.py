@@ -194,6 +194,7 @@ class Job:
     params: VideoParams = field(default_factory=VideoParams)
     upstream_handle: str | None = None  # provider-opaque data about the upstream job (fal's URLs)
     cost_usd: float | None = None
+    placed: bool = True  # its status message and thread exist (or were given up on); results wait for it
 
     @property
     def terminal(self) -> bool:

@@ -18,14 +18,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import Settings
-from bot.delivery import DeliveryError, DeliveryReceipt
+from bot.delivery import DeliveryError, DeliveryReceipt, JobPlacement
 from bot.downloads import DownloadPolicy, VideoDownloader
 from bot.jobs import Job, JobState, VideoResult
 from bot.runtime import accounts_from, engine_settings_from, providers_from
 from bot.scheduler import Scheduler
 from bot.service import CancelOutcome, JobNotFound, JobService
 from bot.store import Database, JobStore
-from bot.store.job_store import HELD, JobEvent, row_to_job
+from bot.store.job_store import JobEvent, row_to_job
 
 __all__ = [
     "CancelReport",
@@ -135,6 +135,13 @@ class OperatorDelivery:
         """Left to the running bot."""
         raise DeliveryError("notices are posted by the running bot")
 
+    async def place_job(self, job: Job, queue_position: int | None, eta: float | None) -> JobPlacement:
+        """Operator jobs are stored placed; the running bot posts their results where they were asked."""
+        return JobPlacement()
+
+    async def job_placed(self, job: Job) -> None:
+        """Nobody to tell."""
+
     async def job_changed(self, job: Job, queue_position: int | None, eta: float | None = None) -> None:
         """Progress display is the running bot's."""
 
@@ -227,7 +234,7 @@ async def retry_job(service: JobService, job_id: int) -> Job:
     parent = await service.store.get(job_id)
     if parent is None:
         raise JobNotFound(job_id)
-    # Not held: there is no Discord status message to post first; the running bot takes it from here.
+    # Stored placed: no Discord interaction to announce it through; its result goes where the parent's did.
     return await service.retry(job_id, parent.owner_id)
 
 
@@ -302,8 +309,6 @@ def _field_lines(name: str, value: object, now: float) -> list[tuple[str, str]]:
     """``(label, text)`` pairs for one Job field; nested records are spread as ``origin.guild_id``."""
     if value is None:
         return [(name, "-")]
-    if name == "next_attempt_at" and isinstance(value, float) and value >= HELD:
-        return [(name, "held (its Discord status message was not posted yet)")]
     if name.endswith("_at") and isinstance(value, int | float) and not isinstance(value, bool):
         return [(name, f"{format_utc(value)} UTC ({format_age(now - value)} ago)")]
     to_json = getattr(value, "to_json", None)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.crashpoints import crashpoint
-from bot.delivery import Delivery, DeliveryError
+from bot.delivery import Delivery, DeliveryError, JobPlacement
 from bot.downloads import DownloadedVideo, DownloadError, VideoDownloader
 from bot.jobs import Job, JobKind, JobRequest, JobState, VideoResult
 from bot.limits import MemberLimits, day_start
@@ -42,7 +42,6 @@ from bot.providers.base import (
 )
 from bot.scheduler import Scheduler
 from bot.store import JobStore, JobUpdate
-from bot.store.job_store import HELD
 
 log = logging.getLogger(__name__)
 
@@ -199,37 +198,41 @@ class JobService:
         self._run_times: list[float] = []
         self._run_times_at = float("-inf")
         self._shown_positions: dict[int, int] = {}
+        self._started_at = float("inf")  # until recover(): every unplaced job counts as new
 
     # -- public API ---------------------------------------------------------------------------
 
     async def submit(
-        self, request: JobRequest, *, hold: bool = False, limits: MemberLimits | None = None
+        self, request: JobRequest, *, announce: bool = False, limits: MemberLimits | None = None
     ) -> Job:
         """Validate, store as queued and wake the scheduler. Raises PromptError on bad input.
 
-        With `hold`, the job waits until release(): the Discord layer first posts the status
-        message and thread the job's progress and result belong to.
+        With `announce`, the presentation pipeline posts its status message and thread beside the
+        work (never before it); a result that is ready first waits for them.
         """
         provider = self._provider(request.provider)
         check_declared(provider, request)
         provider.check(request)
-        job = await self._admit(request, limits=limits, hold=hold)
+        job = await self._admit(request, limits=limits, announce=announce)
         crashpoint("job.stored")
         log.info("job %s queued (%s by %s)", job.id, job.kind.value, job.owner_id)
         self._wake.set()
         return job
 
     async def _admit(
-        self, request: JobRequest, *, limits: MemberLimits | None, hold: bool, parent_id: int | None = None
+        self,
+        request: JobRequest,
+        *,
+        limits: MemberLimits | None,
+        announce: bool,
+        parent_id: int | None = None,
     ) -> Job:
-        """Price the request, then check the member's limits and store it as queued (or held)."""
+        """Price the request, then check the member's limits and store it as queued."""
         request = replace(request, cost_usd=self._provider(request.provider).price_usd(request))
         async with self._member_lock(request.owner_id):
             # Checked and inserted under one lock, so two quick commands cannot both squeeze in.
             now = await self._check_limits(request.origin.guild_id, request.owner_id, limits)
-            return await self.store.insert(
-                request, now, parent_id=parent_id, not_before=HELD if hold else None
-            )
+            return await self.store.insert(request, now, parent_id=parent_id, placed=not announce)
 
     async def _check_limits(
         self, guild_id: int | None, owner_id: int, limits: MemberLimits | None = None
@@ -255,36 +258,13 @@ class JobService:
             lock = self._member_locks[owner_id] = asyncio.Lock()
         return lock
 
-    async def release(
-        self, job_id: int, *, thread_id: int | None = None, status_message_id: int | None = None
-    ) -> Job | None:
-        """Let a held job be scheduled, recording where its status message and thread are."""
-        now = self._clock()
-        job = await self.store.update(
-            job_id,
-            JobState.QUEUED,
-            now,
-            JobUpdate(thread_id=thread_id, status_message_id=status_message_id, next_attempt_at=now),
-        )
-        self._wake.set()
-        return job
-
-    async def attach(
-        self, job_id: int, *, thread_id: int | None, status_message_id: int | None
-    ) -> Job | None:
-        """Record where a job's status message and thread are, whatever its state."""
-        job = await self.store.get(job_id)
-        if job is None:
-            return None
-        return await self.store.update(
-            job_id,
-            job.state,
-            self._clock(),
-            JobUpdate(thread_id=thread_id, status_message_id=status_message_id),
-        )
+    def present(self, job_id: int) -> None:
+        """Post a new job's status message and thread now (the Discord layer has the member's
+        interaction at hand); the loop's sweep covers any job this misses."""
+        self._tasks.spawn(("place", job_id), self._place(job_id))
 
     async def retry(
-        self, job_id: int, requester_id: int, *, hold: bool = False, limits: MemberLimits | None = None
+        self, job_id: int, requester_id: int, *, announce: bool = False, limits: MemberLimits | None = None
     ) -> Job:
         """A new job with the same request; never changes the old one.
 
@@ -324,7 +304,7 @@ class JobService:
                 self._provider(parent.provider).check(request)
             except PromptError as error:
                 raise NotRetryable(f"job {job_id} cannot be sent again: {error}") from None
-        job = await self._admit(request, limits=limits, hold=hold, parent_id=parent_id)
+        job = await self._admit(request, limits=limits, announce=announce, parent_id=parent_id)
         if use_button and parent.account:
             updated = await self.store.update(
                 job.id, JobState.QUEUED, self._clock(), JobUpdate(account=parent.account)
@@ -339,7 +319,7 @@ class JobService:
         kind: JobKind,
         requester_id: int,
         *,
-        hold: bool = False,
+        announce: bool = False,
         limits: MemberLimits | None = None,
     ) -> Job:
         """A new job made from job `job_id`'s finished video (extend, upscale), same prompt and options."""
@@ -360,7 +340,7 @@ class JobService:
             provider=parent.provider,
             params=parent.params,
         )
-        job = await self._admit(request, limits=limits, hold=hold, parent_id=parent.id)
+        job = await self._admit(request, limits=limits, announce=announce, parent_id=parent.id)
         self._wake.set()
         return job
 
@@ -423,10 +403,8 @@ class JobService:
         """Pick every unfinished job up again after a start; nothing is resent blindly."""
         now = self._clock()
         await asyncio.to_thread(_remove_partial_downloads, self.settings.media_dir)
-        for held in await self.store.held():
-            # The bot stopped between storing the job and posting its status message: run it
-            # anyway; its result goes to the channel it was asked in.
-            await self.store.update(held.id, JobState.QUEUED, now, JobUpdate(next_attempt_at=now))
+        # Jobs not yet placed in Discord are picked up by the loop's placement sweep.
+        self._started_at = now
         counts = dict.fromkeys(JobState, 0)
         for job in await self.store.unfinished():
             counts[job.state] += 1
@@ -497,6 +475,10 @@ class JobService:
             self._spawn_locked("deliver", job.id, self._deliver)
         for job in await self.store.needing_notice(now, 100):
             self._spawn_locked("notify", job.id, self._notify)
+        # The member's own interaction places a new job at once (present()); this sweep takes the
+        # ones it missed: jobs from before a restart, or whose command handler failed midway.
+        for job in await self.store.unplaced(max(now - _PLACE_GRACE, self._started_at), 50):
+            self._tasks.spawn(("place", job.id), self._place(job.id))
 
     def _spawn_locked(self, what: str, job_id: int, work: Callable[[int], Awaitable[None]]) -> None:
         # A job whose lock is held is being worked on (e.g. its submit is in flight): skip it
@@ -908,7 +890,40 @@ class JobService:
             return
         log.info("job %s completed (%d bytes)", job.id, result.size)
         self._wake.set()  # a slot is free
+        if not completed.placed:
+            # The result waits, durably, for its thread; placing the job wakes the loop to post it.
+            crashpoint("complete.unplaced")
+            return
         await self._deliver_job(completed)
+
+    # -- presentation ------------------------------------------------------------------------
+
+    async def _place(self, job_id: int) -> None:
+        """Post the job's status message and thread, record them once, then show its current state."""
+        job = await self.store.get(job_id)
+        if job is None or job.placed:
+            return
+        position = await self.store.queue_position(job.id) if job.state is JobState.QUEUED else None
+        eta = await self.queue_eta(job, position) if position else None
+        try:
+            where = await self.delivery.place_job(job, position, eta)
+        except Exception:
+            # Nowhere to show it: the result and notices go to the channel it was asked in.
+            log.exception("placing job %s failed; its result goes to its channel", job.id)
+            where = JobPlacement()
+        crashpoint("place.posted")
+        placed = await self.store.place(
+            job.id, self._clock(), thread_id=where.thread_id, status_message_id=where.status_message_id
+        )
+        if placed is None:
+            return
+        self._wake.set()  # a result or notice may have been waiting for this
+        try:
+            await self.delivery.job_placed(placed)
+        except Exception:
+            log.exception("telling the member where job %s is failed", job.id)
+        if placed.state is not job.state or placed.progress != job.progress:
+            await self._changed(placed)
 
     # -- finishing ----------------------------------------------------------------------------
 
@@ -986,7 +1001,8 @@ class JobService:
             "job %s ended %s: %s", job.id, state.value, code, extra=job_extra(job.id, job.origin.guild_id)
         )
         self._wake.set()
-        await self._notify_job(finished)
+        if finished.placed:  # otherwise the notice follows once the status message is there
+            await self._notify_job(finished)
         await self._forget_files(finished)
 
     async def _notify(self, job_id: int) -> None:
@@ -1113,6 +1129,7 @@ def check_declared(provider: Provider, request: JobRequest) -> None:
 
 _RUN_TIMES_SAMPLE = 20  # recent deliveries the ETA is the median of
 _RUN_TIMES_TTL = 30.0  # seconds between refreshes of that sample
+_PLACE_GRACE = 5.0  # seconds a new job's own command handler has to place it before the sweep does
 _QUEUE_SHOWN = 10  # queued jobs whose status is edited when the queue moves; the rest wait their turn
 
 

@@ -1,24 +1,24 @@
-"""Starting a job from an interaction: checks, status message, thread, release, ephemeral reply."""
+"""Starting a job from an interaction: checks, queueing, the private answer and the announcement."""
 
 from __future__ import annotations
 
 import logging
 import re
 import secrets
-import time
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import discord
 
 from bot.app import REQUIRED_PERMISSIONS
 from bot.config import SECRET_ENV
+from bot.discord_delivery import Announcement
 from bot.jobs import InputFile, Job, JobKind, JobRequest, Origin
 from bot.limits import LimitExceeded
 from bot.params import VideoParams
 from bot.prompt import PikaOptions, PromptError, PromptKind, merge_options, parse_prompt
 from bot.providers.registry import DISPLAY_NAMES
-from bot.render import eta_text, size_text, status_embed, thread_name
+from bot.render import eta_text, size_text
 from cogs.admin import settings_for
 from cogs.guards import UserFacingError, check_banned, guard, limits_of_member, member_is_moderator
 
@@ -40,7 +40,6 @@ _EXTENSIONS = {
     ".webp": "image/webp",
     ".gif": "image/gif",
 }
-THREAD_ARCHIVE_MINUTES: Literal[1440] = 1440  # a day: long enough for any job, and posting unarchives anyway
 
 
 @dataclass(frozen=True)
@@ -156,7 +155,7 @@ async def launch(
     provider: str = "useapi",
     params: VideoParams | None = None,
 ) -> None:
-    """Defer, validate, store (held), post the status message and thread, release, tell the member."""
+    """Defer, validate, queue the job, tell the member, and have its status message and thread posted."""
     await interaction.response.defer(ephemeral=True, thinking=True)
     bot = interaction.client
     try:
@@ -194,11 +193,11 @@ async def launch(
             params=params or VideoParams(),
         )
         limits = await limits_of_member(interaction, settings)
-        job = await bot.runtime.service.submit(request, hold=True, limits=limits)
+        job = await bot.runtime.service.submit(request, announce=True, limits=limits)
     except (UserFacingError, PromptError, LimitExceeded) as error:
         await interaction.edit_original_response(content=f"❌ {error}")
         return
-    await post_status_and_release(interaction, job, placement)
+    await announce(interaction, job, placement)
 
 
 def not_set_up(provider: str) -> str:
@@ -279,46 +278,24 @@ def origin_of(interaction: discord.Interaction[PikaBot], placement: Placement) -
     )
 
 
-async def post_status_and_release(
-    interaction: discord.Interaction[PikaBot], job: Job, placement: Placement, *, target_id: int | None = None
-) -> None:
-    """Post the status message (and start the thread from it), then let the job run."""
+async def announce(interaction: discord.Interaction[PikaBot], job: Job, placement: Placement) -> None:
+    """Tell the member privately that the job is queued, then let the presentation pipeline post its
+    status message (as this interaction's follow-up) and thread; the job is already in the queue."""
     bot = interaction.client
     service = bot.runtime.service
     position = await service.queue_position(job.id)
     eta = await service.queue_eta(job, position) if position else None
-    channel_id = target_id or job.origin.thread_id or job.origin.channel_id
-    channel = bot.get_partial_messageable(channel_id, guild_id=job.origin.guild_id)
-    thread_id = job.origin.thread_id
-    status_id: int | None = None
-    note = placement.note
-    try:
-        status = await channel.send(
-            embed=status_embed(job, position, eta), allowed_mentions=discord.AllowedMentions.none()
-        )
-        status_id = status.id
-        if placement.use_thread and not placement.in_thread and target_id is None:
-            try:
-                thread = await status.create_thread(
-                    name=thread_name(job.prompt, job.id), auto_archive_duration=THREAD_ARCHIVE_MINUTES
-                )
-                thread_id = thread.id
-            except discord.HTTPException as exc:
-                log.warning("job %s: could not start a thread: %s", job.id, exc)
-                note = " I couldn't start a thread here, so the result will be posted in this channel."
-    except discord.HTTPException as exc:
-        # The job is stored: it still runs, and its result goes to the channel it was asked in.
-        log.warning("job %s: status message failed: %s", job.id, exc)
-    # Interaction tokens live 15 minutes; keep the follow-up a little less, in memory only.
-    bot.delivery.remember_interaction(job.id, interaction.followup, time.monotonic() + 14 * 60)
-    await service.release(job.id, thread_id=thread_id, status_message_id=status_id)
-    where = f"<#{thread_id}>" if thread_id else f"<#{job.origin.channel_id}>"
     ahead = f", position {position} in the queue" if position and position > 1 else ""
     if eta is not None:
         ahead += f"; video in about {eta_text(eta)}"
-    await interaction.edit_original_response(
-        content=f"✅ Job **{job.id}** is queued{ahead}. Follow it in {where}.{note}"
+    accepted = f"✅ Job **{job.id}** is queued{ahead}."
+    # Answered before the status follow-up: the first follow-up after a defer would replace this
+    # private "thinking…" message instead of posting in public.
+    await interaction.edit_original_response(content=f"{accepted} Its status is on the way.")
+    bot.delivery.remember_interaction(
+        job.id, Announcement(interaction, accepted, use_thread=placement.use_thread, note=placement.note)
     )
+    service.present(job.id)
 
 
 def error_code() -> str:
@@ -331,10 +308,10 @@ __all__ = [
     "REQUIRED_PERMISSIONS",
     "Placement",
     "UserFacingError",
+    "announce",
     "error_code",
     "is_moderator",
     "launch",
     "placement_for",
-    "post_status_and_release",
     "read_image",
 ]

@@ -20,7 +20,7 @@ from bot.render import status_embed
 from bot.service import JobNotFound, NotRetryable
 from cogs.admin import settings_for
 from cogs.guards import check_banned, guard, limits_of_member
-from cogs.launch import Placement, UserFacingError, error_code, is_moderator, launch, post_status_and_release
+from cogs.launch import Placement, UserFacingError, announce, error_code, is_moderator, launch
 from cogs.member import cancel_job, delete_result, show_jobs, show_quota
 
 if TYPE_CHECKING:
@@ -452,7 +452,7 @@ async def retry_clicked(interaction: Interaction, job_id: int) -> None:
         interaction,
         job_id,
         "retry",
-        lambda limits: service.retry(job_id, user, hold=True, limits=limits),
+        lambda limits: service.retry(job_id, user, announce=True, limits=limits),
         " Start your own with /pika create.",
     )
 
@@ -484,7 +484,7 @@ async def start_from_job(
         await interaction.edit_original_response(content=f"❌ {error}")
         return
     in_thread = job.origin.thread_id is not None
-    await post_status_and_release(interaction, job, Placement(use_thread=in_thread, in_thread=in_thread))
+    await announce(interaction, job, Placement(use_thread=in_thread, in_thread=in_thread))
 
 
 _FOLLOW_UP_KINDS = {"extend": JobKind.EXTEND, "upscale": JobKind.UPSCALE}
@@ -521,7 +521,7 @@ async def follow_up_clicked(interaction: Interaction, job_id: int, kind: JobKind
         interaction,
         job_id,
         kind.value,
-        lambda limits: service.follow_up(job_id, kind, user, hold=True, limits=limits),
+        lambda limits: service.follow_up(job_id, kind, user, announce=True, limits=limits),
     )
 
 

@@ -833,6 +833,8 @@ class EmuFaults:
     server_error_after_store_next: int = 0
     #: ``retry_after`` (seconds) of injected 429s.
     retry_after: float = 0.2
+    #: Seconds every interaction follow-up takes to answer (a slow Discord; results beat their thread).
+    followup_delay: float = 0.0
     _drop: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
     def drop_gateway(self) -> None:
@@ -2745,8 +2747,19 @@ class DiscordEmulator:
             req.params["webhook_id"], req.params["webhook_token"], what="followup"
         )
         self._acked(inter, "followup")
+        if self.faults.followup_delay > 0:
+            await asyncio.sleep(self.faults.followup_delay)
         body = req.body if isinstance(req.body, dict) else {}
         self._check_message(body, req.files, creating=True, what="followup")
+        original = self.messages.get(inter.original_message_id) if inter.original_message_id else None
+        if original is not None and original.flags & MessageFlag.LOADING and not original.deleted:
+            # Discord: the first follow-up after a deferred response replaces the "thinking…" message,
+            # which keeps its ephemeral flag whatever the follow-up asks.
+            self._edit_message(original, body, req.files)
+            inter.responses.append(EmuResponse("followup", self.now(), None, body, original.id))
+            if req.query.get("wait", "").lower() not in ("1", "true"):
+                return _Resp(204)
+            return _Resp(body=self.message_payload(original))
         channel = self._channel_or_404(inter.channel_id)
         flags = int(body.get("flags") or 0) & MessageFlag.EPHEMERAL
         message = self._new_message(

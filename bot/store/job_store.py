@@ -28,10 +28,6 @@ from bot.store.database import Database
 
 log = logging.getLogger(__name__)
 
-# next_attempt_at of a job stored but not yet released to the scheduler (its Discord status message
-# is being posted). Far beyond any real time, so no scan treats it as due.
-HELD = 9.0e15
-
 # Once a job is completed or terminal, its callback capability is spent (I4 in the fault suite).
 _SPENDS_TOKEN = TERMINAL_STATES | {JobState.COMPLETED}
 
@@ -173,6 +169,7 @@ def row_to_job(row: sqlite3.Row) -> Job:
         params=VideoParams.from_json(json.loads(row["params_json"])),
         upstream_handle=row["upstream_handle"],
         cost_usd=row["cost_usd"],
+        placed=bool(row["placed"]),
     )
 
 
@@ -203,16 +200,17 @@ class JobStore:
         now: float,
         *,
         parent_id: int | None = None,
-        not_before: float | None = None,
+        placed: bool = True,
     ) -> Job:
-        """Store a new queued job and its input files in one transaction."""
+        """Store a new queued job and its input files in one transaction; `placed=False` when its
+        status message and thread are still to be posted (its result then waits for them)."""
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 """INSERT INTO jobs (provider, kind, state, owner_id, guild_id, channel_id, thread_id,
                                      interaction_id, upload_limit, prompt, options_json, params_json,
                                      message_text, font, parent_id, next_attempt_at, created_at, updated_at,
-                                     cost_usd)
-                   VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                     cost_usd, placed)
+                   VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    RETURNING *""",
                 (
                     request.provider,
@@ -229,10 +227,11 @@ class JobStore:
                     request.message_text,
                     request.font,
                     parent_id,
-                    now if not_before is None else not_before,
+                    now,
                     now,
                     now,
                     request.cost_usd,
+                    int(placed),
                 ),
             )
             row = await cursor.fetchone()
@@ -368,14 +367,14 @@ class JobStore:
         return int(row[0]) if row else None
 
     async def queued_in_order(self, limit: int) -> list[Job]:
-        """The first `limit` queued jobs (held ones excluded) in fair order: position n is index n-1."""
+        """The first `limit` queued jobs in fair order: position n is index n-1."""
         sql = (
             _FAIR_QUEUE
-            + "SELECT jobs.* FROM q JOIN jobs ON jobs.id = q.id WHERE q.next_attempt_at < ? ORDER BY "
+            + "SELECT jobs.* FROM q JOIN jobs ON jobs.id = q.id ORDER BY "
             + _FAIR_ORDER
             + " LIMIT ?"
         )
-        async with self.db.conn.execute(sql, (HELD, limit)) as cursor:
+        async with self.db.conn.execute(sql, (limit,)) as cursor:
             rows = await cursor.fetchall()
         return [row_to_job(row) for row in rows]
 
@@ -436,18 +435,15 @@ class JobStore:
         return float(row[0]) if row else 0.0
 
     async def queue_depth(self) -> int:
-        """Queued jobs the scheduler may start (held ones are still being announced in Discord)."""
-        async with self.db.conn.execute(
-            "SELECT COUNT(*) FROM jobs WHERE state = 'queued' AND next_attempt_at < ?", (HELD,)
-        ) as cursor:
+        """Queued jobs waiting for a slot."""
+        async with self.db.conn.execute("SELECT COUNT(*) FROM jobs WHERE state = 'queued'") as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
     async def oldest_queued(self) -> Job | None:
-        """The queued job that has waited longest (held ones excluded)."""
+        """The queued job that has waited longest."""
         async with self.db.conn.execute(
-            "SELECT * FROM jobs WHERE state = 'queued' AND next_attempt_at < ? ORDER BY created_at LIMIT 1",
-            (HELD,),
+            "SELECT * FROM jobs WHERE state = 'queued' ORDER BY created_at LIMIT 1"
         ) as cursor:
             row = await cursor.fetchone()
         return row_to_job(row) if row else None
@@ -461,13 +457,38 @@ class JobStore:
         return {str(r[0]): int(r[1]) for r in rows if r[0] is not None}
 
     async def due(self, state: JobState, now: float, limit: int) -> list[Job]:
-        """Jobs in `state` whose next attempt time has come (reconcile, deliver)."""
+        """Jobs in `state` whose next attempt time has come (reconcile; deliver once placed)."""
         async with self.db.conn.execute(
-            "SELECT * FROM jobs WHERE state = ? AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
+            "SELECT * FROM jobs WHERE state = ? AND next_attempt_at <= ? AND (placed = 1 OR state != 'completed') "
+            "ORDER BY next_attempt_at LIMIT ?",
             (state.value, now, limit),
         ) as cursor:
             rows = await cursor.fetchall()
         return [row_to_job(r) for r in rows]
+
+    async def unplaced(self, created_before: float, limit: int) -> list[Job]:
+        """Jobs whose status message and thread are not posted yet, oldest first."""
+        async with self.db.conn.execute(
+            "SELECT * FROM jobs WHERE placed = 0 AND created_at < ? ORDER BY created_at LIMIT ?",
+            (created_before, limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [row_to_job(r) for r in rows]
+
+    async def place(
+        self, job_id: int, now: float, *, thread_id: int | None, status_message_id: int | None
+    ) -> Job | None:
+        """Record where a job's status message and thread are, once: None if it was placed already."""
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                """UPDATE jobs SET placed = 1, thread_id = COALESCE(?, thread_id),
+                                   status_message_id = COALESCE(?, status_message_id), updated_at = ?
+                   WHERE id = ? AND placed = 0 RETURNING *""",
+                (thread_id, status_message_id, now, job_id),
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+        return row_to_job(row) if row else None
 
     async def due_for_poll(self, now: float, limit: int) -> list[Job]:
         """Running jobs whose next poll time has come."""
@@ -500,7 +521,7 @@ class JobStore:
         """Terminal jobs that ended without a result and whose member has not been told yet."""
         async with self.db.conn.execute(
             """SELECT * FROM jobs WHERE state IN ('failed', 'moderated', 'cancelled', 'expired')
-               AND notified = 0 AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?""",
+               AND notified = 0 AND placed = 1 AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?""",
             (now, limit),
         ) as cursor:
             rows = await cursor.fetchall()
@@ -611,14 +632,6 @@ class JobStore:
                 "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
-
-    async def held(self) -> list[Job]:
-        """Queued jobs still held for their Discord status message (the bot stopped in between)."""
-        async with self.db.conn.execute(
-            "SELECT * FROM jobs WHERE state = 'queued' AND next_attempt_at >= ?", (HELD,)
-        ) as cursor:
-            rows = await cursor.fetchall()
-        return [row_to_job(r) for r in rows]
 
     async def ping(self) -> None:
         """A trivial query, for health checks."""

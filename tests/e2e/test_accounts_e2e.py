@@ -53,7 +53,7 @@ async def create(stack: LocalStack, user: int, prompt: str) -> None:
     emu = stack.emulator.emu
     channel_id, _ = emu_ids(stack)
     interaction = await emu.slash(user, channel_id, "pika", "create", {"prompt": prompt})
-    await reply_of(stack, interaction, "is queued")
+    await reply_of(stack, interaction, "Follow it in")
 
 
 async def test_two_accounts_never_exceed_their_slots_and_share_the_load(two_accounts: LocalStack) -> None:

@@ -35,7 +35,7 @@ async def test_status_shows_accounts_queue_and_today_to_admins_only(stack: Local
     emu = stack.emulator.emu
     channel_id, _ = emu_ids(stack)
     await reply_of(
-        stack, await emu.slash(101, channel_id, "pika", "create", {"prompt": "a red kite"}), "queued"
+        stack, await emu.slash(101, channel_id, "pika", "create", {"prompt": "a red kite"}), "Follow it in"
     )
     await settle_all(stack)
     refused = await emu.slash(102, channel_id, "pika-admin", "status")
@@ -65,7 +65,7 @@ async def test_metrics_parse_and_move_as_jobs_run(stack: LocalStack) -> None:
     emu = stack.emulator.emu
     channel_id, _ = emu_ids(stack)
     await reply_of(
-        stack, await emu.slash(101, channel_id, "pika", "create", {"prompt": "a paper crane"}), "queued"
+        stack, await emu.slash(101, channel_id, "pika", "create", {"prompt": "a paper crane"}), "Follow it in"
     )
     (thread,) = emu.threads(channel_id)
     await result_in(stack, thread.id)

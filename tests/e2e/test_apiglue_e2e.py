@@ -71,7 +71,7 @@ async def test_generate_shows_progress_then_video_with_three_buttons(glue_stack:
         },
         attachments={"image": ("boat.png", "image/png", png)},
     )
-    await reply_of(stack, interaction, "is queued")
+    await reply_of(stack, interaction, "Follow it in")
     (thread,) = emu.threads(channel_id)
     await emu.wait_for(lambda: "40%" in str(emu.messages[thread.id].embeds), 10, "a progress bar at 40%")
     assert "▰▰▰▰▱▱▱▱▱▱ 40%" in str(emu.messages[thread.id].embeds)
@@ -108,7 +108,7 @@ async def test_extend_and_upscale_make_new_jobs_in_the_same_thread(glue_stack: L
     emu = stack.emulator.emu
     channel_id, _ = emu_ids(stack)
     interaction = await emu.slash(101, channel_id, "pika", "generate", {"prompt": "a lantern festival"})
-    await reply_of(stack, interaction, "is queued")
+    await reply_of(stack, interaction, "Follow it in")
     (thread,) = emu.threads(channel_id)
     first = await result_in(stack, thread.id)
     (job,) = await jobs(stack)
@@ -116,9 +116,9 @@ async def test_extend_and_upscale_make_new_jobs_in_the_same_thread(glue_stack: L
     await reply_of(stack, stranger, "Only <@101>")
     assert not glue_posts(stack, "/web/extend")
     extend = await emu.click(101, first.id, f"pika:extend:{job.id}")
-    await reply_of(stack, extend, "is queued")
+    await reply_of(stack, extend, "Follow it in")
     upscale = await emu.click(101, first.id, f"pika:upscale:{job.id}")
-    await reply_of(stack, upscale, "is queued")
+    await reply_of(stack, upscale, "Follow it in")
     seen = {first.id}
     for _ in range(2):
         post = await emu.wait_for_message(
@@ -144,7 +144,7 @@ async def test_generate_survives_a_restart_mid_job(glue_stack: LocalStack) -> No
     channel_id, _ = emu_ids(stack)
     glue(stack).sim.faults.hold_jobs = True
     interaction = await emu.slash(101, channel_id, "pika", "generate", {"prompt": "a clock tower at dusk"})
-    await reply_of(stack, interaction, "is queued")
+    await reply_of(stack, interaction, "Follow it in")
     (thread,) = emu.threads(channel_id)
     await emu.wait_for(lambda: bool(glue(stack).sim.executing_job_ids()), 10, "the job to start upstream")
     await stack.restart_bot()

@@ -40,9 +40,14 @@ async def held_job_in_thread(stack: LocalStack, prompt: str) -> EmuChannel:
     channel_id, _ = emu_ids(stack)
     stack.simulator.sim.faults.hold_jobs = True
     interaction = await emu.slash(101, channel_id, "pika", "create", {"prompt": prompt})
-    await reply_of(stack, interaction, "is queued")
+    await reply_of(stack, interaction, "Follow it in")
     (thread,) = [t for t in emu.threads(channel_id) if t.name == prompt]
     await emu.wait_for(lambda: bool(stack.simulator.sim.executing_jobids()), 10, "the job to start upstream")
+    # Upstream runs it before the bot has read the submit answer: wait until its id is saved too.
+    for _ in range(200):
+        if any(j.prompt == prompt and j.state is JobState.RUNNING for j in await jobs(stack)):
+            break
+        await asyncio.sleep(0.02)
     return thread
 
 
@@ -75,7 +80,7 @@ async def test_create_posts_video_in_a_new_thread_with_retry(stack: LocalStack) 
     )
     acked = await emu.wait_acked(interaction)
     assert acked.ack_latency is not None and acked.ack_latency < 3.0
-    reply = await reply_of(stack, interaction, "is queued")
+    reply = await reply_of(stack, interaction, "Follow it in")
     (thread,) = emu.threads(channel_id)
     assert f"<#{thread.id}>" in reply
     assert thread.name == "a red fox in fresh snow" and thread.auto_archive_duration == 1440
@@ -117,7 +122,7 @@ async def test_animate_attachment_bytes_reach_upstream(stack: LocalStack) -> Non
         {"prompt": "the cat blinks"},
         attachments={"image": ("cat.png", "image/png", png)},
     )
-    await reply_of(stack, interaction, "is queued")
+    await reply_of(stack, interaction, "Follow it in")
     (thread,) = emu.threads(channel_id)
     await result_in(stack, thread.id)
     post = next(r for r in stack.simulator.sim.requests if r.path == "/v1/pika/animate")
@@ -164,7 +169,7 @@ async def test_retry_by_owner_and_by_stranger(stack: LocalStack) -> None:
     emu = stack.emulator.emu
     channel_id, _ = emu_ids(stack)
     interaction = await emu.slash(101, channel_id, "pika", "create", {"prompt": "waves at sunset"})
-    await reply_of(stack, interaction, "is queued")
+    await reply_of(stack, interaction, "Follow it in")
     (thread,) = emu.threads(channel_id)
     first = await result_in(stack, thread.id)
     (job,) = await jobs(stack)
@@ -173,7 +178,7 @@ async def test_retry_by_owner_and_by_stranger(stack: LocalStack) -> None:
     assert "moderator" in refusal
     assert not [r for r in stack.simulator.sim.requests if r.path == "/v1/pika/button"]
     owner = await emu.click(101, first.id, f"pika:retry:{job.id}")
-    await reply_of(stack, owner, "is queued")
+    await reply_of(stack, owner, "Follow it in")
     second = await emu.wait_for_message(
         lambda m: m.channel_id == thread.id and bool(m.attachments) and m.id != first.id, timeout=15
     )
@@ -190,13 +195,13 @@ async def test_moderator_may_retry_anyones_job(stack: LocalStack) -> None:
     emu = stack.emulator.emu
     channel_id, _ = emu_ids(stack)
     interaction = await emu.slash(101, channel_id, "pika", "create", {"prompt": "a lighthouse"})
-    await reply_of(stack, interaction, "is queued")
+    await reply_of(stack, interaction, "Follow it in")
     (thread,) = emu.threads(channel_id)
     first = await result_in(stack, thread.id)
     (job,) = await jobs(stack)
     moderator = next(iter(emu.config.moderator_ids))
     click = await emu.click(moderator, first.id, f"pika:retry:{job.id}")
-    await reply_of(stack, click, "is queued")
+    await reply_of(stack, click, "Follow it in")
 
 
 async def test_old_retry_button_works_after_restart(stack: LocalStack) -> None:
@@ -204,13 +209,13 @@ async def test_old_retry_button_works_after_restart(stack: LocalStack) -> None:
     emu = stack.emulator.emu
     channel_id, _ = emu_ids(stack)
     interaction = await emu.slash(101, channel_id, "pika", "create", {"prompt": "northern lights"})
-    await reply_of(stack, interaction, "is queued")
+    await reply_of(stack, interaction, "Follow it in")
     (thread,) = emu.threads(channel_id)
     first = await result_in(stack, thread.id)
     (job,) = await jobs(stack)
     await stack.restart_bot()
     click = await emu.click(101, first.id, f"pika:retry:{job.id}")
-    await reply_of(stack, click, "is queued")
+    await reply_of(stack, click, "Follow it in")
     await emu.wait_for_message(
         lambda m: m.channel_id == thread.id and bool(m.attachments) and m.id != first.id, timeout=15
     )
@@ -232,9 +237,9 @@ async def test_moderated_and_failed_jobs_get_one_notice(stack: LocalStack) -> No
     emu = stack.emulator.emu
     channel_id, _ = emu_ids(stack)
     moderated = await emu.slash(101, channel_id, "pika", "create", {"prompt": "something forbidden"})
-    await reply_of(stack, moderated, "is queued")
+    await reply_of(stack, moderated, "Follow it in")
     failed = await emu.slash(102, channel_id, "pika", "create", {"prompt": "make it explode"})
-    await reply_of(stack, failed, "is queued")
+    await reply_of(stack, failed, "Follow it in")
     threads = {t.name: t for t in emu.threads(channel_id)}
     notice_m = await emu.wait_for_message(
         lambda m: m.channel_id == threads["something forbidden"].id and "moderation" in m.content
@@ -263,7 +268,7 @@ async def test_video_over_the_upload_limit_becomes_a_link(tmp_path) -> None:  # 
         emu = stack.emulator.emu
         channel_id, _ = emu_ids(stack)
         interaction = await emu.slash(101, channel_id, "pika", "create", {"prompt": "too big to upload"})
-        await reply_of(stack, interaction, "is queued")
+        await reply_of(stack, interaction, "Follow it in")
         (thread,) = emu.threads(channel_id)
         post = await emu.wait_for_message(lambda m: m.channel_id == thread.id and "upload limit" in m.content)
         assert post.attachments == []
@@ -279,7 +284,7 @@ async def test_job_command_shows_state_to_owner_only(stack: LocalStack) -> None:
     emu = stack.emulator.emu
     channel_id, guild_id = emu_ids(stack)
     interaction = await emu.slash(101, channel_id, "pika", "create", {"prompt": "a quiet forest"})
-    await reply_of(stack, interaction, "is queued")
+    await reply_of(stack, interaction, "Follow it in")
     (thread,) = emu.threads(channel_id)
     await result_in(stack, thread.id)
     (job,) = await jobs(stack)
@@ -296,7 +301,7 @@ async def test_missing_thread_permission_falls_back_to_the_channel(stack: LocalS
     channel_id, _ = emu_ids(stack)
     emu.deny(channel_id, "CREATE_PUBLIC_THREADS")
     interaction = await emu.slash(101, channel_id, "pika", "create", {"prompt": "no threads here"})
-    text = await reply_of(stack, interaction, "is queued")
+    text = await reply_of(stack, interaction, "Follow it in")
     assert "Create Public Threads" in text
     await emu.wait_for_message(lambda m: m.channel_id == channel_id and bool(m.attachments), timeout=15)
     assert emu.threads(channel_id) == []
@@ -318,11 +323,11 @@ async def test_command_in_a_thread_uses_that_thread(stack: LocalStack) -> None:
     emu = stack.emulator.emu
     channel_id, _ = emu_ids(stack)
     first = await emu.slash(101, channel_id, "pika", "create", {"prompt": "first"})
-    await reply_of(stack, first, "is queued")
+    await reply_of(stack, first, "Follow it in")
     (thread,) = emu.threads(channel_id)
     await result_in(stack, thread.id)
     second = await emu.slash(101, thread.id, "pika", "create", {"prompt": "second, in the thread"})
-    await reply_of(stack, second, "is queued")
+    await reply_of(stack, second, "Follow it in")
     await emu.wait_for_message(
         lambda m: m.channel_id == thread.id and bool(m.attachments) and "second" in str(m.embeds), timeout=15
     )
@@ -335,7 +340,7 @@ async def test_missing_attach_files_posts_a_link(stack: LocalStack) -> None:
     channel_id, _ = emu_ids(stack)
     emu.deny(channel_id, "ATTACH_FILES")
     interaction = await emu.slash(101, channel_id, "pika", "create", {"prompt": "no files allowed"})
-    assert "Attach Files" in await reply_of(stack, interaction, "is queued")
+    assert "Attach Files" in await reply_of(stack, interaction, "Follow it in")
     (thread,) = emu.threads(channel_id)
     post = await emu.wait_for_message(lambda m: m.channel_id == thread.id and "link" in m.content)
     assert post.attachments == [] and "may not attach files" in post.content
@@ -398,7 +403,7 @@ async def test_locked_or_deleted_thread_falls_back_to_the_channel(stack: LocalSt
     stack.simulator.sim.faults.hold_jobs = True
     for prompt in ("locked away", "deleted thread"):
         interaction = await emu.slash(101, channel_id, "pika", "create", {"prompt": prompt})
-        await reply_of(stack, interaction, "is queued")
+        await reply_of(stack, interaction, "Follow it in")
     await emu.wait_for(lambda: len(stack.simulator.sim.executing_jobids()) == 2, 10, "both jobs upstream")
     threads = {t.name: t for t in emu.threads(channel_id)}
     emu.archive_thread(threads["locked away"].id, locked=True)
@@ -417,7 +422,7 @@ async def test_echoed_prompts_ping_nobody(stack: LocalStack) -> None:
     interaction = await emu.slash(
         101, channel_id, "pika", "create", {"prompt": "hello @everyone <@&42> <@103>"}
     )
-    await reply_of(stack, interaction, "is queued")
+    await reply_of(stack, interaction, "Follow it in")
     (thread,) = emu.threads(channel_id)
     await result_in(stack, thread.id)
     await settled(stack)
@@ -441,11 +446,11 @@ async def test_member_limits_are_answered_privately(tmp_path) -> None:  # type: 
         channel_id, _ = emu_ids(stack)
         stack.simulator.sim.faults.hold_jobs = True
         first = await emu.slash(101, channel_id, "pika", "create", {"prompt": "one at a time"})
-        await reply_of(stack, first, "is queued")
+        await reply_of(stack, first, "Follow it in")
         again = await emu.slash(101, channel_id, "pika", "create", {"prompt": "too soon"})
         assert "Please wait" in await reply_of(stack, again, "❌")
         other = await emu.slash(102, channel_id, "pika", "create", {"prompt": "someone else"})
-        await reply_of(stack, other, "is queued")
+        await reply_of(stack, other, "Follow it in")
         assert len(await jobs(stack)) == 2
     finally:
         await stack.stop()
@@ -464,7 +469,7 @@ async def test_admins_change_member_limits_per_server(stack: LocalStack) -> None
     assert "**1** unfinished jobs per member" in text
     stack.simulator.sim.faults.hold_jobs = True
     first = await emu.slash(101, channel_id, "pika", "create", {"prompt": "only one"})
-    await reply_of(stack, first, "is queued")
+    await reply_of(stack, first, "Follow it in")
     second = await emu.slash(101, channel_id, "pika", "create", {"prompt": "a second one"})
     assert "1 job in progress" in await reply_of(stack, second, "❌")
     shown = await emu.slash(owner, channel_id, "pika-admin", "limits", {"reset": True})
@@ -478,12 +483,17 @@ async def test_retry_of_a_job_that_no_longer_exists(stack: LocalStack) -> None:
     emu = stack.emulator.emu
     channel_id, _ = emu_ids(stack)
     interaction = await emu.slash(101, channel_id, "pika", "create", {"prompt": "soon forgotten"})
-    await reply_of(stack, interaction, "is queued")
+    await reply_of(stack, interaction, "Follow it in")
     (thread,) = emu.threads(channel_id)
     video = await result_in(stack, thread.id)
     (job,) = await settled(stack)
-    with sqlite3.connect(stack.settings.database.path) as conn:
-        conn.execute("DELETE FROM jobs WHERE id = ?", (job.id,))
+
+    def forget() -> None:
+        # In a thread: the bot shares this event loop and may be mid-transaction (forgetting inputs).
+        with sqlite3.connect(stack.settings.database.path, timeout=30) as conn:
+            conn.execute("DELETE FROM jobs WHERE id = ?", (job.id,))
+
+    await asyncio.to_thread(forget)
     click = await emu.click(101, video.id, f"pika:retry:{job.id}")
     assert "no longer exists" in await reply_of(stack, click, "❌")
     assert await jobs(stack) == []
@@ -505,7 +515,7 @@ async def test_nowhere_to_post_ends_without_a_retry_loop(tmp_path) -> None:  # t
         channel_id, _ = emu_ids(stack)
         stack.simulator.sim.faults.hold_jobs = True
         interaction = await emu.slash(101, channel_id, "pika", "create", {"prompt": "locked out"})
-        await reply_of(stack, interaction, "is queued")
+        await reply_of(stack, interaction, "Follow it in")
         await emu.wait_for(
             lambda: bool(stack.simulator.sim.executing_jobids()), 10, "the job to start upstream"
         )

@@ -46,7 +46,7 @@ async def digest_listing(stack: LocalStack, links: list[str]) -> EmuMessage:
 async def create(stack: LocalStack, user_id: int, channel_id: int, prompt: str) -> None:
     """/pika create, answered "queued"."""
     interaction = await stack.emulator.emu.slash(user_id, channel_id, "pika", "create", {"prompt": prompt})
-    await reply_of(stack, interaction, "is queued")
+    await reply_of(stack, interaction, "Follow it in")
 
 
 async def test_community_jobs_get_their_own_threads_and_one_digest(stack: LocalStack) -> None:

@@ -64,7 +64,7 @@ async def test_create_routed_to_fal_posts_the_video_with_retry_and_its_price(fal
     interaction = await emu.slash(
         101, channel_id, "pika", "create", {"prompt": "a red fox in snow", "aspect_ratio": "9:16", "seed": 42}
     )
-    await reply_of(stack, interaction, "is queued")
+    await reply_of(stack, interaction, "Follow it in")
     (thread,) = emu.threads(channel_id)
     video = await result_in(stack, thread.id, timeout=20)
     assert video.attachments[0].data[4:8] == b"ftyp"
@@ -96,7 +96,7 @@ async def test_scenes_with_three_images(fal_stack: LocalStack) -> None:
             "image3": ("beach.png", "image/png", tiny_png(10, 10)),
         },
     )
-    await reply_of(stack, interaction, "is queued")
+    await reply_of(stack, interaction, "Follow it in")
     (thread,) = emu.threads(channel_id)
     await result_in(stack, thread.id, timeout=20)
     (arguments,) = submitted(stack, PIKASCENES)
@@ -115,7 +115,7 @@ async def test_cancel_a_running_fal_job(fal_stack: LocalStack) -> None:
     channel_id, _ = emu_ids(stack)
     fal(stack).sim.faults.hold_jobs = True
     await reply_of(
-        stack, await emu.slash(101, channel_id, "pika", "create", {"prompt": "a slow tide"}), "queued"
+        stack, await emu.slash(101, channel_id, "pika", "create", {"prompt": "a slow tide"}), "Follow it in"
     )
     await emu.wait_for(lambda: bool(fal(stack).sim.running_ids()), 10, "the job to run at fal")
     (job,) = await jobs(stack)
@@ -137,7 +137,9 @@ async def test_fal_job_survives_a_restart(fal_stack: LocalStack) -> None:
     emu = stack.emulator.emu
     channel_id, _ = emu_ids(stack)
     fal(stack).sim.faults.hold_jobs = True
-    await reply_of(stack, await emu.slash(101, channel_id, "pika", "create", {"prompt": "a storm"}), "queued")
+    await reply_of(
+        stack, await emu.slash(101, channel_id, "pika", "create", {"prompt": "a storm"}), "Follow it in"
+    )
     (thread,) = emu.threads(channel_id)
     await emu.wait_for(lambda: bool(fal(stack).sim.running_ids()), 10, "the job to run at fal")
     await stack.restart_bot()

@@ -78,12 +78,12 @@ async def test_generation_refused_in_a_disallowed_channel(stack: LocalStack) -> 
     await no_upstream_calls(stack)
     await reply_of(stack, await admin(stack, community_channel=community), "Community channel set")
     there = await emu.slash(ALICE, community, "pika", "create", {"prompt": "a fox in the commons"})
-    await reply_of(stack, there, "is queued")
+    await reply_of(stack, there, "Follow it in")
     (thread,) = emu.threads(community)
     await result_in(stack, thread.id)
     # A thread counts as its channel: a command in the job's thread is allowed too.
     inside = await emu.slash(ALICE, thread.id, "pika", "create", {"prompt": "again, in the thread"})
-    await reply_of(stack, inside, "is queued")
+    await reply_of(stack, inside, "Follow it in")
     await reply_of(stack, await admin(stack, disallow_channel=channel_id), "allowed everywhere again")
 
 
@@ -98,7 +98,7 @@ async def test_generation_refused_without_an_allowed_role(stack: LocalStack) -> 
     assert f"Only members with <@&{artists}> can generate here." in await reply_of(stack, refused, "❌")
     await no_upstream_calls(stack)
     allowed = await emu.slash(ALICE, channel_id, "pika", "create", {"prompt": "a fox"})
-    await reply_of(stack, allowed, "is queued")
+    await reply_of(stack, allowed, "Follow it in")
 
 
 async def test_banned_words_are_refused_before_any_upstream_call(stack: LocalStack) -> None:
@@ -124,7 +124,7 @@ async def test_banned_words_are_refused_before_any_upstream_call(stack: LocalSta
     await no_upstream_calls(stack)
     # Whole words only: "gorey" is not "gore".
     fine = await emu.slash(ALICE, channel_id, "pika", "create", {"prompt": "Edward Gorey drawings"})
-    await reply_of(stack, fine, "is queued")
+    await reply_of(stack, fine, "Follow it in")
 
 
 async def test_moderator_role_may_retry_someone_elses_job(stack: LocalStack) -> None:
@@ -134,7 +134,7 @@ async def test_moderator_role_may_retry_someone_elses_job(stack: LocalStack) -> 
     helpers = emu.add_role("Helpers")
     emu.give_role(CAROL, helpers)
     interaction = await emu.slash(ALICE, channel_id, "pika", "create", {"prompt": "a lighthouse"})
-    await reply_of(stack, interaction, "is queued")
+    await reply_of(stack, interaction, "Follow it in")
     (thread,) = emu.threads(channel_id)
     video = await result_in(stack, thread.id)
     (job,) = await jobs(stack)
@@ -142,7 +142,7 @@ async def test_moderator_role_may_retry_someone_elses_job(stack: LocalStack) -> 
     assert f"Only <@{ALICE}>" in await reply_of(stack, refused, "❌")
     await reply_of(stack, await admin(stack, add_moderator_role=helpers), "is now a moderator role")
     again = await emu.click(CAROL, video.id, f"pika:retry:{job.id}")
-    await reply_of(stack, again, "is queued")
+    await reply_of(stack, again, "Follow it in")
     mine = await emu.slash(CAROL, channel_id, "pika", "job", {"id": job.id})
     await reply_of(stack, mine, f"Job **{job.id}**")
 
@@ -159,12 +159,14 @@ async def test_role_limit_override_applies(stack: LocalStack) -> None:
     set_role = await admin(stack, limit_role=vip, role_in_flight=2)
     assert f"<@&{vip}> now has 2 unfinished jobs" in await reply_of(stack, set_role, "Changed")
     stack.simulator.sim.faults.hold_jobs = True
-    await reply_of(stack, await emu.slash(ALICE, channel_id, "pika", "create", {"prompt": "a1"}), "is queued")
+    await reply_of(
+        stack, await emu.slash(ALICE, channel_id, "pika", "create", {"prompt": "a1"}), "Follow it in"
+    )
     second = await emu.slash(ALICE, channel_id, "pika", "create", {"prompt": "a2"})
     assert "1 job in progress" in await reply_of(stack, second, "❌")
     for prompt in ("b1", "b2"):
         await reply_of(
-            stack, await emu.slash(BOB, channel_id, "pika", "create", {"prompt": prompt}), "is queued"
+            stack, await emu.slash(BOB, channel_id, "pika", "create", {"prompt": prompt}), "Follow it in"
         )
     third = await emu.slash(BOB, channel_id, "pika", "create", {"prompt": "b3"})
     assert "2 jobs in progress" in await reply_of(stack, third, "❌")
@@ -200,7 +202,7 @@ async def test_retry_follows_the_rules_as_they_are_now(stack: LocalStack) -> Non
     emu = stack.emulator.emu
     channel_id, _ = emu_ids(stack)
     await reply_of(
-        stack, await emu.slash(ALICE, channel_id, "pika", "create", {"prompt": "a red fox"}), "queued"
+        stack, await emu.slash(ALICE, channel_id, "pika", "create", {"prompt": "a red fox"}), "Follow it in"
     )
     (thread,) = emu.threads(channel_id)
     video = await result_in(stack, thread.id)

@@ -34,10 +34,12 @@ async def test_jobs_lists_my_jobs_with_pages(tmp_path: Path) -> None:
         channel_id, guild_id = emu_ids(stack)
         for n in range(10):
             await reply_of(
-                stack, await emu.slash(101, channel_id, "pika", "create", {"prompt": f"dune {n}"}), "queued"
+                stack,
+                await emu.slash(101, channel_id, "pika", "create", {"prompt": f"dune {n}"}),
+                "Follow it in",
             )
         await reply_of(
-            stack, await emu.slash(102, channel_id, "pika", "create", {"prompt": "bob's own"}), "queued"
+            stack, await emu.slash(102, channel_id, "pika", "create", {"prompt": "bob's own"}), "Follow it in"
         )
         await settle_all(stack, timeout=30)
         listing = await emu.slash(101, channel_id, "pika", "jobs")
@@ -92,7 +94,7 @@ async def test_cancel_a_queued_job_makes_no_upstream_call(tmp_path: Path) -> Non
         stack.simulator.sim.faults.hold_jobs = True
         for prompt in ("first in line", "second in line"):
             await reply_of(
-                stack, await emu.slash(101, channel_id, "pika", "create", {"prompt": prompt}), "queued"
+                stack, await emu.slash(101, channel_id, "pika", "create", {"prompt": prompt}), "Follow it in"
             )
         waiting = next(j for j in await jobs(stack) if j.prompt == "second in line")
         assert waiting.state is JobState.QUEUED
@@ -121,7 +123,7 @@ async def test_quota_says_what_is_left_and_survives_a_restart(tmp_path: Path) ->
         channel_id, _ = emu_ids(stack)
         for prompt in ("a kite", "a lantern"):
             await reply_of(
-                stack, await emu.slash(101, channel_id, "pika", "create", {"prompt": prompt}), "queued"
+                stack, await emu.slash(101, channel_id, "pika", "create", {"prompt": prompt}), "Follow it in"
             )
         await settle_all(stack)
         text = await reply_of(stack, await emu.slash(101, channel_id, "pika", "quota"), "left today")
@@ -137,7 +139,9 @@ async def test_delete_button_removes_the_post_for_owner_only(stack: LocalStack) 
     """Delete under a result: a stranger is refused; the owner's click removes the bot's post."""
     emu = stack.emulator.emu
     channel_id, _ = emu_ids(stack)
-    await reply_of(stack, await emu.slash(101, channel_id, "pika", "create", {"prompt": "a comet"}), "queued")
+    await reply_of(
+        stack, await emu.slash(101, channel_id, "pika", "create", {"prompt": "a comet"}), "Follow it in"
+    )
     (thread,) = emu.threads(channel_id)
     video = await result_in(stack, thread.id)
     (job,) = await jobs(stack)

@@ -73,7 +73,7 @@ async def test_run_serves_a_member_and_stops_cleanly_on_sigterm(tmp_path: Path) 
         await emu.wait_ready(timeout=30)
         channel = emu.config.text_channel_id
         interaction = await emu.slash(101, channel, "pika", "create", {"prompt": "a process-level fox"})
-        await emu.wait_for(lambda: any("is queued" in t for t in emu.ephemeral_replies(interaction)), 15)
+        await emu.wait_for(lambda: any("Follow it in" in t for t in emu.ephemeral_replies(interaction)), 15)
         (thread,) = emu.threads(channel)
         await emu.wait_for_message(lambda m: m.channel_id == thread.id and bool(m.attachments), timeout=20)
         started = time.monotonic()

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.delivery import DeliveryError, DeliveryReceipt
+from bot.delivery import DeliveryError, DeliveryReceipt, JobPlacement
 from bot.downloads import DownloadPolicy, VideoDownloader
 from bot.jobs import Job, JobState, VideoResult
 from bot.limits import MemberLimits
@@ -65,6 +65,7 @@ class RecordingDelivery:
     notices: list[Job] = field(default_factory=list)
     progress: list[tuple[int, JobState, str | None, int | None]] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
+    placed: list[int] = field(default_factory=list)
     fail_next: int = 0
     permanent: bool = False
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
@@ -84,6 +85,13 @@ class RecordingDelivery:
             raise DeliveryError("emulated Discord outage", permanent=self.permanent)
         self.notices.append(job)
         return DeliveryReceipt(next(self._ids))
+
+    async def place_job(self, job: Job, queue_position: int | None, eta: float | None) -> JobPlacement:
+        self.placed.append(job.id)
+        return JobPlacement(thread_id=None, status_message_id=next(self._ids))
+
+    async def job_placed(self, job: Job) -> None:
+        """Nobody to tell."""
 
     async def job_changed(self, job: Job, queue_position: int | None, eta: float | None = None) -> None:
         self.progress.append((job.id, job.state, job.progress, queue_position))

@@ -29,6 +29,9 @@ async def submit_jobs(stack: ProcessStack, count: int) -> None:
 async def test_kill_at_each_step_then_restart(tmp_path: Path, point: str, trial: int) -> None:
     """The bot dies at `point` (on the 1st or 2nd time it gets there); a restart finishes every job."""
     stack = await ProcessStack.start(tmp_path)
+    if point == "complete.unplaced":
+        # Status follow-ups slower than the job itself: the result is ready before its thread exists.
+        stack.emulator.emu.faults.followup_delay = 2.0
     try:
         await stack.launch(crash_at=f"{point}:{trial + 1}")
         jobs = 3

@@ -252,8 +252,9 @@ class TinyBot(commands.Bot):
             await thread.send(f"result for {prompt}", file=result, nonce="job-1")
             view = discord.ui.View(timeout=None)
             view.add_item(RetryButton(1))
-            await interaction.followup.send(f"done in {thread.mention}", view=view)
+            # The original first: a follow-up sent while it still "thinks" would replace it (Discord's rule).
             await interaction.edit_original_response(content=f"finished {len(data)} bytes")
+            await interaction.followup.send(f"done in {thread.mention}", view=view)
 
         self.tree.add_command(group)
 
@@ -333,8 +334,8 @@ async def test_discordpy_full_flow(emu: DiscordEmulator, live_bot: TinyBot) -> N
         "interaction_callback",
         "create_thread",
         "create_message",
-        "execute_webhook",
         "edit_original",
+        "execute_webhook",
         "interaction_callback",
     ]
     upload = emu.calls_to("create_message")[0]
@@ -389,7 +390,7 @@ async def test_discordpy_resumes_after_drop(emu: DiscordEmulator, live_bot: Tiny
     )
     await emu.wait_resumed()
     await emu.wait_acked(inter)
-    await emu.wait_for_message(lambda m: m.content.startswith("finished") and m.interaction_id == inter.id)
+    await emu.wait_for_message(lambda m: m.content.startswith("done in") and m.interaction_id == inter.id)
     assert (emu.identifies, emu.resumes) == (1, 1)
     assert emu.violations == []
 
@@ -422,9 +423,7 @@ async def test_reset_session_lets_a_restarted_bot_identify(emu: DiscordEmulator,
             {"prompt": "again"},
             attachments={"image": ("a.png", "image/png", PNG)},
         )
-        await emu.wait_for_message(
-            lambda m: m.content.startswith("finished") and m.interaction_id == inter.id
-        )
+        await emu.wait_for_message(lambda m: m.content.startswith("done in") and m.interaction_id == inter.id)
         assert inter.acked_at is not None and emu.identifies == 2
     finally:
         await second.close()
@@ -915,7 +914,27 @@ async def test_token_dies_after_15_minutes(api: Api, emu: DiscordEmulator, synce
     )
     assert status == 401
     assert len(emu.violations) == 2
-    assert emu.ephemeral_replies(inter) == ["", "in time"]
+    # The first follow-up after a deferred response replaces the "thinking…" message (and stays ephemeral).
+    assert emu.ephemeral_replies(inter) == ["in time"]
+
+
+async def test_first_followup_after_a_defer_replaces_the_thinking_message(
+    api: Api, emu: DiscordEmulator, synced: RawGateway
+) -> None:
+    """Discord: right after a deferred response, the first follow-up edits the loading message, which
+    keeps its ephemeral flag; once the original is answered, follow-ups are new messages of their own."""
+    inter = await emu.slash(ALICE, CHANNEL, "pika", "gen", {"prompt": "p"})
+    await ack(api, inter, {"type": 5, "data": {"flags": 64}})
+    path = f"/webhooks/{APP}/{inter.token}"
+    status, first, _ = await api.req(
+        "POST", path, json_body={"content": "public?"}, params={"wait": "1"}, token=None
+    )
+    assert status == 200 and first["id"] == str(inter.original_message_id) and first["flags"] & 64
+    status, second, _ = await api.req(
+        "POST", path, json_body={"content": "public"}, params={"wait": "1"}, token=None
+    )
+    assert status == 200 and second["id"] != first["id"] and not second["flags"] & 64
+    assert emu.messages[int(second["id"])].source is MessageSource.FOLLOWUP
 
 
 async def test_followup_before_ack_is_unknown_webhook(
