@@ -6,18 +6,17 @@ appended to benchmarks/RESULTS.md with the machine and the date, so a regression
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import logging
 import os
 import platform
 import secrets
-import statistics
 import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,37 +25,12 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.figures import Row, pct, summary
+from benchmarks.lost_callback import bench_lost_callback
 from bot.jobs import JobKind, JobRequest, JobState, Origin
 from bot.sandbox.useapi_sim import SimConfig
 from bot.store import Database, JobStore, JobUpdate
 from tests.engine.harness import start_engine
-
-
-@dataclass(frozen=True)
-class Row:
-    """One benchmark figure."""
-
-    name: str
-    unit: str
-    median: float
-    p99: float
-    maximum: float
-    floor: float | None
-    target: str
-    met: bool | None
-
-    @property
-    def ratio(self) -> str:
-        return f"{self.p99 / self.floor:.2f}x" if self.floor else "-"
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def summary(values: list[float]) -> tuple[float, float, float]:
-    return statistics.median(values), pct(values, 0.99), max(values)
 
 
 @contextlib.asynccontextmanager
@@ -684,6 +658,7 @@ BENCHES: list[Callable[[Path], Awaitable[list[Row]]]] = [
     bench_recovery,
     bench_process,
     bench_busy,
+    bench_lost_callback,
 ]
 
 
@@ -700,16 +675,28 @@ def render(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-async def main() -> int:
+async def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    names = [bench.__name__.removeprefix("bench_") for bench in BENCHES]
+    parser.add_argument(
+        "--only",
+        choices=names,
+        action="append",
+        help="run only this bench (repeatable); prints, appends nothing",
+    )
+    args = parser.parse_args(argv)
     # The fault benches provoke warnings by design, and the ack bench stops bots mid-command.
     logging.basicConfig(level=logging.CRITICAL)
     rows: list[Row] = []
+    chosen = [b for b in BENCHES if not args.only or b.__name__.removeprefix("bench_") in args.only]
     with tempfile.TemporaryDirectory(prefix="pikabot-bench-") as tmp:
-        for bench in BENCHES:
+        for bench in chosen:
             print(f"running {bench.__name__} …", file=sys.stderr, flush=True)
             rows.extend(await bench(Path(tmp)))
     table = render(rows)
     print(table)
+    if args.only:
+        return 0  # a partial run is not a row of the record in RESULTS.md
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     results = Path(__file__).with_name("RESULTS.md")
@@ -720,4 +707,4 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(asyncio.run(main()))
+    raise SystemExit(asyncio.run(main(sys.argv[1:])))

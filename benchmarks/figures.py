@@ -1,0 +1,33 @@
+"""One benchmark figure and the statistics every bench reports (median, p99, max)."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Row:
+    """One benchmark figure."""
+
+    name: str
+    unit: str
+    median: float
+    p99: float
+    maximum: float
+    floor: float | None
+    target: str
+    met: bool | None
+
+    @property
+    def ratio(self) -> str:
+        return f"{self.p99 / self.floor:.2f}x" if self.floor else "-"
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def summary(values: list[float]) -> tuple[float, float, float]:
+    return statistics.median(values), pct(values, 0.99), max(values)
