@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from benchmarks.rows import Row, pct
+from benchmarks.figures import Row, pct
 from bot.config import LimitSettings
 from bot.jobs import Job
 from bot.localstack import LocalStack

@@ -6,6 +6,7 @@ appended to benchmarks/RESULTS.md with the machine and the date, so a regression
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import logging
@@ -25,7 +26,8 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import community
-from benchmarks.rows import Row, pct, summary
+from benchmarks.figures import Row, pct, summary
+from benchmarks.lost_callback import bench_lost_callback
 from bot.jobs import JobKind, JobRequest, JobState, Origin
 from bot.sandbox.useapi_sim import SimConfig
 from bot.store import Database, JobStore, JobUpdate
@@ -656,6 +658,7 @@ BENCHES: list[Callable[[Path], Awaitable[list[Row]]]] = [
     bench_recovery,
     bench_process,
     bench_busy,
+    bench_lost_callback,
     *community.BENCHES,
 ]
 
@@ -673,17 +676,28 @@ def render(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-async def main(only: list[str]) -> int:
+async def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    names = [bench.__name__.removeprefix("bench_") for bench in BENCHES]
+    parser.add_argument(
+        "--only",
+        choices=names,
+        action="append",
+        help="run only this bench (repeatable); prints, appends nothing",
+    )
+    args = parser.parse_args(argv)
     # The fault benches provoke warnings by design, and the ack bench stops bots mid-command.
     logging.basicConfig(level=logging.CRITICAL)
     rows: list[Row] = []
-    chosen = [b for b in BENCHES if not only or any(name in b.__name__ for name in only)]
+    chosen = [b for b in BENCHES if not args.only or b.__name__.removeprefix("bench_") in args.only]
     with tempfile.TemporaryDirectory(prefix="pikabot-bench-") as tmp:
         for bench in chosen:
             print(f"running {bench.__name__} …", file=sys.stderr, flush=True)
             rows.extend(await bench(Path(tmp)))
     table = render(rows)
     print(table)
+    if args.only:
+        return 0  # a partial run is not a row of the record in RESULTS.md
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     results = Path(__file__).with_name("RESULTS.md")
@@ -694,5 +708,4 @@ async def main(only: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    # `python benchmarks/run.py community fair` runs only the benches whose names contain a word given.
     raise SystemExit(asyncio.run(main(sys.argv[1:])))

@@ -507,7 +507,11 @@ _SECONDS: Final = "must be a number"
 
 
 class JobSettings(BaseModel):
-    """``[jobs]``: how often running jobs are polled and when they give up."""
+    """``[jobs]``: how often running jobs are polled and when they give up.
+
+    ``callback_grace`` (callbacks on) is the backstop per-job poll of providers that list what they
+    run (useapi.net); lost callbacks are found by that list, or by a poll every 2 x poll_interval.
+    """
 
     model_config = _STRICT
 
@@ -826,7 +830,8 @@ def settings_warnings(settings: Settings) -> list[str]:
         if jobs.callback_grace >= jobs.timeout:
             warnings.append(
                 f"jobs.callback_grace ({_number(jobs.callback_grace)} s) is not shorter than jobs.timeout "
-                f"({_number(jobs.timeout)} s): a job whose callback is lost expires without being polled"
+                f"({_number(jobs.timeout)} s): should useapi.net's executing list fail too, a job whose "
+                "callback is lost expires without being polled"
             )
     return warnings
 

@@ -72,6 +72,20 @@ class Metrics:
             ["provider", "operation", "kind"],
             registry=r,
         )
+        self.upstream_listings = Counter(
+            "pikabot_upstream_listings",
+            "Requests listing the jobs an upstream still runs (at most one per provider per poll "
+            "interval, callbacks on): what finding lost callbacks costs.",
+            ["provider", "status"],
+            registry=r,
+        )
+        self.listing_confirms = Counter(
+            "pikabot_listing_confirms",
+            "Running jobs that left the upstream's executing list before their callback was handled "
+            "(lost or late), confirmed at once.",
+            ["provider"],
+            registry=r,
+        )
         self.discord_requests = Counter(
             "pikabot_discord_requests",
             "Requests to Discord's REST API, by route template and status.",
@@ -115,6 +129,14 @@ class Metrics:
     def upstream_error(self, provider: str, operation: str, kind: str) -> None:
         """Count one failed upstream call by ErrorKind value."""
         self.upstream_errors.labels(provider=provider, operation=operation, kind=kind).inc()
+
+    def upstream_listing(self, provider: str, ok: bool) -> None:
+        """Count one request for the list of jobs `provider` still runs ("ok" or "error")."""
+        self.upstream_listings.labels(provider=provider, status="ok" if ok else "error").inc()
+
+    def listing_confirm(self, provider: str) -> None:
+        """Count a running job that left `provider`'s executing list and was confirmed from it."""
+        self.listing_confirms.labels(provider=provider).inc()
 
     def discord_request(self, method: str, route: str, status: str) -> None:
         """Count one request to Discord (route must already be a template, see discord_route)."""

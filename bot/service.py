@@ -28,6 +28,7 @@ from bot.jobs import Job, JobKind, JobRequest, JobState, VideoResult
 from bot.limits import MemberLimits, day_start
 from bot.limits import check as check_limits
 from bot.logsetup import job_extra
+from bot.lost_callbacks import ExecutingSweep, PollCadence
 from bot.metrics import Metrics
 from bot.prompt import PromptError
 from bot.providers.base import (
@@ -199,6 +200,10 @@ class JobService:
         self._run_times_at = float("-inf")
         self._shown_positions: dict[int, int] = {}
         self._started_at = float("inf")  # until recover(): every unplaced job counts as new
+        self._cadence = PollCadence(
+            settings.poll_interval, settings.callback_grace, settings.callbacks_enabled
+        )
+        self._sweep = ExecutingSweep(providers, store, self.metrics, settings.poll_interval, clock)
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -469,6 +474,9 @@ class JobService:
         await self._schedule(now)
         for job in await self.store.due_for_poll(now, 200):
             self._spawn_locked("poll", job.id, self._poll)
+        if self.settings.callbacks_enabled:
+            for name in self._sweep.due(now):
+                self._tasks.spawn((f"list-{name}", 0), self._confirm_ended(name))
         for job in await self.store.due(JobState.SUBMITTING, now, 100):
             self._spawn_locked("reconcile", job.id, self._reconcile)
         for job in await self.store.due(JobState.COMPLETED, now, 100):
@@ -589,10 +597,9 @@ class JobService:
             if job.upstream_id and job.upstream_id not in running_upstream:
                 await self.store.update(job.id, JobState.RUNNING, now, JobUpdate(next_poll_at=now))
 
-    def _first_poll_delay(self) -> float:
-        if self.settings.callbacks_enabled:
-            return self.settings.callback_grace
-        return self.scheduler.jittered(self.settings.poll_interval)
+    def _poll_delay(self, provider_name: str) -> float:
+        """Until a running job's next per-job poll (see PollCadence), jittered so a batch spreads out."""
+        return self.scheduler.jittered(self._cadence.base_delay(self._provider(provider_name)))
 
     async def _submit_refused(self, job: Job, account: Account, error: UpstreamError) -> None:
         now = self._clock()
@@ -725,6 +732,11 @@ class JobService:
             job.id, JobState.RUNNING, now, JobUpdate(next_poll_at=now + delay, attempts=failures)
         )
 
+    async def _confirm_ended(self, provider_name: str) -> None:
+        """One executing-list request; every running job missing from it is confirmed like a callback."""
+        for job in await self._sweep.ended(provider_name):
+            self._spawn_locked("confirm", job.id, partial(self._confirm, hinted_upstream_id=None))
+
     async def _confirm(self, job_id: int, hinted_upstream_id: str | None) -> None:
         job = await self.store.get(job_id)
         if job is None:
@@ -768,7 +780,7 @@ class JobService:
             JobUpdate(
                 upstream_id=snapshot.upstream_id,
                 upstream_handle=snapshot.handle,
-                next_poll_at=now + self._first_poll_delay(),
+                next_poll_at=now + self._poll_delay(job.provider),
                 attempts=0,
                 progress=snapshot.progress,
             ),
@@ -820,7 +832,7 @@ class JobService:
                 now,
                 JobUpdate(
                     progress=snapshot.progress,
-                    next_poll_at=now + self.scheduler.jittered(self.settings.poll_interval),
+                    next_poll_at=now + self._poll_delay(job.provider),
                     attempts=0,
                 ),
             )

@@ -19,7 +19,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.jobs import JobKind, JobRequest, JobState, Origin
 from bot.metrics import LATENCY_BUCKETS, Metrics, discord_route, discord_trace_config
 from bot.prompt import PikaOptions
-from bot.providers.base import Account, ErrorKind, Provider, SubmitRequest, UpstreamError, UpstreamStatus
+from bot.providers.base import (
+    Account,
+    ErrorKind,
+    Provider,
+    SubmitRequest,
+    UpstreamError,
+    UpstreamStatus,
+    executing_lister,
+)
 from bot.providers.metered import MeteredProvider
 from bot.providers.useapi_pika import Timeouts, UseapiPikaProvider
 from bot.sandbox.discord_emu import EmuConfig, RunningEmulator, start_emulator
@@ -205,8 +213,10 @@ async def test_metered_provider_counts_ok_and_errors(sim: RunningSimulator, stor
         assert missing.value.kind is ErrorKind.NOT_FOUND and missing.value.status == 404
         # Re-raised as it was: the traceback still ends where the provider raised it.
         assert Path(str(missing.traceback[-1].path)).name == "useapi_pika.py"
-        # Extras pass through and are counted under their own name.
-        executing = await metered.executing()  # type: ignore[attr-defined]
+        # The executing list passes through the wrapper (declared capability) and is counted too.
+        lister = executing_lister(metered)
+        assert lister is not None
+        executing = await lister.executing()
         assert started.upstream_id in executing
     finally:
         await metered.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.jobs import InputFile, JobKind, JobRequest
 from bot.params import ParamName, VideoParams
@@ -91,6 +91,9 @@ class Capabilities:
     progress_percent: bool = False  # `UpstreamJob.progress` is a 0-100 percentage
     image_urls: bool = False  # images travel as URLs (the member's upload on Discord's CDN)
     follow_ups: frozenset[JobKind] = frozenset()  # buttons offered on a finished video (extend, upscale)
+    # One request lists every job the upstream still runs (ListsExecuting): with callbacks on, the
+    # engine finds lost callbacks from that list instead of polling each job.
+    lists_executing: bool = False
 
 
 @dataclass
@@ -182,3 +185,19 @@ class Provider(Protocol):
     async def close(self) -> None:
         """Release connections."""
         ...
+
+
+@runtime_checkable
+class ListsExecuting(Protocol):
+    """A provider that can list, in one request, the upstream jobs it is still running."""
+
+    async def executing(self) -> tuple[str, ...]:
+        """The upstream ids of every job still running under our credentials; raises UpstreamError."""
+        ...
+
+
+def executing_lister(provider: Provider) -> ListsExecuting | None:
+    """The provider as a ListsExecuting when it declares `lists_executing` and has the method."""
+    if provider.capabilities.lists_executing and isinstance(provider, ListsExecuting):
+        return provider
+    return None

@@ -11,11 +11,13 @@ from bot.jobs import JobRequest
 from bot.metrics import Metrics
 from bot.providers.base import (
     Capabilities,
+    ErrorKind,
     Provider,
     ProviderHealth,
     SubmitRequest,
     UpstreamError,
     UpstreamJob,
+    executing_lister,
 )
 
 T = TypeVar("T")
@@ -98,6 +100,17 @@ class MeteredProvider:
     async def find_by_ref(self, reply_ref: str) -> UpstreamJob | None:
         """Find a job by our reference; counted once as operation "find_by_ref"."""
         return await self._metered("find_by_ref", self._inner.find_by_ref(reply_ref))
+
+    async def executing(self) -> tuple[str, ...]:
+        """What upstream still runs, for a provider declaring `lists_executing`; counted as "executing".
+
+        Defined here, not left to __getattr__, so isinstance(…, ListsExecuting) does not depend on
+        how a Python version inspects protocols; the capability flag says whether it may be called.
+        """
+        lister = executing_lister(self._inner)
+        if lister is None:
+            raise UpstreamError(ErrorKind.INVALID_REQUEST, f"{self._inner.name} cannot list executing jobs")
+        return await self._metered("executing", lister.executing())
 
     def price_usd(self, request: JobRequest) -> float | None:
         """Delegated."""

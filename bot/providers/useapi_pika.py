@@ -86,6 +86,7 @@ class UseapiPikaProvider:
             {JobKind.CREATE, JobKind.ANIMATE, JobKind.ENCRYPT_TEXT, JobKind.ENCRYPT_IMAGE, JobKind.RETRY}
         ),
         prompt_flags=True,
+        lists_executing=True,  # GET pika/jobs
     )
 
     def __init__(
@@ -135,7 +136,7 @@ class UseapiPikaProvider:
         await self._call("GET", "pika/jobs/cancel/", params={"jobid": upstream_id})
 
     async def executing(self) -> tuple[str, ...]:
-        """GET pika/jobs: the jobids useapi is running now."""
+        """GET pika/jobs: the jobids useapi is running now under this token, on all its accounts."""
         body = await self._call("GET", "pika/jobs")
         if not isinstance(body, list) or not all(isinstance(item, str) for item in body):
             raise UpstreamError(ErrorKind.TRANSIENT, "pika/jobs did not answer a list of job ids")

@@ -166,6 +166,8 @@ class SimFaults:
     #: Submits to these account channels answer the given status (402: that account's Pika
     #: subscription lapsed; 401: its Discord token was revoked) instead of running.
     channel_status: dict[str, int] = field(default_factory=dict)
+    #: GET pika/jobs (the executing list) answers this status instead of the list (e.g. 503).
+    jobs_list_status: int | None = None
 
 
 @dataclass(frozen=True)
@@ -879,9 +881,13 @@ class UseapiSimulator:
         return len(self.executing_jobids(channel)) + self.faults.external_executing.get(channel, 0)
 
     def _executing_with_external(self, channel: str) -> list[str]:
+        return self.executing_jobids(channel) + self._foreign_ids(channel)
+
+    def _foreign_ids(self, channel: str) -> list[str]:
+        # Foreign jobs (other clients of the same account) show up only as ids: in the 429 body and
+        # in the executing list, never as job records.
         foreign = self.faults.external_executing.get(channel, 0)
-        # Foreign jobs (other tools on the same account) only show up as ids in the 429 body.
-        return self.executing_jobids(channel) + [f"j{channel[-6:]}external{i:04d}" for i in range(foreign)]
+        return [f"j{channel[-6:]}external{i:04d}" for i in range(foreign)]
 
     def _check_capacity(self, target: Target) -> None:
         if self._busy(target.channel) >= target.max_jobs:
@@ -1087,7 +1093,12 @@ class UseapiSimulator:
     async def _jobs_root(self, request: web.Request) -> web.StreamResponse:
         if "jobid" in request.query:
             return await self._get_job(request)
-        return self._reply(self.executing_jobids())
+        status = self.faults.jobs_list_status
+        if status is not None:
+            raise api_error(status, f"Simulated failure {status} of the jobs list")
+        # Contract: every jobid executing under this token, across its accounts, foreign ones included.
+        foreign = [jid for channel in self.faults.external_executing for jid in self._foreign_ids(channel)]
+        return self._reply(self.executing_jobids() + foreign)
 
     async def _get_job(self, request: web.Request) -> web.StreamResponse:
         job = self._job_from_query(request)
@@ -1269,7 +1280,7 @@ def _is_int(value: object) -> TypeGuard[int]:
 def _coerce_fault(name: str, current: object, value: object) -> object:
     """Check a knob value against the knob's type (bool before int: bool is an int subclass)."""
     ok = False
-    if name == "submit_status":
+    if name in ("submit_status", "jobs_list_status"):
         ok = value is None or (_is_int(value) and 400 <= value <= 599)
     elif isinstance(current, bool):
         ok = isinstance(value, bool)

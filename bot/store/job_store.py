@@ -507,6 +507,14 @@ class JobStore:
             rows = await cursor.fetchall()
         return [row_to_job(r) for r in rows]
 
+    async def running_of(self, provider: str) -> list[Job]:
+        """Running jobs of one provider, on any account (checked against its executing list)."""
+        async with self.db.conn.execute(
+            "SELECT * FROM jobs WHERE state = 'running' AND provider = ?", (provider,)
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [row_to_job(r) for r in rows]
+
     async def overdue(self, cutoff: float, limit: int) -> list[Job]:
         """Submitting or running jobs sent upstream before `cutoff` (candidates for expiry)."""
         async with self.db.conn.execute(

@@ -531,3 +531,25 @@ async def test_nowhere_to_post_ends_without_a_retry_loop(tmp_path) -> None:  # t
         assert find_violations(Path(stack.settings.database.path), emu, stack.simulator.sim) == []
     finally:
         await stack.stop()
+
+
+async def test_a_lost_callback_still_brings_one_video(stack: LocalStack) -> None:
+    """useapi.net never calls back: the executing list finds the ended job and the video lands once."""
+    emu = stack.emulator.emu
+    channel_id, _ = emu_ids(stack)
+    stack.simulator.sim.faults.drop_callbacks = True
+    interaction = await emu.slash(101, channel_id, "pika", "create", {"prompt": "a kite over dunes"})
+    await reply_of(stack, interaction, "Follow it in")
+    (thread,) = emu.threads(channel_id)
+    video = await result_in(stack, thread.id)
+    assert video.attachments[0].data[4:8] == b"ftyp"
+    (job,) = await settled(stack)
+    assert job.state is JobState.DELIVERED
+    assert not stack.simulator.sim.callbacks_sent
+    registry = stack.bot.runtime.metrics.registry
+    # Found by the list (once a second here), long before the 5 s backstop poll.
+    assert registry.get_sample_value("pikabot_listing_confirms_total", {"provider": "useapi"}) == 1
+    assert (
+        registry.get_sample_value("pikabot_upstream_listings_total", {"provider": "useapi", "status": "ok"})
+        or 0
+    ) >= 1

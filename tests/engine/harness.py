@@ -19,7 +19,7 @@ from bot.jobs import Job, JobState, VideoResult
 from bot.limits import MemberLimits
 from bot.providers.base import Account, Provider
 from bot.providers.useapi_pika import Timeouts, UseapiPikaProvider
-from bot.sandbox.useapi_sim import RunningSimulator, SimConfig, start_simulator
+from bot.sandbox.useapi_sim import RecordedRequest, RunningSimulator, SimConfig, start_simulator
 from bot.scheduler import RetryPolicy, Scheduler
 from bot.service import EngineSettings, JobService
 from bot.store import Database, JobStore
@@ -237,9 +237,19 @@ class ProviderEngine:
 
 
 async def start_provider_engine(
-    tmp_path: Path, provider: Provider, *, max_jobs: int = 2, timeout: float = 60.0
+    tmp_path: Path,
+    provider: Provider,
+    *,
+    max_jobs: int = 2,
+    timeout: float = 60.0,
+    poll_interval: float = 0.2,
+    callback_base_url: str | None = None,
+    callback_grace: float = 0,
 ) -> ProviderEngine:
-    """An engine whose only upstream is `provider` (one account of `max_jobs`), polling every 0.2 s."""
+    """An engine whose only upstream is `provider` (one account of `max_jobs`), polling every 0.2 s.
+
+    With `callback_base_url` it runs as if callbacks were on (no webhook server: for dropped ones).
+    """
     db = await Database.open(tmp_path / "pikabot.sqlite3")
     store = JobStore(db)
     downloader = VideoDownloader(DownloadPolicy(allowed_hosts=frozenset({"127.0.0.1"}), max_bytes=1 << 20))
@@ -247,10 +257,10 @@ async def start_provider_engine(
     delivery = RecordingDelivery()
     settings = EngineSettings(
         media_dir=tmp_path / "media",
-        poll_interval=0.2,
+        poll_interval=poll_interval,
         timeout=timeout,
-        callback_grace=0,
-        callback_base_url=None,
+        callback_grace=callback_grace,
+        callback_base_url=callback_base_url,
         tick=0.05,
         limits=NO_LIMITS,
     )
@@ -260,3 +270,15 @@ async def start_provider_engine(
     )
     await service.start()
     return ProviderEngine(service, store, delivery, db, downloader, provider)
+
+
+def is_listing(request: RecordedRequest) -> bool:
+    """A GET pika/jobs asking for the executing list (not one job)."""
+    return request.method == "GET" and request.path.rstrip("/") == "/v1/pika/jobs" and not request.query
+
+
+def is_job_fetch(request: RecordedRequest) -> bool:
+    """A GET pika/jobs/?jobid= fetching one job."""
+    return (
+        request.method == "GET" and request.path.rstrip("/") == "/v1/pika/jobs" and "jobid" in request.query
+    )

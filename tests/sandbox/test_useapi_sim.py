@@ -826,3 +826,17 @@ async def test_make_app_in_process_with_aiohttp_client(aiohttp_client: AiohttpCl
     assert url.startswith(f"http://127.0.0.1:{client.port}/attachments/")
     video = await client.get(url[len(f"http://127.0.0.1:{client.port}") :])
     assert video.status == 200 and (await video.read())[4:8] == b"ftyp"
+
+
+async def test_jobs_list_names_foreign_jobs_and_can_fail(api: Api) -> None:
+    """The executing list shows foreign jobs as ids (like a 429 body); its fault knob fails it."""
+    api.sim.faults.hold_jobs = True
+    ours = (await api.create("ours"))["jobid"]
+    api.sim.update_faults({"external_executing": {DEFAULT_CHANNEL: 2}})
+    status, listed = await api.get("pika/jobs")
+    assert status == 200 and listed[0] == ours and len(listed) == 3
+    api.sim.update_faults({"jobs_list_status": 503})
+    status, body = await api.get("pika/jobs")
+    assert status == 503 and body["code"] == 503
+    with pytest.raises(ValueError, match="jobs_list_status"):
+        api.sim.update_faults({"jobs_list_status": 200})

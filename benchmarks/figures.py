@@ -1,4 +1,4 @@
-"""One benchmark figure and the percentile helpers every bench shares."""
+"""One benchmark figure and the statistics every bench reports (median, p99, max)."""
 
 from __future__ import annotations
 
