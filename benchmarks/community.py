@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.figures import Row, pct
-from bot.config import LimitSettings
-from bot.jobs import Job
-from bot.localstack import LocalStack
-from bot.sandbox.discord_emu import EmuConfig
-from bot.sandbox.useapi_sim import DEFAULT_DISCORD, SimAccount, SimConfig
+from bot.config.settings import LimitSettings
+from bot.domain.jobs import Job
+from sandbox.discord_emu import EmuConfig
+from sandbox.stack import LocalStack
+from sandbox.useapi_sim import DEFAULT_DISCORD, SimAccount, SimConfig
 from tests.invariants import find_violations
 
 MEMBERS = 100

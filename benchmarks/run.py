@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import community
 from benchmarks.figures import Row, pct, summary
 from benchmarks.lost_callback import bench_lost_callback
-from bot.jobs import JobKind, JobRequest, JobState, Origin
-from bot.sandbox.useapi_sim import SimConfig
+from bot.domain.jobs import JobKind, JobRequest, JobState, Origin
 from bot.store import Database, JobStore, JobUpdate
+from sandbox.useapi_sim import SimConfig
 from tests.engine.harness import start_engine
 
 
@@ -291,7 +291,7 @@ async def bench_fault_lag(tmp: Path) -> list[Row]:
 
 async def bench_busy(tmp: Path) -> list[Row]:
     """An account full for a while: submit attempts per job per busy_min window (production: 10 s)."""
-    from bot.scheduler import RetryPolicy
+    from bot.engine.scheduler import RetryPolicy
 
     policy = RetryPolicy().scaled(0.05)  # 0.5-1.5 s instead of 10-30 s, same shape
     engine = await start_engine(tmp / "busy", max_jobs=3, policy=policy)
@@ -368,7 +368,7 @@ async def ack_latencies(
 
 async def bare_bot_floor(n: int) -> list[float]:
     """The floor: benchmarks/bare_bot.py (a discord.py bot that only defers) in its own process."""
-    from bot.sandbox.discord_emu import start_emulator
+    from sandbox.discord_emu import start_emulator
 
     emulator = await start_emulator()
     env = {
@@ -429,7 +429,7 @@ async def bench_acks(tmp: Path) -> list[Row]:
 
 # -- 2. result latency -----------------------------------------------------------------------------
 
-MIB_VIDEO = (Path(__file__).resolve().parent.parent / "bot/sandbox/assets/sample.mp4").read_bytes()
+MIB_VIDEO = (Path(__file__).resolve().parent.parent / "sandbox/assets/sample.mp4").read_bytes()
 MIB_VIDEO = MIB_VIDEO + b"\0" * (1024 * 1024 - len(MIB_VIDEO))  # a valid MP4 head, padded to 1 MiB
 
 
@@ -490,9 +490,9 @@ async def bench_results(tmp: Path) -> list[Row]:
 
 async def result_run(tmp: Path, n: int) -> Row:
     """One result-latency run with n jobs (10 per useapi account, each job in its own thread)."""
-    from bot.config import LimitSettings
-    from bot.localstack import LocalStack
-    from bot.sandbox.useapi_sim import SimAccount
+    from bot.config.settings import LimitSettings
+    from sandbox.stack import LocalStack
+    from sandbox.useapi_sim import SimAccount
 
     channels = tuple(str(1183508299895820390 + k) for k in range(max(1, n // 10)))
     sim = SimConfig(

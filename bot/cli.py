@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from bot import __version__
-from bot.config import (
+from bot.config.settings import (
     PROVIDER_KEYS_HINT,
     ConfigError,
     Settings,
@@ -25,8 +25,8 @@ from bot.config import (
     render_settings,
     settings_warnings,
 )
-from bot.jobs import JobState
-from bot.logsetup import LOG_FORMATS, SecretRedactor, setup_logging
+from bot.domain.jobs import JobState
+from bot.observability.logsetup import LOG_FORMATS, SecretRedactor, setup_logging
 
 if TYPE_CHECKING:
     from bot.store import JobStore
@@ -124,7 +124,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     setup_logging(args.log_level, settings.secrets(), args.log_format)
     log.info("pikabot %s starting; routes: %s", __version__, describe_routes(settings))
-    from bot.runner import run_bot  # imported late: check-config must not need discord.py
+    from bot.discord.runner import run_bot  # imported late: check-config must not need discord.py
 
     return asyncio.run(run_bot(settings))
 
@@ -138,7 +138,7 @@ def _cmd_sync(args: argparse.Namespace) -> int:
         print("config: set DISCORD_TOKEN in the environment (or the config file)", file=sys.stderr)
         return EXIT_CONFIG
     setup_logging("INFO", settings.secrets(), args.log_format)
-    from bot.runner import sync_commands
+    from bot.discord.runner import sync_commands
 
     return asyncio.run(sync_commands(settings, args.guild))
 
@@ -171,9 +171,13 @@ def _sync_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    """Run the engine against the local useapi.net simulator and narrate a member's session."""
-    from bot.demo import main as demo_main  # imported late: check-config must not need the engine
-
+    """Run the real bot against the local stand-ins and narrate a member's session."""
+    try:
+        # Imported late: check-config must not need the engine; the stand-ins are an extra.
+        from sandbox.demo import main as demo_main
+    except ModuleNotFoundError as exc:
+        print(f"pikabot demo needs the sandbox extra ({exc.name} is missing): pip install 'pikabot[sandbox]'")
+        return EXIT_CONFIG
     setup_logging("WARNING", log_format=args.log_format)
     return demo_main(args.provider)
 
@@ -242,7 +246,7 @@ def _cmd_jobs(args: argparse.Namespace) -> int:
 
 
 async def _jobs(args: argparse.Namespace, settings: Settings, redactor: SecretRedactor) -> int:
-    from bot import operator_jobs  # imported late: check-config must not need the engine
+    from bot.ops import operator_jobs  # imported late: check-config must not need the engine
     from bot.store.database import MigrationError
 
     try:
@@ -256,7 +260,7 @@ async def _jobs(args: argparse.Namespace, settings: Settings, redactor: SecretRe
 async def _jobs_list(
     args: argparse.Namespace, settings: Settings, store: JobStore, redactor: SecretRedactor
 ) -> int:
-    from bot import operator_jobs
+    from bot.ops import operator_jobs
 
     state = JobState(args.state) if args.state is not None else None
     query = operator_jobs.JobQuery(state=state, owner_id=args.owner, limit=args.limit)
@@ -268,7 +272,7 @@ async def _jobs_list(
 async def _jobs_show(
     args: argparse.Namespace, settings: Settings, store: JobStore, redactor: SecretRedactor
 ) -> int:
-    from bot import operator_jobs
+    from bot.ops import operator_jobs
 
     details = await operator_jobs.job_details(store, args.job_id)
     if details is None:
@@ -281,9 +285,9 @@ async def _jobs_show(
 async def _jobs_retry(
     args: argparse.Namespace, settings: Settings, store: JobStore, redactor: SecretRedactor
 ) -> int:
-    from bot import operator_jobs
-    from bot.limits import LimitExceeded
-    from bot.service import JobNotFound, NotRetryable
+    from bot.domain.limits import LimitExceeded
+    from bot.engine.service import JobNotFound, NotRetryable
+    from bot.ops import operator_jobs
 
     async with operator_jobs.operator_service(settings, store) as service:
         try:
@@ -304,7 +308,7 @@ async def _jobs_retry(
 async def _jobs_cancel(
     args: argparse.Namespace, settings: Settings, store: JobStore, redactor: SecretRedactor
 ) -> int:
-    from bot import operator_jobs
+    from bot.ops import operator_jobs
 
     async with operator_jobs.operator_service(settings, store) as service:
         try:

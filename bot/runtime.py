@@ -6,23 +6,23 @@ import logging
 from dataclasses import dataclass
 from typing import Final
 
-from bot.config import Settings
-from bot.delivery import Delivery
-from bot.downloads import DownloadPolicy, VideoDownloader
-from bot.jobs import JobKind
-from bot.limits import MemberLimits
-from bot.metrics import Metrics
+from bot.config.settings import Settings
+from bot.domain.jobs import JobKind
+from bot.domain.limits import MemberLimits
+from bot.engine.delivery import Delivery
+from bot.engine.downloads import DownloadPolicy, VideoDownloader
+from bot.engine.scheduler import RetryPolicy, Scheduler
+from bot.engine.service import EngineSettings, JobService, RecoveryReport
+from bot.observability.metrics import Metrics
 from bot.providers.apiglue import ApiGlueProvider
 from bot.providers.base import Account, Provider
-from bot.providers.fal_pika import FalPikaProvider
-from bot.providers.fal_prices import FalPrices
+from bot.providers.fal.pika import FalPikaProvider
+from bot.providers.fal.prices import FalPrices
 from bot.providers.metered import MeteredProvider
 from bot.providers.registry import route_for
-from bot.providers.useapi_pika import UseapiPikaProvider
-from bot.scheduler import RetryPolicy, Scheduler
-from bot.service import EngineSettings, JobService, RecoveryReport
+from bot.providers.useapi import UseapiPikaProvider
 from bot.store import Database, JobStore
-from bot.webhooks import WebhookServer
+from bot.web.webhooks import WebhookServer
 
 log = logging.getLogger(__name__)
 

@@ -9,20 +9,20 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.guild_settings import (
+from bot.discord.render import duration_text
+from bot.domain.guild_settings import (
     GuildSettings,
     SettingsChange,
     SettingsError,
     apply_change,
     describe_role_limits,
 )
-from bot.limits import MemberLimits
-from bot.render import duration_text
-from bot.status_report import StatusReport, build_report, compare_accounts
+from bot.domain.limits import MemberLimits
+from bot.ops.status_report import StatusReport, build_report, compare_accounts
 from bot.store.settings_store import SettingsStore
 
 if TYPE_CHECKING:
-    from bot.app import PikaBot
+    from bot.discord.app import PikaBot
 
 # Discord's caps: an embed field's value, and a message's content.
 _FIELD_LIMIT = 1024

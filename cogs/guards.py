@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.guild_settings import GuildSettings, join_or
-from bot.limits import MemberLimits
+from bot.domain.guild_settings import GuildSettings, join_or
+from bot.domain.limits import MemberLimits
 from cogs.admin import settings_for
 
 if TYPE_CHECKING:
-    from bot.app import PikaBot
+    from bot.discord.app import PikaBot
 
 
 class UserFacingError(Exception):

@@ -10,20 +10,20 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.app import REQUIRED_PERMISSIONS
-from bot.config import SECRET_ENV
-from bot.discord_delivery import Announcement
-from bot.jobs import InputFile, Job, JobKind, JobRequest, Origin
-from bot.limits import LimitExceeded
-from bot.params import VideoParams
-from bot.prompt import PikaOptions, PromptError, PromptKind, merge_options, parse_prompt
+from bot.config.settings import SECRET_ENV
+from bot.discord.app import REQUIRED_PERMISSIONS
+from bot.discord.delivery import Announcement
+from bot.discord.render import eta_text, size_text
+from bot.domain.jobs import InputFile, Job, JobKind, JobRequest, Origin
+from bot.domain.limits import LimitExceeded
+from bot.domain.params import VideoParams
+from bot.domain.prompt import PikaOptions, PromptError, PromptKind, merge_options, parse_prompt
 from bot.providers.registry import DISPLAY_NAMES
-from bot.render import eta_text, size_text
 from cogs.admin import settings_for
 from cogs.guards import UserFacingError, check_banned, guard, limits_of_member, member_is_moderator
 
 if TYPE_CHECKING:
-    from bot.app import PikaBot
+    from bot.discord.app import PikaBot
 
 log = logging.getLogger(__name__)
 

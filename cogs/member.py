@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.jobs import Job, JobState
-from bot.limits import MemberLimits, day_start
-from bot.render import duration_text, eta_text
-from bot.service import CancelOutcome
+from bot.discord.render import duration_text, eta_text
+from bot.domain.jobs import Job, JobState
+from bot.domain.limits import MemberLimits, day_start
+from bot.engine.service import CancelOutcome
 
 if TYPE_CHECKING:
-    from bot.app import PikaBot
+    from bot.discord.app import PikaBot
 
 Interaction = discord.Interaction["PikaBot"]
 

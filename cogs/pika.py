@@ -11,20 +11,20 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.custom_ids import DELETE_TEMPLATE, FOLLOW_UP_TEMPLATE, RETRY_TEMPLATE, retry_custom_id
-from bot.jobs import Job, JobKind, JobState
-from bot.limits import LimitExceeded, MemberLimits
-from bot.params import VideoParams
-from bot.prompt import MAX_MESSAGE_LENGTH, MAX_PROMPT_LENGTH, AspectRatio, Camera, Font, PikaOptions
-from bot.render import status_embed
-from bot.service import JobNotFound, NotRetryable
+from bot.discord.custom_ids import DELETE_TEMPLATE, FOLLOW_UP_TEMPLATE, RETRY_TEMPLATE, retry_custom_id
+from bot.discord.render import status_embed
+from bot.domain.jobs import Job, JobKind, JobState
+from bot.domain.limits import LimitExceeded, MemberLimits
+from bot.domain.params import VideoParams
+from bot.domain.prompt import MAX_MESSAGE_LENGTH, MAX_PROMPT_LENGTH, AspectRatio, Camera, Font, PikaOptions
+from bot.engine.service import JobNotFound, NotRetryable
 from cogs.admin import settings_for
 from cogs.guards import check_banned, guard, limits_of_member
 from cogs.launch import Placement, UserFacingError, announce, error_code, is_moderator, launch
 from cogs.member import cancel_job, delete_result, show_jobs, show_quota
 
 if TYPE_CHECKING:
-    from bot.app import PikaBot
+    from bot.discord.app import PikaBot
 
 log = logging.getLogger(__name__)
 

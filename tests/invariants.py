@@ -18,9 +18,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.jobs import TERMINAL_STATES, JobState, can_transition
-from bot.sandbox.discord_emu import DiscordEmulator
-from bot.sandbox.useapi_sim import UseapiSimulator
+from bot.domain.jobs import TERMINAL_STATES, JobState, can_transition
+from sandbox.discord_emu import DiscordEmulator
+from sandbox.useapi_sim import UseapiSimulator
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import pytest
 
 from bot import cli
 from bot.cli import COMMANDS, Command, build_parser, main
-from bot.jobs import JobKind, JobRequest, JobState, Origin
+from bot.domain.jobs import JobKind, JobRequest, JobState, Origin
 from bot.store import Database, JobStore
 from bot.store.job_store import JobUpdate
 

@@ -11,7 +11,7 @@ from typing import Any, cast
 import discord
 import pytest
 
-from bot.community import (
+from bot.discord.community import (
     DIGEST_SIZE,
     CommunityBoard,
     DigestEntry,
@@ -24,9 +24,9 @@ from bot.community import (
     one_line,
     with_entry,
 )
-from bot.discord_delivery import Pacer
-from bot.guild_settings import GuildSettings
-from bot.jobs import Job, Origin
+from bot.discord.delivery import Pacer
+from bot.domain.guild_settings import GuildSettings
+from bot.domain.jobs import Job, Origin
 from bot.store import Database, JobStore
 from bot.store.settings_store import SettingsStore
 from tests.discord.test_render import job

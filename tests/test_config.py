@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, SecretStr
 
-from bot.config import (
+from bot.config.settings import (
     CallbackSettings,
     ConfigError,
     DownloadSettings,
@@ -23,7 +23,7 @@ from bot.config import (
     render_settings,
     settings_warnings,
 )
-from bot.jobs import JobKind
+from bot.domain.jobs import JobKind
 from bot.runtime import routes_from
 
 REPO = Path(__file__).resolve().parent.parent

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from bot.demo import run_demo, tiny_png
+from sandbox.demo import run_demo, tiny_png
 
 
 async def test_demo_runs_to_the_expected_outcomes() -> None:
@@ -30,7 +30,7 @@ def test_tiny_png_is_a_png() -> None:
 
 async def test_fal_demo_runs_create_and_scenes_on_fal() -> None:
     """`pikabot demo --provider fal`: /pika create and /pika scenes on the fal simulator, priced."""
-    from bot.demo import run_fal_demo
+    from sandbox.demo import run_fal_demo
 
     out = io.StringIO()
     assert await run_fal_demo(out, speed=0.2) == 0

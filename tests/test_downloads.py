@@ -1,4 +1,4 @@
-"""bot.downloads against real aiohttp servers on 127.0.0.1 (no mocks of the HTTP stack)."""
+"""bot.engine.downloads against real aiohttp servers on 127.0.0.1 (no mocks of the HTTP stack)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.test_utils import TestServer
 from pytest_aiohttp import AiohttpServer
 
-from bot.downloads import (
+from bot.engine.downloads import (
     CHUNK_SIZE,
     DownloadError,
     DownloadErrorKind,
@@ -622,7 +622,7 @@ def test_redact_url() -> None:
 async def test_signed_query_never_leaks(
     srv: Srv, make: Factory, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="bot.downloads")
+    caplog.set_level(logging.DEBUG, logger="bot.engine.downloads")
     d = make("127.0.0.1")
     errors = [
         await expect(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.guild_settings import (
+from bot.domain.guild_settings import (
     MAX_BANNED_WORD_LENGTH,
     GuildSettings,
     RoleLimits,
@@ -16,7 +16,7 @@ from bot.guild_settings import (
     join_or,
     normalize_text,
 )
-from bot.limits import MemberLimits
+from bot.domain.limits import MemberLimits
 
 GENERATE, COMMUNITY, OTHER, THREAD = 1, 2, 3, 4
 ARTISTS, MODS, VIP, NEWBIES = 11, 12, 13, 14

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.jobs import JobKind, JobRequest, JobState, Origin
+from bot.domain.jobs import JobKind, JobRequest, JobState, Origin
 from bot.store import Database, JobStore, JobUpdate
 from tests.invariants import InvariantError, assert_invariants, find_violations
 

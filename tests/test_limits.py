@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.limits import LimitExceeded, MemberLimits, MemberUsage, check, day_start
+from bot.domain.limits import LimitExceeded, MemberLimits, MemberUsage, check, day_start
 
 NOON = datetime(2026, 11, 23, 12, 0, tzinfo=UTC).timestamp()
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.config import load_settings
-from bot.logsetup import REDACTED, SecretRedactor, job_extra, setup_logging
+from bot.config.settings import load_settings
+from bot.observability.logsetup import REDACTED, SecretRedactor, job_extra, setup_logging
 
 DISCORD_SECRET = "MTEdiscordSECRETvalue.abcdef.ghijklmnopqrstuvwxYz"
 USEAPI_SECRET = "user:1234-useapiSECRETvalue"
@@ -194,15 +194,15 @@ def test_text_lines_carry_job_and_guild(
 ) -> None:
     """job_extra() puts "[job N guild G]" before the message; other handlers see the plain message."""
     setup_logging("INFO")
-    log = logging.getLogger("bot.service")
+    log = logging.getLogger("bot.engine.service")
     log.info("job %s queued", 12, extra=job_extra(12, 34))
     log.info("job %s queued", 13, extra=job_extra(13, None))
     log.info("no job here")
 
     lines = capsys.readouterr().err.splitlines()
-    assert lines[0].endswith("[INFO   ] bot.service: [job 12 guild 34] job 12 queued")
-    assert lines[1].endswith("bot.service: [job 13] job 13 queued")  # a DM: no guild
-    assert lines[2].endswith("bot.service: no job here")
+    assert lines[0].endswith("[INFO   ] bot.engine.service: [job 12 guild 34] job 12 queued")
+    assert lines[1].endswith("bot.engine.service: [job 13] job 13 queued")  # a DM: no guild
+    assert lines[2].endswith("bot.engine.service: no job here")
     assert caplog.messages[-3:] == ["job 12 queued", "job 13 queued", "no job here"]
     record = caplog.records[-3]
     assert getattr(record, "job_id", None) == 12 and getattr(record, "guild_id", None) == 34
@@ -219,15 +219,15 @@ def test_json_lines(capsys: pytest.CaptureFixture[str]) -> None:
     """One object per line: ts in UTC, level, logger, message, and job_id/guild_id when given."""
     setup_logging("INFO", log_format="json")
     before = datetime.now(UTC)
-    logging.getLogger("bot.service").info("job %s ended %s", 12, "failed", extra=job_extra(12, 34))
-    logging.getLogger("bot.service").info("job 13 queued", extra=job_extra(13, None))
+    logging.getLogger("bot.engine.service").info("job %s ended %s", 12, "failed", extra=job_extra(12, 34))
+    logging.getLogger("bot.engine.service").info("job 13 queued", extra=job_extra(13, None))
     logging.getLogger("discord.gateway").warning('gateway says "hi"\nsecond line')
 
     first, dm, plain = _json_lines(capsys.readouterr().err)
     assert first == {
         "ts": first["ts"],
         "level": "INFO",
-        "logger": "bot.service",
+        "logger": "bot.engine.service",
         "message": "job 12 ended failed",
         "job_id": 12,
         "guild_id": 34,

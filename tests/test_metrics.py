@@ -16,9 +16,9 @@ from aiohttp import web
 from discord import app_commands
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.jobs import JobKind, JobRequest, JobState, Origin
-from bot.metrics import LATENCY_BUCKETS, Metrics, discord_route, discord_trace_config
-from bot.prompt import PikaOptions
+from bot.domain.jobs import JobKind, JobRequest, JobState, Origin
+from bot.domain.prompt import PikaOptions
+from bot.observability.metrics import LATENCY_BUCKETS, Metrics, discord_route, discord_trace_config
 from bot.providers.base import (
     Account,
     ErrorKind,
@@ -29,10 +29,10 @@ from bot.providers.base import (
     executing_lister,
 )
 from bot.providers.metered import MeteredProvider
-from bot.providers.useapi_pika import Timeouts, UseapiPikaProvider
-from bot.sandbox.discord_emu import EmuConfig, RunningEmulator, start_emulator
-from bot.sandbox.useapi_sim import DEFAULT_CHANNEL, RunningSimulator, SimConfig, start_simulator
+from bot.providers.useapi import Timeouts, UseapiPikaProvider
 from bot.store import Database, JobStore
+from sandbox.discord_emu import EmuConfig, RunningEmulator, start_emulator
+from sandbox.useapi_sim import DEFAULT_CHANNEL, RunningSimulator, SimConfig, start_simulator
 from tests.engine.harness import start_engine
 
 FAMILIES = {
@@ -212,7 +212,7 @@ async def test_metered_provider_counts_ok_and_errors(sim: RunningSimulator, stor
             await metered.fetch("no-such-job")
         assert missing.value.kind is ErrorKind.NOT_FOUND and missing.value.status == 404
         # Re-raised as it was: the traceback still ends where the provider raised it.
-        assert Path(str(missing.traceback[-1].path)).name == "useapi_pika.py"
+        assert Path(str(missing.traceback[-1].path)).name == "useapi.py"
         # The executing list passes through the wrapper (declared capability) and is counted too.
         lister = executing_lister(metered)
         assert lister is not None

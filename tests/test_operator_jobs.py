@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings, load_settings
-from bot.jobs import InputFile, Job, JobKind, JobRequest, JobState, Origin
-from bot.operator_jobs import (
+from bot.config.settings import Settings, load_settings
+from bot.domain.jobs import InputFile, Job, JobKind, JobRequest, JobState, Origin
+from bot.domain.prompt import PikaOptions
+from bot.engine.service import CancelOutcome, JobNotFound, NotRetryable
+from bot.ops.operator_jobs import (
     DatabaseNotFound,
     JobQuery,
     cancel_job,
@@ -24,13 +26,11 @@ from bot.operator_jobs import (
     operator_service,
     retry_job,
 )
-from bot.prompt import PikaOptions
 from bot.providers.base import Account, SubmitRequest
-from bot.providers.useapi_pika import UseapiPikaProvider
-from bot.sandbox.useapi_sim import DEFAULT_CHANNEL, JobStatus, RunningSimulator, SimConfig, start_simulator
-from bot.service import CancelOutcome, JobNotFound, NotRetryable
+from bot.providers.useapi import UseapiPikaProvider
 from bot.store import Database, JobStore
 from bot.store.job_store import JobUpdate
+from sandbox.useapi_sim import DEFAULT_CHANNEL, JobStatus, RunningSimulator, SimConfig, start_simulator
 
 T0 = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32

@@ -1,4 +1,4 @@
-"""Tests for bot.prompt: Pika's inline prompt parameters, built, parsed and validated."""
+"""Tests for bot.domain.prompt: Pika's inline prompt parameters, built, parsed and validated."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import FrozenInstanceError
 
 import pytest
 
-from bot.prompt import (
+from bot.domain.prompt import (
     MAX_MESSAGE_LENGTH,
     MAX_PROMPT_LENGTH,
     AspectRatio,

@@ -1,7 +1,7 @@
 """API Glue's Pika web API (https://api.pikapikapika.io, the ``/web/*`` routes), built to its contract.
 
 Sources: api-contract.md section 3 and seed 004 (the only published request and answers). Proven
-against bot/sandbox/apiglue_sim.py. Every answer maps to an UpstreamError kind or an UpstreamJob, so
+against sandbox/apiglue_sim.py. Every answer maps to an UpstreamError kind or an UpstreamJob, so
 the engine never reads API Glue's JSON itself. Points the sources leave open are marked UNCONFIRMED.
 """
 
@@ -22,9 +22,9 @@ from urllib.parse import quote, unquote, urlsplit
 
 import aiohttp
 
-from bot.jobs import InputFile, JobKind, JobRequest
-from bot.params import ParamName, VideoParams
-from bot.prompt import PromptError
+from bot.domain.jobs import InputFile, JobKind, JobRequest
+from bot.domain.params import ParamName, VideoParams
+from bot.domain.prompt import PromptError
 from bot.providers.base import (
     Capabilities,
     ErrorKind,

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-from bot.jobs import InputFile, JobKind, JobRequest
-from bot.params import ParamName, VideoParams
-from bot.prompt import PikaOptions
+from bot.domain.jobs import InputFile, JobKind, JobRequest
+from bot.domain.params import ParamName, VideoParams
+from bot.domain.prompt import PikaOptions
 
 
 class UpstreamStatus(StrEnum):

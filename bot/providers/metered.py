@@ -7,8 +7,8 @@ import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
-from bot.jobs import JobRequest
-from bot.metrics import Metrics
+from bot.domain.jobs import JobRequest
+from bot.observability.metrics import Metrics
 from bot.providers.base import (
     Capabilities,
     ErrorKind,

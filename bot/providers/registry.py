@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Final
 
-from bot.jobs import JobKind
+from bot.domain.jobs import JobKind
 from bot.providers.apiglue import ApiGlueProvider
 from bot.providers.base import Capabilities
-from bot.providers.fal_pika import FalPikaProvider
-from bot.providers.useapi_pika import UseapiPikaProvider
+from bot.providers.fal.pika import FalPikaProvider
+from bot.providers.useapi import UseapiPikaProvider
 
 # Class attributes, so the Discord layer can ask without a running engine (e.g. to build buttons).
 CAPABILITIES: Final[Mapping[str, Capabilities]] = {

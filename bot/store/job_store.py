@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bot.jobs import (
+from bot.domain.jobs import (
     TERMINAL_STATES,
     IllegalTransition,
     InputFile,
@@ -20,10 +20,10 @@ from bot.jobs import (
     VideoResult,
     predecessors,
 )
-from bot.limits import MemberLimits, MemberUsage
-from bot.logsetup import job_extra
-from bot.params import VideoParams
-from bot.prompt import PikaOptions
+from bot.domain.limits import MemberLimits, MemberUsage
+from bot.domain.params import VideoParams
+from bot.domain.prompt import PikaOptions
+from bot.observability.logsetup import job_extra
 from bot.store.database import Database
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.guild_settings import GuildSettings
+from bot.domain.guild_settings import GuildSettings
 from bot.store.database import Database
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bot.channel_budget import ChannelBudget
+from bot.discord.channel_budget import ChannelBudget
 
 
 async def test_never_more_than_the_limit_in_any_window() -> None:

@@ -7,11 +7,11 @@ from dataclasses import replace
 
 import pytest
 
-from bot.custom_ids import RETRY_TEMPLATE, retry_custom_id
-from bot.discord_delivery import nonce_for, retry_view, status_channel_id
-from bot.jobs import Job, JobKind, JobState, Origin
-from bot.prompt import PikaOptions
-from bot.render import notice_text, result_embed, state_text, status_embed, thread_name
+from bot.discord.custom_ids import RETRY_TEMPLATE, retry_custom_id
+from bot.discord.delivery import nonce_for, retry_view, status_channel_id
+from bot.discord.render import notice_text, result_embed, state_text, status_embed, thread_name
+from bot.domain.jobs import Job, JobKind, JobState, Origin
+from bot.domain.prompt import PikaOptions
 
 
 def job(**changes: object) -> Job:
@@ -119,7 +119,7 @@ def test_status_message_location() -> None:
 
 def test_progress_bar_for_percentages() -> None:
     """A provider that reports percent gets a ten-cell bar; the value is clamped to 0-100."""
-    from bot.render import progress_bar
+    from bot.discord.render import progress_bar
 
     assert progress_bar(0) == "▱▱▱▱▱▱▱▱▱▱ 0%"
     assert progress_bar(45) == "▰▰▰▰▱▱▱▱▱▱ 45%"

@@ -9,8 +9,8 @@ from typing import Any, cast
 
 import discord
 
-from bot.discord_delivery import DiscordDelivery
-from bot.jobs import JobState
+from bot.discord.delivery import DiscordDelivery
+from bot.domain.jobs import JobState
 from tests.discord.test_render import job
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.localstack import LocalStack
-from bot.sandbox.useapi_sim import SimConfig
+from sandbox.stack import LocalStack
+from sandbox.useapi_sim import SimConfig
 from tests.engine.harness import FAST_POLICY
 from tests.invariants import assert_invariants
 

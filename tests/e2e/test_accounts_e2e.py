@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import LimitSettings
-from bot.jobs import JobState
-from bot.localstack import LocalStack
-from bot.sandbox.useapi_sim import DEFAULT_DISCORD, SimAccount
+from bot.config.settings import LimitSettings
+from bot.domain.jobs import JobState
+from sandbox.stack import LocalStack
+from sandbox.useapi_sim import DEFAULT_DISCORD, SimAccount
 from tests.e2e.conftest import FAST_SIM, settle_all
 from tests.e2e.test_bot_e2e import emu_ids, jobs, reply_of
 from tests.engine.harness import FAST_POLICY

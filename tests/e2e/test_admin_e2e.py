@@ -5,8 +5,8 @@ from __future__ import annotations
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.localstack import LocalStack
-from bot.sandbox.discord_emu import EmuInteraction
+from sandbox.discord_emu import EmuInteraction
+from sandbox.stack import LocalStack
 from tests.e2e.conftest import settle_all
 from tests.e2e.test_bot_e2e import emu_ids, reply_of, result_in
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.demo import tiny_png
-from bot.jobs import JobKind, JobState
-from bot.localstack import LocalStack
-from bot.sandbox.apiglue_sim import RunningGlueSimulator
-from bot.sandbox.apiglue_sim import SimConfig as GlueConfig
+from bot.domain.jobs import JobKind, JobState
+from sandbox.apiglue_sim import RunningGlueSimulator
+from sandbox.apiglue_sim import SimConfig as GlueConfig
+from sandbox.demo import tiny_png
+from sandbox.stack import LocalStack
 from tests.e2e.conftest import FAST_SIM, settle_all
 from tests.e2e.test_bot_e2e import emu_ids, jobs, reply_of, result_in
 from tests.engine.harness import FAST_POLICY

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bot.demo import tiny_png
-from bot.jobs import Job, JobState
-from bot.localstack import LocalStack
-from bot.sandbox.discord_emu import EmuChannel, EmuInteraction, EmuMessage
+from bot.domain.jobs import Job, JobState
+from sandbox.demo import tiny_png
+from sandbox.discord_emu import EmuChannel, EmuInteraction, EmuMessage
+from sandbox.stack import LocalStack
 
 
 def emu_ids(stack: LocalStack) -> tuple[int, int]:
@@ -257,7 +257,7 @@ async def test_moderated_and_failed_jobs_get_one_notice(stack: LocalStack) -> No
 
 async def test_video_over_the_upload_limit_becomes_a_link(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """With a 1 KB upload limit the 2.7 KB sample is posted as a link with a note, not uploaded."""
-    from bot.sandbox.discord_emu import EmuConfig
+    from sandbox.discord_emu import EmuConfig
     from tests.e2e.conftest import FAST_SIM
     from tests.engine.harness import FAST_POLICY
 
@@ -434,7 +434,7 @@ async def test_echoed_prompts_ping_nobody(stack: LocalStack) -> None:
 
 async def test_member_limits_are_answered_privately(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Over the in-flight limit or inside the cooldown: an ephemeral answer saying when to try again."""
-    from bot.config import LimitSettings
+    from bot.config.settings import LimitSettings
     from tests.e2e.conftest import FAST_SIM
     from tests.engine.harness import FAST_POLICY
 

@@ -7,10 +7,10 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from bot.config import LimitSettings
-from bot.jobs import JobState
-from bot.localstack import LocalStack
-from bot.sandbox.discord_emu import EmuConfig
+from bot.config.settings import LimitSettings
+from bot.domain.jobs import JobState
+from sandbox.discord_emu import EmuConfig
+from sandbox.stack import LocalStack
 from tests.e2e.conftest import FAST_SIM, settle_all
 from tests.e2e.test_bot_e2e import jobs
 from tests.engine.harness import FAST_POLICY

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import RoutingSettings
-from bot.demo import tiny_png
-from bot.jobs import JobKind, JobState
-from bot.localstack import LocalStack
-from bot.sandbox.fal_sim import PIKASCENES, TEXT_TO_VIDEO, RunningFalSimulator
-from bot.sandbox.fal_sim import SimConfig as FalConfig
+from bot.config.settings import RoutingSettings
+from bot.domain.jobs import JobKind, JobState
+from sandbox.demo import tiny_png
+from sandbox.fal_sim import PIKASCENES, TEXT_TO_VIDEO, RunningFalSimulator
+from sandbox.fal_sim import SimConfig as FalConfig
+from sandbox.stack import LocalStack
 from tests.e2e.conftest import FAST_SIM, settle_all
 from tests.e2e.test_bot_e2e import emu_ids, jobs, reply_of, result_in
 from tests.engine.harness import FAST_POLICY

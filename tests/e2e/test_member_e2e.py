@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.config import LimitSettings
-from bot.jobs import JobState
-from bot.localstack import LocalStack
-from bot.sandbox.discord_emu import EmuInteraction
+from bot.config.settings import LimitSettings
+from bot.domain.jobs import JobState
+from sandbox.discord_emu import EmuInteraction
+from sandbox.stack import LocalStack
 from tests.e2e.conftest import FAST_SIM, settle_all
 from tests.e2e.test_bot_e2e import emu_ids, held_job_in_thread, jobs, reply_of, result_in
 from tests.engine.harness import FAST_POLICY

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import discord
 
-from bot.app import PikaBot, point_discord_at
-from bot.localstack import LocalStack, free_port, local_settings
-from bot.runner import sync_commands
-from bot.sandbox.discord_emu import start_emulator
-from bot.sandbox.fal_sim import SimConfig as FalConfig
-from bot.sandbox.fal_sim import start_simulator as start_fal_simulator
-from bot.sandbox.useapi_sim import DEFAULT_CHANNEL, start_simulator
+from bot.discord.app import PikaBot, point_discord_at
+from bot.discord.runner import sync_commands
+from sandbox.discord_emu import start_emulator
+from sandbox.fal_sim import SimConfig as FalConfig
+from sandbox.fal_sim import start_simulator as start_fal_simulator
+from sandbox.stack import LocalStack, free_port, local_settings
+from sandbox.useapi_sim import DEFAULT_CHANNEL, start_simulator
 from tests.e2e.conftest import FAST_SIM
 
 
@@ -208,7 +208,7 @@ def test_invite_url_asks_for_exactly_what_the_bot_uses() -> None:
 
     (discord.py names View Channel `read_messages` when iterating.)
     """
-    from bot.app import REQUIRED_PERMISSIONS, invite_url
+    from bot.discord.app import REQUIRED_PERMISSIONS, invite_url
 
     url = invite_url(900000000000000001)
     assert "scope=bot+applications.commands" in url

@@ -13,17 +13,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.delivery import DeliveryError, DeliveryReceipt, JobPlacement
-from bot.downloads import DownloadPolicy, VideoDownloader
-from bot.jobs import Job, JobState, VideoResult
-from bot.limits import MemberLimits
+from bot.domain.jobs import Job, JobState, VideoResult
+from bot.domain.limits import MemberLimits
+from bot.engine.delivery import DeliveryError, DeliveryReceipt, JobPlacement
+from bot.engine.downloads import DownloadPolicy, VideoDownloader
+from bot.engine.scheduler import RetryPolicy, Scheduler
+from bot.engine.service import EngineSettings, JobService
 from bot.providers.base import Account, Provider
-from bot.providers.useapi_pika import Timeouts, UseapiPikaProvider
-from bot.sandbox.useapi_sim import RecordedRequest, RunningSimulator, SimConfig, start_simulator
-from bot.scheduler import RetryPolicy, Scheduler
-from bot.service import EngineSettings, JobService
+from bot.providers.useapi import Timeouts, UseapiPikaProvider
 from bot.store import Database, JobStore
-from bot.webhooks import WebhookServer
+from bot.web.webhooks import WebhookServer
+from sandbox.useapi_sim import RecordedRequest, RunningSimulator, SimConfig, start_simulator
 
 # Engine tests submit batches for one member; the per-member limits have their own tests.
 NO_LIMITS = MemberLimits(in_flight=1000, per_day=0, cooldown=0)

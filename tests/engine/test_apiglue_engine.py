@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.jobs import JobKind, JobRequest, JobState, Origin
-from bot.params import VideoParams
+from bot.domain.jobs import JobKind, JobRequest, JobState, Origin
+from bot.domain.params import VideoParams
 from bot.providers.apiglue import ApiGlueProvider
-from bot.sandbox.apiglue_sim import SimConfig, start_simulator
+from sandbox.apiglue_sim import SimConfig, start_simulator
 from tests.engine.harness import start_provider_engine
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bot.jobs import JobKind, JobRequest, JobState, Origin
-from bot.providers.fal_pika import FalPikaProvider
-from bot.sandbox.fal_sim import SimConfig, start_simulator
+from bot.domain.jobs import JobKind, JobRequest, JobState, Origin
+from bot.providers.fal.pika import FalPikaProvider
+from sandbox.fal_sim import SimConfig, start_simulator
 from tests.engine.harness import start_provider_engine
 
 

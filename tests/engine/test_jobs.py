@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from bot.jobs import TERMINAL_STATES, TRANSITIONS, JobState, can_transition, predecessors
+from bot.domain.jobs import TERMINAL_STATES, TRANSITIONS, JobState, can_transition, predecessors
 
 FORWARD_ORDER = [
     JobState.QUEUED,

@@ -11,14 +11,14 @@ import asyncio
 import time
 from pathlib import Path
 
-from bot.jobs import JobKind, JobRequest, JobState, Origin
-from bot.params import VideoParams
+from bot.domain.jobs import JobKind, JobRequest, JobState, Origin
+from bot.domain.params import VideoParams
+from bot.engine.scheduler import Scheduler
 from bot.providers.apiglue import ApiGlueProvider
 from bot.providers.base import Account
-from bot.providers.fal_pika import FalPikaProvider
-from bot.sandbox import apiglue_sim, fal_sim
-from bot.sandbox.useapi_sim import DEFAULT_CHANNEL, SimAccount, SimConfig, start_simulator
-from bot.scheduler import Scheduler
+from bot.providers.fal.pika import FalPikaProvider
+from sandbox import apiglue_sim, fal_sim
+from sandbox.useapi_sim import DEFAULT_CHANNEL, SimAccount, SimConfig, start_simulator
 from tests.engine.harness import Engine, is_job_fetch, is_listing, start_engine, start_provider_engine
 
 SECOND = "1183508299895820391"

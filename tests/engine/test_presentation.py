@@ -7,10 +7,10 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.delivery import JobPlacement
-from bot.jobs import Job, JobKind, JobRequest, JobState, Origin
-from bot.sandbox.useapi_sim import SimConfig
+from bot.domain.jobs import Job, JobKind, JobRequest, JobState, Origin
+from bot.engine.delivery import JobPlacement
 from bot.store import Database, JobStore
+from sandbox.useapi_sim import SimConfig
 from tests.engine.harness import RecordingDelivery, start_engine
 
 FAST = SimConfig(job_started_delay=0.02, job_progress_delay=0.05, job_complete_delay=0.1)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
-from bot.jobs import JobKind
+from bot.domain.jobs import JobKind
+from bot.engine.scheduler import RetryPolicy, Scheduler
 from bot.providers.base import Account
-from bot.scheduler import RetryPolicy, Scheduler
 from tests.discord.test_render import job
 
 A = Account("a", "111111111111111111", 3)

@@ -12,10 +12,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.jobs import InputFile, Job, JobKind, JobRequest, JobState, Origin
-from bot.params import VideoParams
-from bot.prompt import PikaOptions, PromptError
-from bot.sandbox.useapi_sim import (
+from bot.domain.jobs import InputFile, Job, JobKind, JobRequest, JobState, Origin
+from bot.domain.params import VideoParams
+from bot.domain.prompt import PikaOptions, PromptError
+from bot.engine.service import CancelOutcome
+from sandbox.useapi_sim import (
     DEFAULT_CHANNEL,
     JobStatus,
     RunningSimulator,
@@ -23,7 +24,6 @@ from bot.sandbox.useapi_sim import (
     SimConfig,
     start_simulator,
 )
-from bot.service import CancelOutcome
 from tests.engine.harness import Engine, RecordingDelivery, is_job_fetch, is_listing, start_engine
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -498,8 +498,8 @@ async def test_two_accounts_share_the_load(tmp_path: Path) -> None:
     )
     sim = await start_simulator(config)
     engine = await start_engine(tmp_path, sim=sim, max_jobs=1)
+    from bot.engine.scheduler import Scheduler
     from bot.providers.base import Account
-    from bot.scheduler import Scheduler
 
     engine.service.scheduler = Scheduler(
         [Account(DEFAULT_CHANNEL, DEFAULT_CHANNEL, 1), Account(second, second, 1)],
@@ -540,7 +540,7 @@ async def test_account_full_resyncs_jobs_that_ended_upstream(tmp_path: Path) -> 
 
 async def test_member_limits_hold_and_survive_restart(tmp_path: Path) -> None:
     """Two in flight at most, three a day; counted from SQLite, so a new service sees the same."""
-    from bot.limits import LimitExceeded, MemberLimits
+    from bot.domain.limits import LimitExceeded, MemberLimits
 
     limits = MemberLimits(in_flight=2, per_day=3, cooldown=0)
     sim = await start_simulator(SimConfig())
@@ -572,7 +572,7 @@ async def test_member_limits_hold_and_survive_restart(tmp_path: Path) -> None:
 async def test_video_from_a_host_off_the_allow_list_is_refused_and_told(tmp_path: Path) -> None:
     """Upstream hands back a video URL whose host is not allowed: nothing is fetched, the job fails, told."""
     engine = await start_engine(tmp_path)
-    from bot.downloads import DownloadPolicy, VideoDownloader
+    from bot.engine.downloads import DownloadPolicy, VideoDownloader
 
     await engine.downloader.close()
     engine.downloader = VideoDownloader(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.guild_settings import GuildSettings, RoleLimits
+from bot.domain.guild_settings import GuildSettings, RoleLimits
 from bot.store import Database
 from bot.store.settings_store import SettingsStore
 

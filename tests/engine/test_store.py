@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.jobs import IllegalTransition, InputFile, JobKind, JobRequest, JobState, Origin, VideoResult
-from bot.prompt import AspectRatio, PikaOptions
+from bot.domain.jobs import IllegalTransition, InputFile, JobKind, JobRequest, JobState, Origin, VideoResult
+from bot.domain.prompt import AspectRatio, PikaOptions
 from bot.store import Database, JobStore, JobUpdate, MigrationError
 from bot.store.database import load_migrations
 

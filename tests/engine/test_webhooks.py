@@ -10,9 +10,9 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.jobs import JobKind, JobRequest, JobState, Origin
-from bot.metrics import Metrics
-from bot.webhooks import WebhookServer
+from bot.domain.jobs import JobKind, JobRequest, JobState, Origin
+from bot.observability.metrics import Metrics
+from bot.web.webhooks import WebhookServer
 from tests.engine.harness import Engine, start_engine
 
 

@@ -14,9 +14,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.localstack import free_port
-from bot.sandbox.discord_emu import RunningEmulator, start_emulator
-from bot.sandbox.useapi_sim import DEFAULT_CHANNEL, RunningSimulator, SimConfig, start_simulator
+from sandbox.discord_emu import RunningEmulator, start_emulator
+from sandbox.stack import free_port
+from sandbox.useapi_sim import DEFAULT_CHANNEL, RunningSimulator, SimConfig, start_simulator
 from tests.invariants import assert_invariants
 
 FAULT_SIM = SimConfig(job_started_delay=0.05, job_progress_delay=0.1, job_complete_delay=0.3)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.crashpoints import POINTS
+from bot.engine.crashpoints import POINTS
 from tests.faults.harness import ProcessStack
 
 TRIALS = 2  # per point in CI; `make soak` runs the randomized long run

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.jobs import JobKind, JobRequest, JobState, Origin
-from bot.webhooks import MissLimiter
+from bot.domain.jobs import JobKind, JobRequest, JobState, Origin
+from bot.web.webhooks import MissLimiter
 from tests.engine.harness import start_engine
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.crashpoints import POINTS
+from bot.engine.crashpoints import POINTS
 from tests.faults.harness import ProcessStack
 
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.jobs import InputFile, JobKind, JobRequest, Origin
-from bot.params import VideoParams
-from bot.prompt import AspectRatio, PikaOptions, PromptError
+from bot.domain.jobs import InputFile, JobKind, JobRequest, Origin
+from bot.domain.params import VideoParams
+from bot.domain.prompt import AspectRatio, PikaOptions, PromptError
 from bot.providers.apiglue import ApiGlueProvider, Timeouts, classify, parse_job, parse_retry_after
 from bot.providers.base import (
     Account,
@@ -24,7 +24,7 @@ from bot.providers.base import (
     UpstreamJob,
     UpstreamStatus,
 )
-from bot.sandbox.apiglue_sim import (
+from sandbox.apiglue_sim import (
     RunningGlueSimulator,
     SimConfig,
     VideoStatus,

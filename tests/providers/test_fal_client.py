@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.providers.fal_client import (
+from bot.providers.fal.client import (
     FalCancelOutcome,
     FalClient,
     FalError,
@@ -25,7 +25,7 @@ from bot.providers.fal_client import (
     FalSubmission,
     FalVideo,
 )
-from bot.sandbox.fal_sim import (
+from sandbox.fal_sim import (
     DEFAULT_KEY,
     IMAGE_TO_VIDEO,
     PIKAFRAMES,

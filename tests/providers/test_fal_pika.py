@@ -14,11 +14,11 @@ import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bot.jobs import InputFile, JobKind, JobRequest, Origin
-from bot.params import VideoParams
-from bot.prompt import PikaOptions, PromptError
+from bot.domain.jobs import InputFile, JobKind, JobRequest, Origin
+from bot.domain.params import VideoParams
+from bot.domain.prompt import PikaOptions, PromptError
 from bot.providers.base import Account, ErrorKind, SubmitRequest, UpstreamError, UpstreamJob, UpstreamStatus
-from bot.providers.fal_pika import (
+from bot.providers.fal.pika import (
     IMAGE_TO_VIDEO,
     MODERATED_TEXT,
     PIKAFRAMES,
@@ -27,7 +27,7 @@ from bot.providers.fal_pika import (
     FalHandle,
     FalPikaProvider,
 )
-from bot.sandbox.fal_sim import (
+from sandbox.fal_sim import (
     DEFAULT_KEY,
     QueueStatus,
     RunningFalSimulator,
@@ -37,7 +37,7 @@ from bot.sandbox.fal_sim import (
     start_simulator,
     webhook_headers,
 )
-from bot.sandbox.serving import bind
+from sandbox.serving import bind
 
 ACCOUNT = Account("fal", None, 2, provider="fal")
 DISCORD_CDN = "https://cdn.discordapp.com/attachments/1/2/"

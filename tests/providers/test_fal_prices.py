@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.jobs import InputFile, JobKind, JobRequest, Origin
-from bot.params import VideoParams
-from bot.providers.fal_pika import FalPikaProvider
-from bot.providers.fal_prices import FalPrices, billable_seconds, price_text, price_usd
+from bot.domain.jobs import InputFile, JobKind, JobRequest, Origin
+from bot.domain.params import VideoParams
+from bot.providers.fal.pika import FalPikaProvider
+from bot.providers.fal.prices import FalPrices, billable_seconds, price_text, price_usd
 
 DEFAULTS = FalPrices()
 

@@ -14,8 +14,8 @@ import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bot.providers.fal_signature import FalWebhookVerifier, VerdictReason, WebhookVerdict, parse_jwks
-from bot.sandbox.fal_sim import (
+from bot.providers.fal.signature import FalWebhookVerifier, VerdictReason, WebhookVerdict, parse_jwks
+from sandbox.fal_sim import (
     DEFAULT_USER_ID,
     TEST_VECTOR_X,
     QueueStatus,

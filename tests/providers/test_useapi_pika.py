@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.jobs import InputFile, JobKind
-from bot.prompt import PikaOptions
+from bot.domain.jobs import InputFile, JobKind
+from bot.domain.prompt import PikaOptions
 from bot.providers.base import Account, ErrorKind, SubmitRequest, UpstreamError, UpstreamStatus
-from bot.providers.useapi_pika import Timeouts, UseapiPikaProvider, _classify, parse_job
-from bot.sandbox.useapi_sim import DEFAULT_CHANNEL, JobStatus, RunningSimulator, SimConfig, start_simulator
+from bot.providers.useapi import Timeouts, UseapiPikaProvider, _classify, parse_job
+from sandbox.useapi_sim import DEFAULT_CHANNEL, JobStatus, RunningSimulator, SimConfig, start_simulator
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 ACCOUNT = Account(DEFAULT_CHANNEL, DEFAULT_CHANNEL, 10)

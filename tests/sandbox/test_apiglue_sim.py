@@ -17,7 +17,7 @@ import pytest
 from aiohttp import web
 from pytest_aiohttp import AiohttpClient
 
-from bot.sandbox.apiglue_sim import (
+from sandbox.apiglue_sim import (
     ApiGlueSimulator,
     RunningGlueSimulator,
     SimConfig,
@@ -27,7 +27,7 @@ from bot.sandbox.apiglue_sim import (
 
 TOKEN = "glue-token"
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SAMPLE_MP4 = (REPO_ROOT / "bot" / "sandbox" / "assets" / "sample.mp4").read_bytes()
+SAMPLE_MP4 = (REPO_ROOT / "sandbox" / "assets" / "sample.mp4").read_bytes()
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 120
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
@@ -920,7 +920,7 @@ async def test_cli_prints_base_url_and_serves() -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.sandbox.apiglue_sim",
+        "sandbox.apiglue_sim",
         "--port",
         "0",
         cwd=REPO_ROOT,

@@ -23,7 +23,7 @@ from discord import app_commands
 from discord.ext import commands
 from multidict import CIMultiDictProxy
 
-from bot.sandbox.discord_emu import (
+from sandbox.discord_emu import (
     DiscordEmulator,
     EmuConfig,
     EmuInteraction,
@@ -1112,7 +1112,7 @@ async def test_control_api(running: RunningEmulator, api: Api, synced: RawGatewa
 
 def test_cli_prints_its_urls() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.sandbox.discord_emu", "--port", "0"], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "sandbox.discord_emu", "--port", "0"], stdout=subprocess.PIPE, text=True
     )
     try:
         assert proc.stdout is not None

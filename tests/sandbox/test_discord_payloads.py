@@ -14,8 +14,8 @@ import pytest
 from discord.interactions import InteractionCallbackResponse
 from discord.state import ConnectionState
 
-from bot.sandbox import discord_payloads as P
-from bot.sandbox.discord_emu import DiscordEmulator, EmuConfig, MessageSource
+from sandbox import discord_payloads as P
+from sandbox.discord_emu import DiscordEmulator, EmuConfig, MessageSource
 
 NOW = 1_750_000_000.0
 GUILD = 900000000000000100

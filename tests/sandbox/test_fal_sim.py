@@ -23,7 +23,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pytest_aiohttp import AiohttpClient
 
-from bot.sandbox.fal_sim import (
+from sandbox.fal_sim import (
     DEFAULT_JWKS,
     DEFAULT_KEY,
     DEFAULT_USER_ID,
@@ -47,7 +47,7 @@ from bot.sandbox.fal_sim import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SAMPLE_MP4 = (REPO_ROOT / "bot" / "sandbox" / "assets" / "sample.mp4").read_bytes()
+SAMPLE_MP4 = (REPO_ROOT / "sandbox" / "assets" / "sample.mp4").read_bytes()
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 CONTRACT_JWKS = {
@@ -1124,7 +1124,7 @@ async def test_cli_prints_base_url_and_serves() -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.sandbox.fal_sim",
+        "sandbox.fal_sim",
         "--port",
         "0",
         cwd=REPO_ROOT,

@@ -13,10 +13,10 @@ import pytest
 @pytest.mark.parametrize(
     ("module", "probe"),
     [
-        ("bot.sandbox.useapi_sim", "{url}pika/jobs"),
-        ("bot.sandbox.apiglue_sim", "{url}/web/jobs/x"),
-        ("bot.sandbox.fal_sim", "{url}/.well-known/jwks.json"),
-        ("bot.sandbox.discord_emu", "{url}/gateway"),
+        ("sandbox.useapi_sim", "{url}pika/jobs"),
+        ("sandbox.apiglue_sim", "{url}/web/jobs/x"),
+        ("sandbox.fal_sim", "{url}/.well-known/jwks.json"),
+        ("sandbox.discord_emu", "{url}/gateway"),
     ],
 )
 async def test_command_line_serves_until_sigterm(module: str, probe: str) -> None:

@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 from pytest_aiohttp import AiohttpClient
 
-from bot.sandbox.useapi_sim import (
+from sandbox.useapi_sim import (
     DEFAULT_CHANNEL,
     JobStatus,
     RunningSimulator,
@@ -793,7 +793,7 @@ async def test_cli_prints_base_url_and_serves() -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.sandbox.useapi_sim",
+        "sandbox.useapi_sim",
         "--port",
         "0",
         cwd=REPO_ROOT,

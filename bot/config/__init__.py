@@ -1,0 +1,1 @@
+"""The configuration: TOML file and environment secrets, validated, rendered for check-config."""

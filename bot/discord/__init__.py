@@ -1,0 +1,1 @@
+"""The presentation pipeline: the discord.py client, status messages, results, components."""

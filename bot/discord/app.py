@@ -1,0 +1,143 @@
+"""The discord.py Bot: setup_hook wires the engine and the cogs, close() unwinds them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from typing import Any
+
+import discord
+import yarl
+from discord.ext import commands
+
+from bot.config.settings import Settings
+from bot.discord.community import CommunityBoard
+from bot.discord.delivery import DiscordDelivery
+from bot.engine.scheduler import RetryPolicy
+from bot.observability.metrics import Metrics, discord_trace_config
+from bot.runtime import Runtime, routes_from
+from bot.store.settings_store import SettingsStore
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("cogs.pika", "cogs.admin")
+_SYNC_KEY = "command_tree_hash"
+
+# Exactly what the bot does in a channel, nothing more: read it, post status and results, start
+# threads and post in them, embed and attach. Used for the invite URL and checked per command.
+REQUIRED_PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    send_messages_in_threads=True,
+    create_public_threads=True,
+    embed_links=True,
+    attach_files=True,
+)
+
+
+def point_discord_at(api_base_url: str, gateway_url: str) -> None:
+    """Send discord.py's REST and gateway traffic to another host (a proxy, the local emulator).
+
+    discord.py reads both from class attributes; the interaction webhook adapter uses the same Route.
+    """
+    if api_base_url:
+        discord.http.Route.BASE = api_base_url.rstrip("/")
+    if gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
+def invite_url(application_id: int) -> str:
+    """The OAuth2 URL that adds the bot with exactly REQUIRED_PERMISSIONS and slash commands."""
+    return discord.utils.oauth_url(
+        application_id, permissions=REQUIRED_PERMISSIONS, scopes=("bot", "applications.commands")
+    )
+
+
+# pikabot never joins voice; don't warn at every start that voice libraries are missing.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
+
+
+class PikaBot(commands.Bot):
+    """pikabot's client. The engine (store, scheduler, webhook server) starts in setup_hook."""
+
+    runtime: Runtime
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        policy: RetryPolicy | None = None,
+        status_interval: float = 3.0,
+        engine: bool = True,
+        **options: Any,
+    ) -> None:
+        # Slash commands need no privileged intents: no members, no message content.
+        intents = discord.Intents.none()
+        intents.guilds = True
+        self.metrics = Metrics()  # before the Client: discord.py takes the trace config at construction
+        super().__init__(
+            http_trace=discord_trace_config(self.metrics),
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),
+            member_cache_flags=discord.MemberCacheFlags.none(),
+            chunk_guilds_at_startup=False,
+            max_messages=None,
+            **options,
+        )
+        self.settings = settings
+        self.routes = routes_from(settings)  # which provider each routed command goes to, `auto` resolved
+        self._policy = policy
+        self._with_engine = engine  # False for `pikabot sync`: commands only, no store or servers
+        self.delivery = DiscordDelivery(self, status_interval=status_interval, metrics=self.metrics)
+
+    async def setup_hook(self) -> None:
+        """Engine first (so buttons clicked at once find the store), then cogs, then a gated sync."""
+        if self._with_engine:
+            self.runtime = await Runtime.start(
+                self.settings, self.delivery, policy=self._policy, metrics=self.metrics
+            )
+            log.info("recovered after start: %s", self.runtime.recovery)
+            # Account alerts go to every alerts channel admins chose in /pika-admin settings.
+            self.delivery.alert_channels = SettingsStore(self.runtime.db).alert_channels
+            # Results announced in, and listed by a digest in, each community channel (half the status
+            # pace: the digest shares that channel's edit budget with the status messages posted there).
+            self.delivery.community = CommunityBoard(
+                self,
+                SettingsStore(self.runtime.db),
+                self.runtime.store,
+                self.delivery.pacer,
+                interval=2 * self.delivery.status_interval,
+            ).video_posted
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        if self._with_engine:
+            await self.sync_if_changed()
+            if self.application_id is not None:
+                log.info("invite pikabot with: %s", invite_url(self.application_id))
+
+    def command_tree_hash(self) -> str:
+        """A digest of the commands as Discord would receive them."""
+        payload = [command.to_dict(self.tree) for command in self.tree.get_commands()]
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+    async def sync_if_changed(self) -> bool:
+        """Sync global commands only when the tree differs from the last sync (creates are rate limited)."""
+        digest = self.command_tree_hash()
+        if await self.runtime.store.get_meta(_SYNC_KEY) == digest:
+            return False
+        await self.tree.sync()
+        await self.runtime.store.set_meta(_SYNC_KEY, digest)
+        log.info("slash commands synced (tree changed)")
+        return True
+
+    async def close(self) -> None:
+        """Stop the engine (state is in SQLite), then disconnect."""
+        runtime = getattr(self, "runtime", None)
+        if runtime is not None:
+            await runtime.stop()
+        await self.delivery.close()  # while the HTTP session is still open
+        await super().close()

@@ -1,0 +1,1 @@
+"""What a job is, independent of any I/O: states and legal moves, options, prompt flags, limits, guild settings."""

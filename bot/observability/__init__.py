@@ -1,0 +1,1 @@
+"""Logs and metrics: what the running bot says about itself."""

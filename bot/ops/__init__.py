@@ -1,0 +1,1 @@
+"""What operators run beside the bot: the jobs CLI and the status report."""

@@ -1,0 +1,1 @@
+"""fal.ai, the live route to Pika: queue client, the provider, prices and webhook signatures."""

@@ -1,0 +1,755 @@
+"""Our own thin async client for fal.ai's queue API and storage (fal-pika-contract.md section 1).
+
+Not the ``fal-client`` package: this is a few aiohttp calls with typed answers and one typed error,
+so it fits the bot's event loop, never retries behind the caller's back, and works against the local
+simulator (``sandbox/fal_sim.py``) by pointing ``base_url`` and ``rest_base_url`` at it.
+
+* ``submit`` → ``FalSubmission`` (keep its three URLs with the job: they are opaque, section 1.2),
+* ``status`` → ``FalStatus``, ``result`` → ``FalVideo``, ``cancel`` → ``FalCancelOutcome``,
+* ``upload`` → a public URL on fal's CDN (the two-step ``fal-cdn-v3`` upload of section 1.9).
+
+Every failure is a ``FalError`` (HTTP status, ``error_type``, parsed ``detail`` list, ``retryable``
+per section 1.8, ``ambiguous`` when a submit may have been received).  The API key is only ever sent
+to the configured queue and REST origins, and never appears in errors, reprs or logs.
+
+This module imports nothing from the rest of the bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from http import HTTPStatus
+from types import TracebackType
+from typing import Final, Literal
+
+import aiohttp
+from multidict import CIMultiDictProxy
+from yarl import URL
+
+__all__ = [
+    "CDN_URL",
+    "QUEUE_URL",
+    "REST_URL",
+    "RETRYABLE_ERROR_TYPES",
+    "FalCancelOutcome",
+    "FalClient",
+    "FalError",
+    "FalErrorDetail",
+    "FalLogEntry",
+    "FalState",
+    "FalStatus",
+    "FalSubmission",
+    "FalVideo",
+]
+
+log = logging.getLogger(__name__)
+
+QUEUE_URL: Final = "https://queue.fal.run"
+REST_URL: Final = "https://rest.fal.ai"
+CDN_URL: Final = "https://v3.fal.media"
+
+#: Section 1.8: the request error types worth another attempt.
+RETRYABLE_ERROR_TYPES: Final = frozenset(
+    {
+        "request_timeout",
+        "startup_timeout",
+        "runner_scheduling_failure",
+        "runner_connection_timeout",
+        "runner_disconnected",
+        "runner_connection_refused",
+        "runner_connection_error",
+        "runner_incomplete_response",
+        "runner_server_error",
+        "internal_error",
+    }
+)
+#: Section 1.7: fal_client retries these statuses (429 comes from ``fal_max_queue_length``).
+RETRYABLE_STATUSES: Final = frozenset({408, 409, 429})
+#: 502/503/504 without ``x-fal-request-id`` come from the ingress, not from fal's servers.
+INGRESS_STATUSES: Final = frozenset({502, 503, 504})
+CONTENT_POLICY: Final = "content_policy_violation"
+#: The (UNCONFIRMED) text of a result fetched before completion.
+STILL_IN_PROGRESS: Final = "Request is still in progress"
+
+MAX_ANSWER_BYTES: Final = 8 * 1024 * 1024
+#: A storage token is renewed this long before its ``expires_at``.
+TOKEN_MARGIN: Final = 30.0
+_MODEL_ID_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(?:/[A-Za-z0-9][A-Za-z0-9._-]*)+")
+_REDACTED: Final = "[redacted]"
+
+
+# --------------------------------------------------------------------------------------------------
+# Answers
+# --------------------------------------------------------------------------------------------------
+
+
+class FalState(StrEnum):
+    """The queue states (there is no FAILED: a failed request is COMPLETED with an error)."""
+
+    IN_QUEUE = "IN_QUEUE"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+
+
+class FalCancelOutcome(StrEnum):
+    """The three answers of ``PUT cancel_url`` (section 1.6)."""
+
+    REQUESTED = "CANCELLATION_REQUESTED"
+    ALREADY_COMPLETED = "ALREADY_COMPLETED"
+    NOT_FOUND = "NOT_FOUND"
+
+
+@dataclass(frozen=True)
+class FalErrorDetail:
+    """One ErrorObject of a 422-style ``detail`` list; ``msg`` is for people, ``type`` for code."""
+
+    loc: tuple[str | int, ...]
+    msg: str
+    type: str
+    url: str | None = None
+
+    def describe(self) -> str:
+        """``body.prompt: <msg>`` (or just the msg when there is no location)."""
+        where = ".".join(str(part) for part in self.loc)
+        return f"{where}: {self.msg}" if where else self.msg
+
+
+@dataclass(frozen=True)
+class FalSubmission:
+    """The submit answer: the request id and the three URLs to store with the job."""
+
+    request_id: str
+    status_url: str
+    response_url: str
+    cancel_url: str
+    queue_position: int | None
+    gateway_request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class FalLogEntry:
+    """One runner log line (``level``: STDERR, STDOUT, ERROR, INFO, WARN or DEBUG)."""
+
+    message: str
+    level: str
+    source: str
+    timestamp: str | None
+
+
+@dataclass(frozen=True)
+class FalStatus:
+    """A status answer; ``logs`` is None unless asked for (and given)."""
+
+    state: FalState
+    request_id: str | None
+    queue_position: int | None = None
+    logs: tuple[FalLogEntry, ...] | None = None
+    error: str | None = None
+    error_type: str | None = None
+    inference_time: float | None = None
+
+    @property
+    def done(self) -> bool:
+        """True once COMPLETED (fetch the result to learn whether it worked)."""
+        return self.state is FalState.COMPLETED
+
+    @property
+    def failed(self) -> bool:
+        """True when COMPLETED with an error on the status (some failures only show at the result)."""
+        return self.done and (self.error is not None or self.error_type is not None)
+
+
+@dataclass(frozen=True)
+class FalVideo:
+    """The ``video`` File of a Pika result (section 3.3); only ``url`` is required."""
+
+    url: str
+    content_type: str | None = None
+    file_name: str | None = None
+    file_size: int | None = None
+
+
+class FalError(Exception):
+    """Anything that went wrong talking to fal; ``status`` is None for transport failures.
+
+    ``retryable`` follows section 1.8 (the retryable request error types, 408/409/429, ingress
+    502/503/504, transport errors, or fal's ``X-Fal-Retryable`` header).  ``ambiguous`` is True when a
+    submit may have reached fal even though no answer came back (do not blindly resubmit: it may cost
+    twice).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error_type: str | None = None,
+        details: tuple[FalErrorDetail, ...] = (),
+        retryable: bool = False,
+        ambiguous: bool = False,
+        request_id: str | None = None,
+    ) -> None:
+        """Build the error; ``message`` must already be free of secrets."""
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.error_type = error_type
+        self.details = details
+        self.retryable = retryable
+        self.ambiguous = ambiguous
+        self.request_id = request_id
+
+    def __str__(self) -> str:
+        head = f"fal HTTP {self.status}" if self.status is not None else "fal transport error"
+        kind = f" [{self.error_type}]" if self.error_type else ""
+        return f"{head}{kind}: {self.message}"
+
+    def __repr__(self) -> str:
+        return (
+            f"FalError(status={self.status!r}, error_type={self.error_type!r}, message={self.message!r}, "
+            f"details={len(self.details)}, retryable={self.retryable}, ambiguous={self.ambiguous})"
+        )
+
+    @property
+    def is_auth(self) -> bool:
+        """401 (wrong or revoked key) or 403 (locked account or missing scope): fatal, do not retry."""
+        return self.status in (401, 403)
+
+    @property
+    def is_locked(self) -> bool:
+        """403: usually "User is locked" (exhausted balance); the key may also lack a scope."""
+        return self.status == 403
+
+    @property
+    def is_content_policy(self) -> bool:
+        """The prompt or image was refused by fal's content checker."""
+        return self.error_type == CONTENT_POLICY or any(d.type == CONTENT_POLICY for d in self.details)
+
+    @property
+    def is_still_in_progress(self) -> bool:
+        """The result was fetched before the request completed."""
+        return self.status == 400 and self.message == STILL_IN_PROGRESS
+
+    @property
+    def detail_types(self) -> tuple[str, ...]:
+        """The ``type`` of every ErrorObject, in order."""
+        return tuple(d.type for d in self.details)
+
+
+# --------------------------------------------------------------------------------------------------
+# Parsing helpers
+# --------------------------------------------------------------------------------------------------
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _opt_str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _opt_int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _json(raw: bytes) -> object:
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _parse_details(detail: object, scrub: Callable[[str], str]) -> tuple[FalErrorDetail, ...]:
+    if not isinstance(detail, list):
+        return ()
+    out: list[FalErrorDetail] = []
+    for item in detail:
+        if not isinstance(item, dict):
+            continue
+        raw_loc = item.get("loc")
+        loc = (
+            tuple(p for p in raw_loc if isinstance(p, str | int) and not isinstance(p, bool))
+            if isinstance(raw_loc, list)
+            else ()
+        )
+        out.append(
+            FalErrorDetail(
+                loc=tuple(scrub(p) if isinstance(p, str) else p for p in loc),
+                msg=scrub(str(item.get("msg", ""))),
+                type=str(item.get("type", "")),
+                url=_opt_str(item.get("url")),
+            )
+        )
+    return tuple(out)
+
+
+def _parse_logs(raw: object) -> tuple[FalLogEntry, ...] | None:
+    if not isinstance(raw, list):
+        return None
+    out: list[FalLogEntry] = []
+    for item in raw:
+        if not isinstance(item, dict):
+            continue
+        out.append(
+            FalLogEntry(
+                message=str(item.get("message", "")),
+                level=str(item.get("level", "")),
+                source=str(item.get("source", "")),
+                timestamp=_opt_str(item.get("timestamp")),
+            )
+        )
+    return tuple(out)
+
+
+def _parse_expiry(raw: object, now: float) -> float:
+    """``expires_at`` as Unix seconds (ISO-8601 text, or a number); unknown means "use once"."""
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        return float(raw)
+    if isinstance(raw, str):
+        try:
+            moment = datetime.fromisoformat(raw.strip())
+        except ValueError:
+            return now
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.timestamp()
+    return now
+
+
+def _truthy(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes")
+
+
+@dataclass(frozen=True)
+class _CdnToken:
+    token: str
+    token_type: str
+    base_url: str
+    expires_at: float
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    headers: CIMultiDictProxy[str]
+    raw: bytes
+
+    @property
+    def request_id(self) -> str | None:
+        return self.headers.get("x-fal-request-id")
+
+
+# --------------------------------------------------------------------------------------------------
+# The client
+# --------------------------------------------------------------------------------------------------
+
+
+class FalClient:
+    """Queue API + storage client for one fal key; safe to share across tasks."""
+
+    def __init__(
+        self,
+        base_url: str,
+        key: str,
+        session: aiohttp.ClientSession | None = None,
+        *,
+        rest_base_url: str = REST_URL,
+        connect_timeout: float = 10.0,
+        request_timeout: float = 30.0,
+        upload_timeout: float = 120.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Configure the client; with no ``session`` one is made on first use and closed by ``close``.
+
+        :param base_url: the queue host, ``https://queue.fal.run`` in production.
+        :param key: ``<key_id>:<key_secret>``; sent only to ``base_url`` and ``rest_base_url``.
+        :param rest_base_url: where storage tokens come from, ``https://rest.fal.ai`` in production.
+        :param request_timeout: total time for one queue call (connect included).
+        """
+        if not key or not key.strip():
+            raise ValueError("a fal key is required")
+        self.base_url = self._origin_url(base_url, "base_url")
+        self.rest_base_url = self._origin_url(rest_base_url, "rest_base_url")
+        self._key = key.strip()
+        secret = self._key.partition(":")[2]
+        self._secrets = tuple(s for s in (self._key, secret) if len(s) >= 4)
+        self._session = session
+        self._owns_session = session is None
+        self.connect_timeout = connect_timeout
+        self.request_timeout = request_timeout
+        self.upload_timeout = upload_timeout
+        self.clock = clock
+        self._token: _CdnToken | None = None
+        self._token_lock = asyncio.Lock()
+
+    @staticmethod
+    def _origin_url(value: str, name: str) -> str:
+        url = URL(value)
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError(f"{name} must be an absolute http(s) URL")
+        return str(url).rstrip("/")
+
+    def __repr__(self) -> str:
+        return f"FalClient(base_url={self.base_url!r}, rest_base_url={self.rest_base_url!r})"
+
+    async def close(self) -> None:
+        """Close the session if this client made it."""
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def __aenter__(self) -> FalClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # ----- queue API ----------------------------------------------------------------------------
+
+    async def submit(
+        self,
+        model_id: str,
+        payload: Mapping[str, object],
+        webhook_url: str | None = None,
+        *,
+        start_timeout: float | None = None,
+        priority: Literal["normal", "low"] | None = None,
+        no_retry: bool = False,
+        max_queue_length: int | None = None,
+    ) -> FalSubmission:
+        """``POST {base_url}/{model_id}`` with ``payload`` as the body (section 1.3).
+
+        :param webhook_url: sent as ``fal_webhook``; fal POSTs the signed result there.
+        :param start_timeout: ``X-Fal-Request-Timeout``: fal gives up if the run has not started by then.
+        :param max_queue_length: ``fal_max_queue_length``: 429 when that many requests already wait.
+        :raises FalError: ``ambiguous`` when the request may have been received without an answer.
+        """
+        if not _MODEL_ID_RE.fullmatch(model_id):
+            raise ValueError(f"not a fal model id: {model_id!r}")
+        params: dict[str, str] = {}
+        if webhook_url is not None:
+            params["fal_webhook"] = webhook_url
+        if max_queue_length is not None:
+            params["fal_max_queue_length"] = str(max_queue_length)
+        headers: dict[str, str] = {"Content-Type": "application/json"}
+        if start_timeout is not None:
+            headers["X-Fal-Request-Timeout"] = f"{start_timeout:g}"
+        if priority is not None:
+            headers["X-Fal-Queue-Priority"] = priority
+        if no_retry:
+            headers["X-Fal-No-Retry"] = "1"
+        body = json.dumps(dict(payload)).encode()
+        answer = await self._call(
+            "POST", f"{self.base_url}/{model_id}", params=params, headers=headers, data=body, submit=True
+        )
+        if answer.status != 200:
+            raise self._error(answer, submit=True)
+        data = _json(answer.raw)
+        request_id = data.get("request_id") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or not isinstance(request_id, str) or not request_id:
+            raise FalError(
+                "submit answer has no request_id",
+                status=answer.status,
+                ambiguous=True,
+                request_id=answer.request_id,
+            )
+        # fal_client rebuilds missing URLs from owner/app (section 1.2); so do we.
+        owner_app = "/".join(model_id.split("/")[:2])
+        fallback = f"{self.base_url}/{owner_app}/requests/{request_id}"
+        return FalSubmission(
+            request_id=request_id,
+            status_url=_opt_str(data.get("status_url")) or f"{fallback}/status",
+            response_url=_opt_str(data.get("response_url")) or fallback,
+            cancel_url=_opt_str(data.get("cancel_url")) or f"{fallback}/cancel",
+            queue_position=_opt_int(data.get("queue_position")),
+            gateway_request_id=_opt_str(data.get("gateway_request_id")),
+        )
+
+    async def status(self, status_url: str, logs: bool = False) -> FalStatus:
+        """``GET status_url[?logs=1]``: 202 while queued or running, 200 once COMPLETED (section 1.4)."""
+        self._check_origin(status_url)
+        answer = await self._call("GET", status_url, params={"logs": "1" if logs else "0"})
+        if answer.status not in (200, 202):
+            raise self._error(answer)
+        data = _json(answer.raw)
+        state_text = data.get("status") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or not isinstance(state_text, str):
+            raise FalError(
+                "malformed status answer", status=answer.status, retryable=True, request_id=answer.request_id
+            )
+        try:
+            state = FalState(state_text)
+        except ValueError:
+            raise FalError(
+                f"unknown queue status {state_text[:40]!r}",
+                status=answer.status,
+                request_id=answer.request_id,
+            ) from None
+        metrics = data.get("metrics")
+        inference = metrics.get("inference_time") if isinstance(metrics, dict) else None
+        error = data.get("error")
+        return FalStatus(
+            state=state,
+            request_id=_opt_str(data.get("request_id")),
+            queue_position=_opt_int(data.get("queue_position")),
+            logs=_parse_logs(data.get("logs")),
+            error=self._scrub(error) if isinstance(error, str) else None,
+            error_type=_opt_str(data.get("error_type")),
+            inference_time=float(inference)
+            if isinstance(inference, int | float) and not isinstance(inference, bool)
+            else None,
+        )
+
+    async def result(self, response_url: str) -> FalVideo:
+        """``GET response_url``: the model output, or the failed job's own error status (section 1.5)."""
+        self._check_origin(response_url)
+        answer = await self._call("GET", response_url)
+        if answer.status != 200:
+            raise self._error(answer)
+        data = _json(answer.raw)
+        video = data.get("video") if isinstance(data, dict) else None
+        url = video.get("url") if isinstance(video, dict) else None
+        if not isinstance(video, dict) or not isinstance(url, str) or not url:
+            raise FalError("result has no video url", status=answer.status, request_id=answer.request_id)
+        return FalVideo(
+            url=url,
+            content_type=_opt_str(video.get("content_type")),
+            file_name=_opt_str(video.get("file_name")),
+            file_size=_opt_int(video.get("file_size")),
+        )
+
+    async def cancel(self, cancel_url: str) -> FalCancelOutcome:
+        """``PUT cancel_url``: 202 requested, 400 already completed, 404 not found (section 1.6).
+
+        A running request may still finish after ``REQUESTED``: keep polling.
+        """
+        self._check_origin(cancel_url)
+        answer = await self._call("PUT", cancel_url)
+        data = _json(answer.raw)
+        text = data.get("status") if isinstance(data, dict) else None
+        if answer.status == 202:
+            return FalCancelOutcome.REQUESTED
+        if answer.status == 400 and text == FalCancelOutcome.ALREADY_COMPLETED:
+            return FalCancelOutcome.ALREADY_COMPLETED
+        if answer.status == 404 and text == FalCancelOutcome.NOT_FOUND:
+            return FalCancelOutcome.NOT_FOUND
+        raise self._error(answer)
+
+    # ----- storage ------------------------------------------------------------------------------
+
+    async def upload(
+        self, data: bytes, content_type: str, filename: str, storage_base_url: str | None = None
+    ) -> str:
+        """Upload bytes to fal's CDN and return their public ``access_url`` (section 1.9).
+
+        Step 1 gets a ``fal-cdn-v3`` token from ``rest_base_url`` (cached until ``expires_at``); step 2
+        POSTs the raw bytes to ``{storage_base_url or token.base_url}/files/upload`` with that token
+        (never with the key).  A 401/403 from step 2 renews the token once.
+        """
+        for attempt in (1, 2):
+            token = await self._cdn_token(force=attempt == 2)
+            base = (storage_base_url or token.base_url).rstrip("/")
+            headers = {
+                "Authorization": f"{token.token_type} {token.token}",
+                "Content-Type": content_type or "application/octet-stream",
+                "X-Fal-File-Name": filename,
+                "Accept": "application/json",
+            }
+            answer = await self._call(
+                "POST",
+                f"{base}/files/upload",
+                headers=headers,
+                data=data,
+                auth=False,
+                total_timeout=self.upload_timeout,
+            )
+            if answer.status in (401, 403) and attempt == 1:
+                continue
+            if answer.status not in (200, 201):
+                raise self._error(answer)
+            body = _json(answer.raw)
+            access_url = body.get("access_url") if isinstance(body, dict) else None
+            if not isinstance(access_url, str) or URL(access_url).scheme not in ("http", "https"):
+                raise FalError("upload answer has no access_url", status=answer.status)
+            return access_url
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _cdn_token(self, *, force: bool = False) -> _CdnToken:
+        async with self._token_lock:
+            now = self.clock()
+            if not force and self._token is not None and now < self._token.expires_at - TOKEN_MARGIN:
+                return self._token
+            self._token = None
+            answer = await self._call(
+                "POST",
+                f"{self.rest_base_url}/storage/auth/token",
+                params={"storage_type": "fal-cdn-v3"},
+                headers={"Content-Type": "application/json", "Accept": "application/json"},
+                data=b"{}",
+            )
+            if answer.status != 200:
+                raise self._error(answer)
+            data = _json(answer.raw)
+            if not isinstance(data, dict):
+                raise FalError("malformed storage token answer", status=answer.status)
+            token, token_type, base_url = data.get("token"), data.get("token_type"), data.get("base_url")
+            if not isinstance(token, str) or not token:
+                raise FalError("storage token answer has no token", status=answer.status)
+            base = _opt_str(base_url) or CDN_URL
+            if URL(base).scheme not in ("http", "https"):
+                raise FalError("storage token answer has a bad base_url", status=answer.status)
+            fresh = _CdnToken(
+                token=token,
+                token_type=token_type if isinstance(token_type, str) and token_type else "Bearer",
+                base_url=base,
+                expires_at=_parse_expiry(data.get("expires_at"), now),
+            )
+            self._token = fresh
+            return fresh
+
+    # ----- plumbing -----------------------------------------------------------------------------
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, _REDACTED)
+        return text
+
+    def _check_origin(self, url: str) -> None:
+        """Send the key only where it belongs: the queue URLs must be on ``base_url``'s origin."""
+        try:
+            target = URL(url)
+            ok = target.is_absolute() and target.origin() == URL(self.base_url).origin()
+        except ValueError:
+            ok = False
+        if not ok:
+            raise FalError("refusing to send the fal key to a URL outside the configured queue origin")
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            if not self._owns_session:
+                raise FalError("the aiohttp session given to FalClient is closed")
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    async def _call(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        data: bytes | None = None,
+        auth: bool = True,
+        submit: bool = False,
+        total_timeout: float | None = None,
+    ) -> _Answer:
+        """One HTTP exchange; transport failures become ``FalError`` (``ambiguous`` on a sent submit)."""
+        all_headers = {"Accept": "application/json", **(headers or {})}
+        if auth:
+            all_headers["Authorization"] = f"Key {self._key}"
+        client_timeout = aiohttp.ClientTimeout(
+            total=total_timeout if total_timeout is not None else self.request_timeout,
+            connect=self.connect_timeout,
+        )
+        where = str(URL(url).with_query(None))
+        session = self._get_session()
+        try:
+            async with session.request(
+                method,
+                url,
+                params=params,
+                headers=all_headers,
+                data=data,
+                timeout=client_timeout,
+                allow_redirects=False,
+            ) as resp:
+                raw = await self._read_limited(resp)
+                log.debug("fal %s %s -> %s", method, where, resp.status)
+                return _Answer(resp.status, resp.headers, raw)
+        except asyncio.CancelledError:
+            raise
+        except aiohttp.ConnectionTimeoutError:
+            raise FalError(f"connect to {URL(url).host} timed out", retryable=True) from None
+        except aiohttp.ClientConnectorError as exc:
+            raise FalError(
+                f"cannot connect to {URL(url).host} ({type(exc).__name__})", retryable=True
+            ) from None
+        except TimeoutError:
+            raise FalError(
+                f"no answer from {URL(url).host} in time", retryable=True, ambiguous=submit
+            ) from None
+        except aiohttp.ClientError as exc:
+            raise FalError(
+                f"connection to {URL(url).host} failed ({type(exc).__name__})",
+                retryable=True,
+                ambiguous=submit,
+            ) from None
+
+    @staticmethod
+    async def _read_limited(resp: aiohttp.ClientResponse) -> bytes:
+        if resp.content_length is not None and resp.content_length > MAX_ANSWER_BYTES:
+            raise FalError(f"answer too large ({resp.content_length} bytes)", status=resp.status)
+        data = bytearray()
+        async for chunk in resp.content.iter_chunked(65536):
+            data.extend(chunk)
+            if len(data) > MAX_ANSWER_BYTES:
+                raise FalError("answer too large", status=resp.status)
+        return bytes(data)
+
+    def _error(self, answer: _Answer, *, submit: bool = False) -> FalError:
+        """Turn an error answer into a ``FalError`` (section 1.8 bodies, headers and retry rules)."""
+        status, headers = answer.status, answer.headers
+        body = _json(answer.raw)
+        error_type = headers.get("X-Fal-Error-Type")
+        details: tuple[FalErrorDetail, ...] = ()
+        message = ""
+        if isinstance(body, dict):
+            detail = body.get("detail")
+            if isinstance(detail, str):
+                message = self._scrub(detail)
+            details = _parse_details(detail, self._scrub)
+            if isinstance(body.get("error_type"), str):
+                error_type = str(body["error_type"])
+        if not message and details:
+            message = "; ".join(d.describe() for d in details)
+        if not message:
+            message = f"HTTP {status} {_phrase(status)}"
+        message = message[:500]
+        ingress = status in INGRESS_STATUSES and answer.request_id is None
+        retryable = status in RETRYABLE_STATUSES or ingress or error_type in RETRYABLE_ERROR_TYPES
+        hint = headers.get("X-Fal-Retryable") or headers.get("X-Fal-Needs-Retry")
+        if hint is not None:
+            retryable = _truthy(hint)
+        if headers.get("X-Fal-Request-Timeout-Type"):
+            # Our own X-Fal-Request-Timeout expired: fal_client does not retry these either.
+            retryable = False
+        return FalError(
+            message,
+            status=status,
+            error_type=error_type,
+            details=details,
+            retryable=retryable,
+            ambiguous=submit and status in (502, 504) and ingress,
+            request_id=answer.request_id,
+        )

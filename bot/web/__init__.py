@@ -1,0 +1,1 @@
+"""The aiohttp server: upstream callbacks, /healthz and /metrics."""
