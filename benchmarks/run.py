@@ -291,7 +291,7 @@ async def bench_fault_lag(tmp: Path) -> list[Row]:
 
 async def bench_busy(tmp: Path) -> list[Row]:
     """An account full for a while: submit attempts per job per busy_min window (production: 10 s)."""
-    from bot.engine.scheduler import RetryPolicy
+    from bot.domain.retry import RetryPolicy
 
     policy = RetryPolicy().scaled(0.05)  # 0.5-1.5 s instead of 10-30 s, same shape
     engine = await start_engine(tmp / "busy", max_jobs=3, policy=policy)

@@ -9,9 +9,10 @@ from typing import Final
 from bot.config.settings import Settings
 from bot.domain.jobs import JobKind
 from bot.domain.limits import MemberLimits
+from bot.domain.retry import RetryPolicy
 from bot.engine.delivery import Delivery
 from bot.engine.downloads import DownloadPolicy, VideoDownloader
-from bot.engine.scheduler import RetryPolicy, Scheduler
+from bot.engine.scheduler import Scheduler
 from bot.engine.service import EngineSettings, JobService, RecoveryReport
 from bot.observability.metrics import Metrics
 from bot.providers.apiglue import ApiGlueProvider
@@ -22,6 +23,7 @@ from bot.providers.metered import MeteredProvider
 from bot.providers.registry import route_for
 from bot.providers.useapi import UseapiPikaProvider
 from bot.store import Database, JobStore
+from bot.store.settings_store import SettingsStore
 from bot.web.webhooks import WebhookServer
 
 log = logging.getLogger(__name__)
@@ -113,6 +115,7 @@ class Runtime:
     webhooks: WebhookServer
     recovery: RecoveryReport
     metrics: Metrics
+    guild_settings: SettingsStore
 
     @classmethod
     async def start(
@@ -158,7 +161,18 @@ class Runtime:
                 await provider.close()
             await db.close()
             raise
-        return cls(settings, db, store, providers, downloader, service, webhooks, recovery, metrics)
+        return cls(
+            settings,
+            db,
+            store,
+            providers,
+            downloader,
+            service,
+            webhooks,
+            recovery,
+            metrics,
+            SettingsStore(db),
+        )
 
     async def stop(self) -> None:
         """Stop taking callbacks, stop the loop, close connections and the database."""

@@ -19,7 +19,6 @@ from bot.domain.guild_settings import (
 )
 from bot.domain.limits import MemberLimits
 from bot.ops.status_report import StatusReport, build_report, compare_accounts
-from bot.store.settings_store import SettingsStore
 
 if TYPE_CHECKING:
     from bot.discord.app import PikaBot
@@ -31,7 +30,7 @@ _CONTENT_LIMIT = 2000
 
 async def settings_for(bot: PikaBot, guild_id: int) -> GuildSettings:
     """The guild's current settings, read from SQLite (so a change applies at once, without a restart)."""
-    return await SettingsStore(bot.runtime.db).get(guild_id)
+    return await bot.runtime.guild_settings.get(guild_id)
 
 
 def describe_limits(limits: MemberLimits) -> str:
@@ -239,7 +238,7 @@ class AdminCog(
             role_per_day=role_per_day,
             clear_role_limits=clear_role_limits,
         )
-        store = SettingsStore(self.bot.runtime.db)
+        store = self.bot.runtime.guild_settings
         current = await store.get(guild_id)
         lines: list[str] = []
         if not change.empty:

@@ -18,7 +18,6 @@ from bot.domain.jobs import InputFile, Job, JobKind, JobRequest, Origin
 from bot.domain.limits import LimitExceeded
 from bot.domain.params import VideoParams
 from bot.domain.prompt import PikaOptions, PromptError, PromptKind, merge_options, parse_prompt
-from bot.providers.registry import DISPLAY_NAMES
 from cogs.admin import settings_for
 from cogs.guards import UserFacingError, check_banned, guard, limits_of_member, member_is_moderator
 
@@ -161,7 +160,7 @@ async def launch(
     try:
         upstream = bot.runtime.service.provider_info(provider)
         if upstream is None:
-            raise UserFacingError(not_set_up(provider))
+            raise UserFacingError(not_set_up(provider, bot.runtime.service.display_name(provider)))
         placement = placement_for(interaction)
         settings = await guard(interaction)
         if upstream.capabilities.prompt_flags:
@@ -200,9 +199,8 @@ async def launch(
     await announce(interaction, job, placement)
 
 
-def not_set_up(provider: str) -> str:
-    """The answer to a command whose provider this bot has no credentials for."""
-    name = DISPLAY_NAMES.get(provider, provider)
+def not_set_up(provider: str, name: str) -> str:
+    """The answer to a command whose provider (shown as `name`) this bot has no credentials for."""
     # Each provider's config section is named after it, and its secret comes from this variable.
     variable = next((env for env, section, _ in SECRET_ENV if section == provider), "its token")
     return (

@@ -22,7 +22,7 @@ from typing import Any, TextIO
 
 from bot.config.settings import RoutingSettings
 from bot.domain.jobs import JobState
-from bot.engine.scheduler import RetryPolicy
+from bot.domain.retry import RetryPolicy
 from sandbox.apiglue_sim import SimConfig as GlueConfig
 from sandbox.discord_emu import EmuInteraction, EmuMessage
 from sandbox.fal_sim import SimConfig as FalConfig

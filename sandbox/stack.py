@@ -29,7 +29,7 @@ from bot.config.settings import (
     UseapiSettings,
 )
 from bot.discord.app import PikaBot, point_discord_at
-from bot.engine.scheduler import RetryPolicy
+from bot.domain.retry import RetryPolicy
 from sandbox.apiglue_sim import RunningGlueSimulator
 from sandbox.apiglue_sim import SimConfig as GlueConfig
 from sandbox.apiglue_sim import start_simulator as start_glue_simulator

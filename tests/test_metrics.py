@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.domain.jobs import JobKind, JobRequest, JobState, Origin
 from bot.domain.prompt import PikaOptions
-from bot.observability.metrics import LATENCY_BUCKETS, Metrics, discord_route, discord_trace_config
+from bot.observability.metrics import LATENCY_BUCKETS, JobGauges, Metrics, discord_route, discord_trace_config
 from bot.providers.base import (
     Account,
     ErrorKind,
@@ -47,6 +47,12 @@ FAMILIES = {
     "pikabot_discord_posts": "counter",
     "pikabot_callbacks": "counter",
 }
+
+
+async def gauges(store: JobStore) -> JobGauges:
+    """What the web server reads from the store at a scrape."""
+    counts = {count.state: count.count for count in await store.count_by_state()}
+    return JobGauges(counts, await store.queue_depth())
 
 
 def value(text: str, name: str, **labels: str) -> float:
@@ -78,7 +84,7 @@ async def store(tmp_path: Path) -> AsyncIterator[JobStore]:
 
 async def test_exposition_parses_with_every_family(store: JobStore) -> None:
     """A fresh registry renders every family with its type; known label values start at 0."""
-    text = (await Metrics().render(store)).decode()
+    text = (Metrics().render(await gauges(store))).decode()
     families = {family.name: family.type for family in text_string_to_metric_families(text)}
     assert {name: families.get(name) for name in FAMILIES} == FAMILIES
     for state in JobState:
@@ -101,7 +107,7 @@ async def test_counters_and_histogram_move(store: JobStore) -> None:
     metrics.discord_request("POST", "/channels/{id}/messages", "429")
     metrics.discord_post("result")
     metrics.callback("accepted")
-    text = (await metrics.render(store)).decode()
+    text = (metrics.render(await gauges(store))).decode()
     assert value(text, "pikabot_jobs_finished_total", outcome="delivered") == 2
     assert value(text, "pikabot_jobs_finished_total", outcome="moderated") == 1
     assert value(text, "pikabot_submit_to_video_seconds_count") == 2
@@ -130,7 +136,7 @@ async def test_counters_and_histogram_move(store: JobStore) -> None:
     assert value(text, "pikabot_discord_rate_limited_total", route="/channels/{id}/messages") == 1
     assert value(text, "pikabot_discord_posts_total", kind="result") == 1
     assert value(text, "pikabot_callbacks_total", result="accepted") == 1
-    untouched = (await other.render(store)).decode()
+    untouched = (other.render(await gauges(store))).decode()
     assert value(untouched, "pikabot_jobs_finished_total", outcome="delivered") == 0
 
 
@@ -144,7 +150,7 @@ async def test_gauges_follow_jobs_in_sqlite(tmp_path: Path) -> None:
     metrics = Metrics()
 
     async def scrape() -> str:
-        return (await metrics.render(engine.store)).decode()
+        return (metrics.render(await gauges(engine.store))).decode()
 
     try:
         for n in range(3):
@@ -231,7 +237,7 @@ async def test_metered_provider_counts_ok_and_errors(sim: RunningSimulator, stor
     finally:
         await unreachable.close()
 
-    text = (await metrics.render(store)).decode()
+    text = (metrics.render(await gauges(store))).decode()
 
     def requests(operation: str, status: str) -> float:
         return value(
@@ -346,7 +352,7 @@ async def test_trace_config_counts_real_requests(store: JobStore) -> None:
     finally:
         await runner.cleanup()
     assert len(seen) == 3
-    text = (await metrics.render(store)).decode()
+    text = (metrics.render(await gauges(store))).decode()
     assert INTERACTION_TOKEN not in text
     requests = "pikabot_discord_requests_total"
     callback = "/interactions/{id}/{token}/callback"
@@ -427,7 +433,7 @@ async def test_discordpy_requests_are_counted_without_tokens(
         await client.close()
         await asyncio.wait_for(task, 10)
     assert client.errors == []
-    text = (await metrics.render(store)).decode()
+    text = (metrics.render(await gauges(store))).decode()
     assert inter.token not in text and EmuConfig.bot_token not in text
     requests = "pikabot_discord_requests_total"
     callback = "/interactions/{id}/{token}/callback"

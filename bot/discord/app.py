@@ -14,10 +14,9 @@ from discord.ext import commands
 from bot.config.settings import Settings
 from bot.discord.community import CommunityBoard
 from bot.discord.delivery import DiscordDelivery
-from bot.engine.scheduler import RetryPolicy
+from bot.domain.retry import RetryPolicy
 from bot.observability.metrics import Metrics, discord_trace_config
 from bot.runtime import Runtime, routes_from
-from bot.store.settings_store import SettingsStore
 
 log = logging.getLogger(__name__)
 
@@ -102,12 +101,12 @@ class PikaBot(commands.Bot):
             )
             log.info("recovered after start: %s", self.runtime.recovery)
             # Account alerts go to every alerts channel admins chose in /pika-admin settings.
-            self.delivery.alert_channels = SettingsStore(self.runtime.db).alert_channels
+            self.delivery.alert_channels = self.runtime.guild_settings.alert_channels
             # Results announced in, and listed by a digest in, each community channel (half the status
             # pace: the digest shares that channel's edit budget with the status messages posted there).
             self.delivery.community = CommunityBoard(
                 self,
-                SettingsStore(self.runtime.db),
+                self.runtime.guild_settings,
                 self.runtime.store,
                 self.delivery.pacer,
                 interval=2 * self.delivery.status_interval,

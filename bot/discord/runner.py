@@ -10,7 +10,7 @@ import signal
 
 from bot.config.settings import Settings
 from bot.discord.app import PikaBot, point_discord_at
-from bot.engine.scheduler import RetryPolicy
+from bot.domain.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from bot.engine.downloads import DownloadedVideo, DownloadError, VideoDownloader
 from bot.engine.lost_callbacks import ExecutingSweep, PollCadence
 from bot.engine.scheduler import Scheduler
 from bot.observability.logsetup import job_extra
-from bot.observability.metrics import Metrics
+from bot.observability.metrics import JobGauges, Metrics
 from bot.providers.base import (
     Account,
     Capabilities,
@@ -42,6 +42,7 @@ from bot.providers.base import (
     UpstreamJob,
     UpstreamStatus,
 )
+from bot.providers.registry import DISPLAY_NAMES
 from bot.store import JobStore, JobUpdate
 
 log = logging.getLogger(__name__)
@@ -366,10 +367,19 @@ class JobService:
             ("confirm", job.id), self._locked(job.id, partial(self._confirm, job.id, hinted_upstream_id))
         )
 
+    def display_name(self, provider: str) -> str:
+        """How members see a provider's name, configured here or not ("fal.ai")."""
+        return DISPLAY_NAMES.get(provider, provider)
+
     def provider_info(self, name: str) -> ProviderInfo | None:
         """How a configured provider is named and what it can do; None when it is not configured."""
         provider = self.providers.get(name)
         return ProviderInfo(provider.display_name, provider.capabilities) if provider is not None else None
+
+    async def job_gauges(self) -> JobGauges:
+        """Jobs per state and the queue's depth, for /metrics (the store is the truth at every scrape)."""
+        counts = {count.state: count.count for count in await self.store.count_by_state()}
+        return JobGauges(counts, await self.store.queue_depth())
 
     async def queue_position(self, job_id: int) -> int | None:
         """Place in the fair queue, for display."""

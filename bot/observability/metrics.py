@@ -8,6 +8,8 @@ from SQLite at scrape time: the database is the truth, and a restart does not re
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from types import SimpleNamespace
 
 import aiohttp
@@ -16,7 +18,6 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from yarl import URL
 
 from bot.domain.jobs import TERMINAL_STATES, JobState
-from bot.store.job_store import JobStore
 
 # The classic text format (0.0.4); prometheus-client's "latest" (1.0.0) is the same bytes for our
 # names, but every Prometheus version understands this one.
@@ -36,6 +37,14 @@ CALLBACK_RESULTS = (
     "unsupported_type",
     "throttled",
 )
+
+
+@dataclass(frozen=True)
+class JobGauges:
+    """The job counts /metrics shows, read from the store at each scrape."""
+
+    by_state: Mapping[JobState, int]
+    queue_depth: int
 
 
 class Metrics:
@@ -152,16 +161,12 @@ class Metrics:
         """Count one callback request by result (accepted, unknown_token, throttled, ...)."""
         self.callbacks.labels(result=result).inc()
 
-    async def refresh(self, store: JobStore) -> None:
-        """Read the job gauges from SQLite."""
-        counts = {count.state: count.count for count in await store.count_by_state()}
+    def render(self, gauges: JobGauges) -> bytes:
+        """Set the job gauges from the counts given (read from the store by the caller), then the
+        whole registry in Prometheus text format."""
         for state in JobState:
-            self.jobs.labels(state=state.value).set(counts.get(state, 0))
-        self.queue_depth.set(await store.queue_depth())
-
-    async def render(self, store: JobStore) -> bytes:
-        """Refresh the SQLite gauges, then the whole registry in Prometheus text format."""
-        await self.refresh(store)
+            self.jobs.labels(state=state.value).set(gauges.by_state.get(state, 0))
+        self.queue_depth.set(gauges.queue_depth)
         return generate_latest(self.registry)
 
 

@@ -149,7 +149,7 @@ async def _answer_callback(request: web.Request) -> tuple[str, web.Response]:
 
 
 async def _metrics(request: web.Request) -> web.Response:
-    body = await request.app[METRICS].render(request.app[SERVICE].store)
+    body = request.app[METRICS].render(await request.app[SERVICE].job_gauges())
     # The content type carries version and charset, which web.Response(content_type=...) refuses.
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 

@@ -15,9 +15,10 @@ from pathlib import Path
 
 from bot.domain.jobs import Job, JobState, VideoResult
 from bot.domain.limits import MemberLimits
+from bot.domain.retry import RetryPolicy
 from bot.engine.delivery import DeliveryError, DeliveryReceipt, JobPlacement
 from bot.engine.downloads import DownloadPolicy, VideoDownloader
-from bot.engine.scheduler import RetryPolicy, Scheduler
+from bot.engine.scheduler import Scheduler
 from bot.engine.service import EngineSettings, JobService
 from bot.providers.base import Account, Provider
 from bot.providers.useapi import Timeouts, UseapiPikaProvider

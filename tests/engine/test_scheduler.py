@@ -6,7 +6,8 @@ import random
 from dataclasses import replace
 
 from bot.domain.jobs import JobKind
-from bot.engine.scheduler import RetryPolicy, Scheduler
+from bot.domain.retry import RetryPolicy
+from bot.engine.scheduler import Scheduler
 from bot.providers.base import Account
 from tests.discord.test_render import job
 
