@@ -24,6 +24,7 @@ from bot.limits import MemberLimits, MemberUsage
 from bot.logsetup import job_extra
 from bot.params import VideoParams
 from bot.prompt import PikaOptions
+from bot.store.callback_tokens import CallbackTarget
 from bot.store.database import Database
 
 log = logging.getLogger(__name__)
@@ -309,14 +310,12 @@ class JobStore:
             columns.append("callback_token_hash = NULL")
         placeholders = ",".join("?" for _ in allowed)
         sql = f"UPDATE jobs SET {', '.join(columns)} WHERE id = ? AND state IN ({placeholders}) RETURNING *"
-        async with (
-            self.db.write() as conn,
-            conn.execute(sql, (*values, job_id, *(s.value for s in allowed))) as cursor,
-        ):
-            row = await cursor.fetchone()
-        if row is None:
+        rows = await self.db.write_returning(
+            sql, (*values, job_id, *(s.value for s in allowed)), self.db.callback_tokens.observe
+        )
+        if not rows:
             return None
-        job = row_to_job(row)
+        job = row_to_job(rows[0])
         # One line per transition, carrying job and guild (JSON logs make them fields).
         log.info("job %s is now %s", job.id, target.value, extra=job_extra(job.id, job.origin.guild_id))
         return job
@@ -329,9 +328,10 @@ class JobStore:
         columns.append("updated_at = ?")
         values.append(now)
         sql = f"UPDATE jobs SET {', '.join(columns)} WHERE id = ? AND state = ? RETURNING *"
-        async with self.db.write() as conn, conn.execute(sql, (*values, job_id, expected.value)) as cursor:
-            row = await cursor.fetchone()
-        return row_to_job(row) if row else None
+        rows = await self.db.write_returning(
+            sql, (*values, job_id, expected.value), self.db.callback_tokens.observe
+        )
+        return row_to_job(rows[0]) if rows else None
 
     async def delete_inputs(self, job_id: int) -> None:
         """Drop a finished job's input images (they were only kept to survive restarts).
@@ -513,6 +513,31 @@ class JobStore:
         ) as cursor:
             row = await cursor.fetchone()
         return row_to_job(row) if row else None
+
+    async def callback_target(self, token_hash: str) -> CallbackTarget | None:
+        """The job a live callback capability belongs to, from the in-memory mirror.
+
+        No SQLite on the way, except at most once per second to see whether another connection
+        wrote (PRAGMA data_version) and, if so, to reload the mirror.
+        """
+        tokens = self.db.callback_tokens
+        if tokens.due():
+            await self._sync_callback_tokens()
+        return tokens.get(token_hash)
+
+    async def _sync_callback_tokens(self) -> None:
+        tokens = self.db.callback_tokens
+        # Under the write lock: no committed write can fall between the read and the install.
+        async with self.db.write() as conn:
+            (version_row,) = await conn.execute_fetchall("PRAGMA data_version")
+            version = int(version_row[0])
+            if tokens.loaded and version == tokens.data_version:
+                tokens.checked(version)
+                return
+            rows = await conn.execute_fetchall(
+                "SELECT id, provider, callback_token_hash FROM jobs WHERE callback_token_hash IS NOT NULL"
+            )
+            tokens.install(rows, version)
 
     async def by_upstream_id(self, provider: str, upstream_id: str) -> Job | None:
         """The job that an upstream job id belongs to."""
