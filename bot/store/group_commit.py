@@ -61,7 +61,8 @@ class WriteQueue:
     async def wait_idle(self) -> None:
         """Wait until every queued write has been answered (before closing the connection)."""
         while self._drainer is not None and not self._drainer.done():
-            await asyncio.shield(self._drainer)
+            # wait(), not await: a drainer that died has already failed its writes; close anyway.
+            await asyncio.wait({self._drainer})
 
     async def _drain(self) -> None:
         try:
