@@ -26,7 +26,7 @@ soak: install
 	$(BIN)/pytest -q -m soak -s --timeout 900
 
 bench: install
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(if $(ONLY),--only $(ONLY))
 
 demo: install
 	$(BIN)/pikabot demo

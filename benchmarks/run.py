@@ -62,26 +62,40 @@ async def bench_store(tmp: Path) -> list[Row]:
     """Job state transitions per second through the real store (WAL, synchronous=FULL)."""
     db = await Database.open(tmp / "store.sqlite3")
     store = JobStore(db)
-    jobs = [
-        await store.insert(JobRequest(JobKind.CREATE, n % 50, Origin(1, 2), "x"), 1.0) for n in range(500)
-    ]
     path = [JobState.SUBMITTING, JobState.RUNNING, JobState.COMPLETED, JobState.DELIVERED]
-    latencies: list[float] = []
-    start = time.perf_counter()
-    for job in jobs:
+
+    async def walk(job_id: int, latencies: list[float]) -> None:
         for state in path:
             t0 = time.perf_counter()
             await store.transition(
-                job.id, state, 2.0, JobUpdate(notified=state is JobState.DELIVERED or None)
+                job_id, state, 2.0, JobUpdate(notified=state is JobState.DELIVERED or None)
             )
             latencies.append((time.perf_counter() - t0) * 1000)
-    elapsed = time.perf_counter() - start
-    rate = len(latencies) / elapsed
+
+    async def new_jobs() -> list[int]:
+        return [
+            (await store.insert(JobRequest(JobKind.CREATE, n % 50, Origin(1, 2), "x"), 1.0)).id
+            for n in range(500)
+        ]
+
+    # One at a time: every transition waits for its own commit (the worst case).
+    jobs = await new_jobs()
+    latencies: list[float] = []
+    start = time.perf_counter()
+    for job_id in jobs:
+        await walk(job_id, latencies)
+    rate = len(latencies) / (time.perf_counter() - start)
+    # 500 jobs moving at once, as when many videos progress together: commits are shared.
+    together = await new_jobs()
+    grouped: list[float] = []
+    start = time.perf_counter()
+    await asyncio.gather(*(walk(job_id, grouped) for job_id in together))
+    grouped_rate = len(grouped) / (time.perf_counter() - start)
     # Floor: the same number of single-row UPDATEs through aiosqlite with no pikabot code around them.
     t0 = time.perf_counter()
     for n in range(len(latencies)):
         async with db.write() as conn:
-            await conn.execute("UPDATE jobs SET progress = ? WHERE id = ?", (str(n), jobs[n % len(jobs)].id))
+            await conn.execute("UPDATE jobs SET progress = ? WHERE id = ?", (str(n), jobs[n % len(jobs)]))
     floor_rate = len(latencies) / (time.perf_counter() - t0)
     # The fair-queue read on a 100,000-job database (the query behind queue positions).
     await db.conn.executemany(
@@ -102,7 +116,26 @@ async def bench_store(tmp: Path) -> list[Row]:
     q_median, q_p99, q_max = summary(query)
     return [
         Row("store: transition latency", "ms", median, p99, top, None, "-", None),
-        Row("store: transitions per second", "/s", rate, rate, rate, floor_rate, ">= 2,000/s", rate >= 2000),
+        Row(
+            "store: transitions/s, one at a time",
+            "/s",
+            rate,
+            rate,
+            rate,
+            floor_rate,
+            ">= 2,000/s",
+            rate >= 2000,
+        ),
+        Row(
+            "store: transitions/s, 500 jobs at once",
+            "/s",
+            grouped_rate,
+            grouped_rate,
+            grouped_rate,
+            floor_rate,
+            ">= 2,000/s",
+            grouped_rate >= 2000,
+        ),
         Row(
             "store: member usage + fair queue, 100k jobs",
             "ms",
@@ -155,7 +188,16 @@ async def bench_callbacks(tmp: Path) -> list[Row]:
         median, p99, top = summary(latencies)
         l_median, l_p99, l_max = summary(lag)
         return [
-            Row("callbacks: requests per second", "/s", rate, rate, rate, floor, ">= 1,000/s", rate >= 1000),
+            Row(
+                "callbacks: requests per second",
+                "/s",
+                rate,
+                rate,
+                rate,
+                floor,
+                ">=0.5x floor",
+                rate >= 0.5 * floor,
+            ),
             Row("callbacks: latency", "ms", median, p99, top, None, "p99 < 50 ms", p99 < 50),
             Row(
                 "callbacks: event-loop lag meanwhile",
@@ -676,27 +718,32 @@ def render(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-async def main(argv: list[str]) -> int:
+def chosen(argv: list[str]) -> list[Callable[[Path], Awaitable[list[Row]]]]:
+    """The benches named by --only (``--only store,callbacks`` or repeated), or all of them."""
+    names = {bench.__name__.removeprefix("bench_"): bench for bench in BENCHES}
     parser = argparse.ArgumentParser(description=__doc__)
-    names = [bench.__name__.removeprefix("bench_") for bench in BENCHES]
     parser.add_argument(
-        "--only",
-        choices=names,
-        action="append",
-        help="run only this bench (repeatable); prints, appends nothing",
+        "--only", action="append", help=f"run only these (comma-separated, repeatable): {', '.join(names)}"
     )
     args = parser.parse_args(argv)
+    wanted = [name.strip() for item in args.only or () for name in item.split(",") if name.strip()]
+    unknown = [name for name in wanted if name not in names]
+    if unknown:
+        parser.error(f"unknown bench(es): {', '.join(unknown)}")
+    return [names[name] for name in wanted] if wanted else list(BENCHES)
+
+
+async def main(benches: list[Callable[[Path], Awaitable[list[Row]]]]) -> int:
     # The fault benches provoke warnings by design, and the ack bench stops bots mid-command.
     logging.basicConfig(level=logging.CRITICAL)
     rows: list[Row] = []
-    chosen = [b for b in BENCHES if not args.only or b.__name__.removeprefix("bench_") in args.only]
     with tempfile.TemporaryDirectory(prefix="pikabot-bench-") as tmp:
-        for bench in chosen:
+        for bench in benches:
             print(f"running {bench.__name__} …", file=sys.stderr, flush=True)
             rows.extend(await bench(Path(tmp)))
     table = render(rows)
     print(table)
-    if args.only:
+    if len(benches) != len(BENCHES):
         return 0  # a partial run is not a row of the record in RESULTS.md
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -708,4 +755,4 @@ async def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(asyncio.run(main(sys.argv[1:])))
+    raise SystemExit(asyncio.run(main(chosen(sys.argv[1:]))))

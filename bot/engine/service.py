@@ -361,10 +361,10 @@ class JobService:
         await self._locks.run(job_id, work)
         return outcome
 
-    async def handle_callback(self, job: Job, hinted_upstream_id: str | None) -> None:
-        """A callback arrived for `job`: confirm with upstream in the background (never trust the body)."""
+    async def handle_callback(self, job_id: int, hinted_upstream_id: str | None) -> None:
+        """A callback arrived for a job: confirm with upstream in the background (never trust the body)."""
         self._tasks.spawn(
-            ("confirm", job.id), self._locked(job.id, partial(self._confirm, job.id, hinted_upstream_id))
+            ("confirm", job_id), self._locked(job_id, partial(self._confirm, job_id, hinted_upstream_id))
         )
 
     def display_name(self, provider: str) -> str:

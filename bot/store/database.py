@@ -6,13 +6,16 @@ import asyncio
 import logging
 import re
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 import aiosqlite
+
+from bot.store.callback_tokens import CallbackTokens
+from bot.store.group_commit import Rows, WriteQueue
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,10 @@ class Database:
         self.conn = conn
         self.path = path
         self._write_lock = asyncio.Lock()
+        self._writes = WriteQueue(conn, self._write_lock)
+        # One mirror per connection, not per JobStore: every writer on this connection must keep
+        # it exact, and several JobStores may share one Database.
+        self.callback_tokens = CallbackTokens()
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -140,8 +147,15 @@ class Database:
         async with self._write_lock:
             yield self.conn
 
+    async def write_returning(
+        self, sql: str, params: Sequence[object], on_commit: Callable[[Rows], None] | None = None
+    ) -> Rows:
+        """One single-statement write, group-committed with concurrent ones; its rows once durable."""
+        return await self._writes.run(sql, params, on_commit)
+
     async def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (after answering every queued write)."""
+        await self._writes.wait_idle()
         await self.conn.close()
 
 

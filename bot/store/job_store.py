@@ -24,6 +24,7 @@ from bot.domain.limits import MemberLimits, MemberUsage
 from bot.domain.params import VideoParams
 from bot.domain.prompt import PikaOptions
 from bot.observability.logsetup import job_extra
+from bot.store.callback_tokens import CallbackTarget
 from bot.store.database import Database
 
 log = logging.getLogger(__name__)
@@ -194,6 +195,15 @@ class JobStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    async def _fetch(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        """Every row of one read, in a single trip to aiosqlite's thread (a cursor costs three)."""
+        return list(await self.db.conn.execute_fetchall(sql, params))
+
+    async def _fetch_one(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Row | None:
+        """The first row of one read, or None."""
+        rows = await self._fetch(sql, params)
+        return rows[0] if rows else None
+
     async def insert(
         self,
         request: JobRequest,
@@ -256,17 +266,15 @@ class JobStore:
 
     async def get(self, job_id: int) -> Job | None:
         """One job by id."""
-        async with self.db.conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)) as cursor:
-            row = await cursor.fetchone()
+        row = await self._fetch_one("SELECT * FROM jobs WHERE id = ?", (job_id,))
         return row_to_job(row) if row else None
 
     async def inputs(self, job_id: int) -> tuple[InputFile, ...]:
         """The input images stored with a job."""
-        async with self.db.conn.execute(
+        rows = await self._fetch(
             "SELECT field, filename, content_type, data, url FROM job_inputs WHERE job_id = ? ORDER BY field",
             (job_id,),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return tuple(
             InputFile(r["field"], r["filename"], r["content_type"], bytes(r["data"]), r["url"]) for r in rows
         )
@@ -308,14 +316,12 @@ class JobStore:
             columns.append("callback_token_hash = NULL")
         placeholders = ",".join("?" for _ in allowed)
         sql = f"UPDATE jobs SET {', '.join(columns)} WHERE id = ? AND state IN ({placeholders}) RETURNING *"
-        async with (
-            self.db.write() as conn,
-            conn.execute(sql, (*values, job_id, *(s.value for s in allowed))) as cursor,
-        ):
-            row = await cursor.fetchone()
-        if row is None:
+        rows = await self.db.write_returning(
+            sql, (*values, job_id, *(s.value for s in allowed)), self.db.callback_tokens.observe
+        )
+        if not rows:
             return None
-        job = row_to_job(row)
+        job = row_to_job(rows[0])
         # One line per transition, carrying job and guild (JSON logs make them fields).
         log.info("job %s is now %s", job.id, target.value, extra=job_extra(job.id, job.origin.guild_id))
         return job
@@ -328,9 +334,10 @@ class JobStore:
         columns.append("updated_at = ?")
         values.append(now)
         sql = f"UPDATE jobs SET {', '.join(columns)} WHERE id = ? AND state = ? RETURNING *"
-        async with self.db.write() as conn, conn.execute(sql, (*values, job_id, expected.value)) as cursor:
-            row = await cursor.fetchone()
-        return row_to_job(row) if row else None
+        rows = await self.db.write_returning(
+            sql, (*values, job_id, expected.value), self.db.callback_tokens.observe
+        )
+        return row_to_job(rows[0]) if rows else None
 
     async def delete_inputs(self, job_id: int) -> None:
         """Drop a finished job's input images (they were only kept to survive restarts).
@@ -350,8 +357,7 @@ class JobStore:
             + _FAIR_ORDER
             + " LIMIT ?"
         )
-        async with self.db.conn.execute(sql, (now, limit)) as cursor:
-            rows = await cursor.fetchall()
+        rows = await self._fetch(sql, (now, limit))
         return [row_to_job(r) for r in rows]
 
     async def queue_position(self, job_id: int) -> int | None:
@@ -362,8 +368,7 @@ class JobStore:
             + _FAIR_ORDER
             + ") AS pos FROM q) SELECT pos FROM ranked WHERE id = ?"
         )
-        async with self.db.conn.execute(sql, (job_id,)) as cursor:
-            row = await cursor.fetchone()
+        row = await self._fetch_one(sql, (job_id,))
         return int(row[0]) if row else None
 
     async def queued_in_order(self, limit: int) -> list[Job]:
@@ -374,238 +379,226 @@ class JobStore:
             + _FAIR_ORDER
             + " LIMIT ?"
         )
-        async with self.db.conn.execute(sql, (limit,)) as cursor:
-            rows = await cursor.fetchall()
+        rows = await self._fetch(sql, (limit,))
         return [row_to_job(row) for row in rows]
 
     async def member_jobs(
         self, owner_id: int, guild_id: int | None, limit: int, offset: int = 0
     ) -> list[Job]:
         """One member's jobs in one guild, newest first (for /pika jobs)."""
-        async with self.db.conn.execute(
+        rows = await self._fetch(
             "SELECT * FROM jobs WHERE owner_id = ? AND guild_id IS ? ORDER BY created_at DESC, id DESC "
             "LIMIT ? OFFSET ?",
             (owner_id, guild_id, limit, offset),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [row_to_job(row) for row in rows]
 
     async def member_job_count(self, owner_id: int, guild_id: int | None) -> int:
         """How many jobs a member has in one guild."""
-        async with self.db.conn.execute(
+        row = await self._fetch_one(
             "SELECT COUNT(*) FROM jobs WHERE owner_id = ? AND guild_id IS ?", (owner_id, guild_id)
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return int(row[0]) if row else 0
 
     async def recent_run_times(self, limit: int) -> list[float]:
         """Seconds from submit to finish of the latest delivered jobs (queue ETAs, admin status)."""
-        async with self.db.conn.execute(
+        rows = await self._fetch(
             "SELECT finished_at - submitted_at FROM jobs WHERE state = 'delivered' AND submitted_at IS NOT NULL "
             "AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?",
             (limit,),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [max(0.0, float(r[0])) for r in rows]
 
     async def video_times_since(self, since: float) -> list[float]:
         """Seconds from request to finished video of jobs delivered since `since`."""
-        async with self.db.conn.execute(
+        rows = await self._fetch(
             "SELECT finished_at - created_at FROM jobs WHERE state = 'delivered' AND finished_at >= ?",
             (since,),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [max(0.0, float(r[0])) for r in rows]
 
     async def outcomes_since(self, since: float) -> list[StateCount]:
         """Jobs created since `since`, counted by state (the admin status's "today")."""
-        async with self.db.conn.execute(
+        rows = await self._fetch(
             "SELECT state, COUNT(*) FROM jobs WHERE created_at >= ? GROUP BY state ORDER BY state", (since,)
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [StateCount(JobState(r[0]), int(r[1])) for r in rows]
 
     async def spend_since(self, since: float) -> float:
         """USD of the jobs sent upstream since `since` (priced providers only)."""
-        async with self.db.conn.execute(
+        row = await self._fetch_one(
             "SELECT COALESCE(SUM(cost_usd), 0) FROM jobs WHERE submitted_at >= ? AND upstream_id IS NOT NULL",
             (since,),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return float(row[0]) if row else 0.0
 
     async def queue_depth(self) -> int:
         """Queued jobs waiting for a slot."""
-        async with self.db.conn.execute("SELECT COUNT(*) FROM jobs WHERE state = 'queued'") as cursor:
-            row = await cursor.fetchone()
+        row = await self._fetch_one("SELECT COUNT(*) FROM jobs WHERE state = 'queued'")
         return int(row[0]) if row else 0
 
     async def oldest_queued(self) -> Job | None:
         """The queued job that has waited longest."""
-        async with self.db.conn.execute(
-            "SELECT * FROM jobs WHERE state = 'queued' ORDER BY created_at LIMIT 1"
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await self._fetch_one("SELECT * FROM jobs WHERE state = 'queued' ORDER BY created_at LIMIT 1")
         return row_to_job(row) if row else None
 
     async def active_by_account(self) -> dict[str, int]:
         """How many jobs hold (or may hold) an upstream slot, per account."""
-        async with self.db.conn.execute(
+        rows = await self._fetch(
             "SELECT account, COUNT(*) FROM jobs WHERE state IN ('submitting', 'running') GROUP BY account"
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return {str(r[0]): int(r[1]) for r in rows if r[0] is not None}
 
     async def due(self, state: JobState, now: float, limit: int) -> list[Job]:
         """Jobs in `state` whose next attempt time has come (reconcile; deliver once placed)."""
-        async with self.db.conn.execute(
+        rows = await self._fetch(
             "SELECT * FROM jobs WHERE state = ? AND next_attempt_at <= ? AND (placed = 1 OR state != 'completed') "
             "ORDER BY next_attempt_at LIMIT ?",
             (state.value, now, limit),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [row_to_job(r) for r in rows]
 
     async def unplaced(self, created_before: float, limit: int) -> list[Job]:
         """Jobs whose status message and thread are not posted yet, oldest first."""
-        async with self.db.conn.execute(
+        rows = await self._fetch(
             "SELECT * FROM jobs WHERE placed = 0 AND created_at < ? ORDER BY created_at LIMIT ?",
             (created_before, limit),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [row_to_job(r) for r in rows]
 
     async def place(
         self, job_id: int, now: float, *, thread_id: int | None, status_message_id: int | None
     ) -> Job | None:
         """Record where a job's status message and thread are, once: None if it was placed already."""
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                """UPDATE jobs SET placed = 1, thread_id = COALESCE(?, thread_id),
-                                   status_message_id = COALESCE(?, status_message_id), updated_at = ?
-                   WHERE id = ? AND placed = 0 RETURNING *""",
-                (thread_id, status_message_id, now, job_id),
-            )
-            row = await cursor.fetchone()
-            await cursor.close()
-        return row_to_job(row) if row else None
+        rows = await self.db.write_returning(
+            """UPDATE jobs SET placed = 1, thread_id = COALESCE(?, thread_id),
+                               status_message_id = COALESCE(?, status_message_id), updated_at = ?
+               WHERE id = ? AND placed = 0 RETURNING *""",
+            (thread_id, status_message_id, now, job_id),
+        )
+        return row_to_job(rows[0]) if rows else None
 
     async def due_for_poll(self, now: float, limit: int) -> list[Job]:
         """Running jobs whose next poll time has come."""
-        async with self.db.conn.execute(
+        rows = await self._fetch(
             "SELECT * FROM jobs WHERE state = 'running' AND next_poll_at <= ? ORDER BY next_poll_at LIMIT ?",
             (now, limit),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [row_to_job(r) for r in rows]
 
     async def running_on(self, account: str) -> list[Job]:
         """Running jobs on one upstream account."""
-        async with self.db.conn.execute(
-            "SELECT * FROM jobs WHERE state = 'running' AND account = ?", (account,)
-        ) as cursor:
-            rows = await cursor.fetchall()
+        rows = await self._fetch("SELECT * FROM jobs WHERE state = 'running' AND account = ?", (account,))
         return [row_to_job(r) for r in rows]
 
     async def running_of(self, provider: str) -> list[Job]:
         """Running jobs of one provider, on any account (checked against its executing list)."""
-        async with self.db.conn.execute(
-            "SELECT * FROM jobs WHERE state = 'running' AND provider = ?", (provider,)
-        ) as cursor:
-            rows = await cursor.fetchall()
+        rows = await self._fetch("SELECT * FROM jobs WHERE state = 'running' AND provider = ?", (provider,))
         return [row_to_job(r) for r in rows]
 
     async def overdue(self, cutoff: float, limit: int) -> list[Job]:
         """Submitting or running jobs sent upstream before `cutoff` (candidates for expiry)."""
-        async with self.db.conn.execute(
+        rows = await self._fetch(
             """SELECT * FROM jobs WHERE state IN ('submitting', 'running')
                AND COALESCE(submitted_at, created_at) < ? LIMIT ?""",
             (cutoff, limit),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [row_to_job(r) for r in rows]
 
     async def needing_notice(self, now: float, limit: int) -> list[Job]:
         """Terminal jobs that ended without a result and whose member has not been told yet."""
-        async with self.db.conn.execute(
+        rows = await self._fetch(
             """SELECT * FROM jobs WHERE state IN ('failed', 'moderated', 'cancelled', 'expired')
                AND notified = 0 AND placed = 1 AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?""",
             (now, limit),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [row_to_job(r) for r in rows]
 
     async def by_callback_token(self, token_hash: str) -> Job | None:
         """The job a callback capability belongs to, if it is still live."""
-        async with self.db.conn.execute(
-            "SELECT * FROM jobs WHERE callback_token_hash = ?", (token_hash,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        row = await self._fetch_one("SELECT * FROM jobs WHERE callback_token_hash = ?", (token_hash,))
         return row_to_job(row) if row else None
+
+    async def callback_target(self, token_hash: str) -> CallbackTarget | None:
+        """The job a live callback capability belongs to, from the in-memory mirror.
+
+        No SQLite on the way, except at most once per second to see whether another connection
+        wrote (PRAGMA data_version) and, if so, to reload the mirror.
+        """
+        tokens = self.db.callback_tokens
+        if tokens.due():
+            await self._sync_callback_tokens()
+        return tokens.get(token_hash)
+
+    async def _sync_callback_tokens(self) -> None:
+        tokens = self.db.callback_tokens
+        # Under the write lock: no committed write can fall between the read and the install.
+        async with self.db.write() as conn:
+            (version_row,) = await conn.execute_fetchall("PRAGMA data_version")
+            version = int(version_row[0])
+            if tokens.loaded and version == tokens.data_version:
+                tokens.checked(version)
+                return
+            rows = await conn.execute_fetchall(
+                "SELECT id, provider, callback_token_hash FROM jobs WHERE callback_token_hash IS NOT NULL"
+            )
+            tokens.install(rows, version)
 
     async def by_upstream_id(self, provider: str, upstream_id: str) -> Job | None:
         """The job that an upstream job id belongs to."""
-        async with self.db.conn.execute(
+        row = await self._fetch_one(
             "SELECT * FROM jobs WHERE provider = ? AND upstream_id = ?", (provider, upstream_id)
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         return row_to_job(row) if row else None
 
     async def unfinished(self) -> list[Job]:
         """Every job that is not terminal, oldest first (recovery after a restart)."""
-        async with self.db.conn.execute(
+        rows = await self._fetch(
             "SELECT * FROM jobs WHERE state NOT IN "
             "('delivered', 'failed', 'moderated', 'cancelled', 'expired') ORDER BY id"
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [row_to_job(r) for r in rows]
 
     async def count_by_state(self) -> list[StateCount]:
         """How many jobs are in each state."""
-        async with self.db.conn.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state") as cursor:
-            rows = await cursor.fetchall()
+        rows = await self._fetch("SELECT state, COUNT(*) FROM jobs GROUP BY state")
         return [StateCount(JobState(r[0]), int(r[1])) for r in rows]
 
     async def events(self, job_id: int) -> list[JobEvent]:
         """The recorded state history of one job, oldest first."""
-        async with self.db.conn.execute(
+        rows = await self._fetch(
             "SELECT job_id, from_state, to_state, at FROM job_events WHERE job_id = ? ORDER BY id", (job_id,)
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [JobEvent(r[0], JobState(r[1]) if r[1] else None, JobState(r[2]), float(r[3])) for r in rows]
 
     async def all_jobs(self) -> list[Job]:
         """Every job (tests, invariant checks, admin tools)."""
-        async with self.db.conn.execute("SELECT * FROM jobs ORDER BY id") as cursor:
-            rows = await cursor.fetchall()
+        rows = await self._fetch("SELECT * FROM jobs ORDER BY id")
         return [row_to_job(r) for r in rows]
 
     async def integrity_ok(self) -> bool:
         """PRAGMA integrity_check says ok."""
-        async with self.db.conn.execute("PRAGMA integrity_check") as cursor:
-            row = await cursor.fetchone()
+        row = await self._fetch_one("PRAGMA integrity_check")
         return row is not None and row[0] == "ok"
 
     async def member_usage(self, guild_id: int | None, owner_id: int, since: float) -> MemberUsage:
         """One member's unfinished jobs, jobs since `since`, and latest request, in one guild."""
-        async with self.db.conn.execute(
+        row = await self._fetch_one(
             """SELECT
                    SUM(state NOT IN ('delivered', 'failed', 'moderated', 'cancelled', 'expired')),
                    SUM(created_at >= ?),
                    MAX(created_at)
                FROM jobs WHERE guild_id IS ? AND owner_id = ?""",
             (since, guild_id, owner_id),
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         assert row is not None
         return MemberUsage(in_flight=int(row[0] or 0), today=int(row[1] or 0), last_request_at=row[2])
 
     async def guild_limits(self, guild_id: int, default: MemberLimits) -> MemberLimits:
         """The limits in force in a guild: its overrides on top of the configured default."""
-        async with self.db.conn.execute(
+        row = await self._fetch_one(
             "SELECT in_flight, per_day, cooldown FROM guild_limits WHERE guild_id = ?", (guild_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         if row is None:
             return default
         return MemberLimits(
@@ -629,8 +622,7 @@ class JobStore:
 
     async def get_meta(self, key: str) -> str | None:
         """A stored installation fact."""
-        async with self.db.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cursor:
-            row = await cursor.fetchone()
+        row = await self._fetch_one("SELECT value FROM meta WHERE key = ?", (key,))
         return str(row[0]) if row else None
 
     async def set_meta(self, key: str, value: str) -> None:
@@ -643,5 +635,4 @@ class JobStore:
 
     async def ping(self) -> None:
         """A trivial query, for health checks."""
-        async with self.db.conn.execute("SELECT 1") as cursor:
-            await cursor.fetchone()
+        await self._fetch("SELECT 1")
