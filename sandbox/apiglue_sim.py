@@ -1,7 +1,7 @@
 """A stand-in for API Glue's Pika web API (``https://api.pikapikapika.io``, the ``/web/*`` routes).
 
 Like its sibling ``useapi_sim`` it imports nothing from the rest of the project, so that a bug in the
-engine cannot be mirrored (and hidden) here.  It answers as seed 004 and api-contract.md section 3 say:
+engine cannot be mirrored (and hidden) here.  It answers as API Glue's guide and docs/apiglue-pika.md say:
 
 * ``POST /web/generate``, ``POST /web/extend``, ``POST /web/upscale`` (JSON bodies, Bearer auth),
 * ``GET /web/jobs/{id}`` (the job plus its ``videos[]``, per-video status and progress),
@@ -54,7 +54,7 @@ from yarl import URL
 from sandbox.serving import bind, listen_arguments, serve_until_stopped
 
 # --------------------------------------------------------------------------------------------------
-# Constants taken from the docs (seed 004, api-contract.md section 3)
+# Constants taken from the docs (API Glue's guide, docs/apiglue-pika.md)
 # --------------------------------------------------------------------------------------------------
 
 #: Account and user ids shaped like the seed's examples.

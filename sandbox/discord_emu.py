@@ -11,7 +11,7 @@ spec, unknown routes, bad tokens) is answered with Discord's error body *and* ap
 
 Deliberately independent: it imports nothing from the engine (``bot``/``cogs``) and nothing from
 discord.py, so a misunderstanding of Discord in the bot cannot be mirrored (and hidden) here.
-Facts it relies on: /work/shared/discord-emulator-notes.md sections 6-9, api-contract.md section 4.
+Facts it relies on: docs/discord.md (sections 8-9 for discord.py's needs, 1-7 for Discord's limits).
 
 Run it standalone with ``python -m sandbox.discord_emu --port 0``; it prints its URLs as JSON.
 """
@@ -81,7 +81,7 @@ SPEC_URI: Final = "urn:discord-openapi"
 DEFAULT_SPEC: Final = Path(__file__).parent / "assets" / "discord-openapi.json.gz"
 MiB: Final = 1024 * 1024
 
-# Discord's documented limits (api-contract.md section 4; where the OpenAPI spec is looser, the docs win).
+# Discord's documented limits (docs/discord.md; where the OpenAPI spec is looser, the docs win).
 MAX_CONTENT: Final = 2000
 MAX_EMBEDS: Final = 10
 MAX_EMBED_TITLE: Final = 256
@@ -725,7 +725,7 @@ def _options_errors(
 
 
 def command_errors(commands: object, *, global_scope: bool) -> list[FieldError]:
-    """The bulk-overwrite checks Discord applies to application commands (contract section 4.4)."""
+    """The bulk-overwrite checks Discord applies to application commands (docs/discord.md section 5)."""
     if not isinstance(commands, list):
         return []
     problems: list[FieldError] = []

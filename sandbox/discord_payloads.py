@@ -3,7 +3,7 @@
 Every object the emulator puts on the wire (REST responses and gateway dispatches) is built here, and
 each factory is round-tripped through discord.py's own constructors in the tests, because discord.py
 reads many keys with ``data[...]``: a missing ``attachment_size_limit`` or member ``flags`` kills the
-bot with a ``KeyError`` inside the gateway parser (discord-emulator-notes.md, section 9).
+bot with a ``KeyError`` inside the gateway parser (docs/discord.md, section 9).
 
 Like the emulator, this module imports nothing from the rest of the project and nothing from discord.py.
 """

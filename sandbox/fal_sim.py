@@ -2,7 +2,7 @@
 
 Like its siblings ``useapi_sim`` and ``apiglue_sim`` it imports nothing from the rest of the project
 (only ``sandbox.serving``), so that a bug in the bot cannot be mirrored (and hidden) here.  It
-answers as fal-pika-contract.md sections 1-3 say:
+answers as docs/fal-pika.md sections 1-3 say:
 
 * ``POST /{model_id}[?fal_webhook=…&fal_max_queue_length=…]`` for ``fal-ai/pika/v2.2/text-to-video``,
   ``…/image-to-video``, ``…/pikascenes`` and ``…/pikaframes`` (``Authorization: Key <id>:<secret>``),
@@ -94,7 +94,7 @@ from yarl import URL
 from sandbox.serving import bind, listen_arguments, serve_until_stopped
 
 # --------------------------------------------------------------------------------------------------
-# Constants taken from the contract (fal-pika-contract.md)
+# Constants taken from the contract (docs/fal-pika.md)
 # --------------------------------------------------------------------------------------------------
 
 OWNER_APP: Final = "fal-ai/pika"

@@ -39,12 +39,12 @@ from aiohttp.typedefs import Handler, Middleware
 from sandbox.serving import bind, listen_arguments, serve_until_stopped
 
 # --------------------------------------------------------------------------------------------------
-# Constants taken from the docs (seeds 000-003, api-contract.md section 1)
+# Constants taken from the docs (useapi.net's Pika pages, docs/useapi-pika.md section 1)
 # --------------------------------------------------------------------------------------------------
 
 DEFAULT_CHANNEL: Final = "1183508299895820390"
 DEFAULT_DISCORD: Final = "MTEsim-discord-tokenxYz"
-#: Discord user id Pika mentions in its messages (illustrative, from contract 5.1).
+#: Discord user id Pika mentions in its messages (illustrative; cf. docs/useapi-pika.md section 3).
 PIKA_USER: Final = "1100000000000000000"
 DISCORD_EPOCH_MS: Final = 1_420_070_400_000
 
@@ -99,7 +99,7 @@ class Verb(StrEnum):
 
 
 class JobStatus(StrEnum):
-    """The full useapi job status enum (contract 1.5)."""
+    """The full useapi job status enum (docs/useapi-pika.md 1.5)."""
 
     CREATED = "created"
     STARTED = "started"
@@ -401,7 +401,7 @@ def api_error(status: int, message: str, **extra: object) -> ApiError:
 
 @dataclass(frozen=True)
 class VerbSpec:
-    """Field rules of one submit endpoint (seeds 000-003, contract 1.3)."""
+    """Field rules of one submit endpoint (docs/useapi-pika.md 1.3)."""
 
     endpoint: str
     verb: Verb
@@ -1125,7 +1125,7 @@ class UseapiSimulator:
             raise api_error(404, f"Unable to locate job {jobid}")
         return job
 
-    # ----- account endpoints (contract 1.7) -----------------------------------------------------
+    # ----- account endpoints (docs/useapi-pika.md 1.7) ------------------------------------------
 
     def _account_json(self, channel: str, acct: SimAccount) -> dict[str, object]:
         out: dict[str, object] = {
@@ -1186,7 +1186,7 @@ class UseapiSimulator:
             raise api_error(404, f"Unable to locate account {channel}")
         return web.Response(status=204)
 
-    # ----- attachments (Discord CDN stand-in, contract 1.11) ------------------------------------
+    # ----- attachments (Discord CDN stand-in, docs/useapi-pika.md 1.11) -------------------------
 
     def _sign(self, channel: str, message: str, filename: str, ex: str, is_: str) -> str:
         msg = f"{channel}/{message}/{filename}|{ex}|{is_}".encode()

@@ -10,7 +10,7 @@ from bot.domain.prompt import PikaOptions
 
 
 class JobState(StrEnum):
-    """Where a job is in its life; see design.md "Job states"."""
+    """Where a job is in its life; see docs/reliability.md "Job states"."""
 
     QUEUED = "queued"
     SUBMITTING = "submitting"

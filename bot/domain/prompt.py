@@ -11,7 +11,7 @@ Flow used by the slash commands::
     options = merge_options(typed, parsed)           # + the slash-command options
     prompt = build_prompt(text, options, kind)       # validated, <= 1500 characters
 
-Sources: api-contract.md §1.3 (field limits) and §2.2 (inline parameters). This module is pure:
+Sources: docs/useapi-pika.md §1.3 (field limits) and §2.2 (inline parameters). This module is pure:
 no I/O, no Discord, no HTTP.
 """
 
@@ -99,7 +99,7 @@ MIN_FPS: Final = 8
 MAX_FPS: Final = 24
 MAX_SEED: Final = 2**63 - 1
 # -w and -size: the only evidence is the doc example "-w 2 -size 100"; their real ranges are
-# UNCONFIRMED (api-contract.md §2.2). We accept 1..100 for both: wide enough for the example, and
+# UNCONFIRMED (docs/useapi-pika.md §2.2). We accept 1..100 for both: wide enough for the example, and
 # still catching typos such as "-size 1000" or "-w 0" before a credit is spent.
 MIN_ENCRYPT_VALUE: Final = 1
 MAX_ENCRYPT_VALUE: Final = 100

@@ -1,6 +1,6 @@
 """API Glue's Pika web API (https://api.pikapikapika.io, the ``/web/*`` routes), built to its contract.
 
-Sources: api-contract.md section 3 and seed 004 (the only published request and answers). Proven
+Sources: docs/apiglue-pika.md (from API Glue's guide, the only published request and answers). Proven
 against sandbox/apiglue_sim.py. Every answer maps to an UpstreamError kind or an UpstreamJob, so
 the engine never reads API Glue's JSON itself. Points the sources leave open are marked UNCONFIRMED.
 """
@@ -38,7 +38,7 @@ from bot.providers.base import (
 
 log = logging.getLogger(__name__)
 
-# Ranges and value sets from api-contract.md 3.2 ("options").
+# Ranges and value sets from docs/apiglue-pika.md ("options").
 ASPECT_RATIOS: Final = ("16:9", "9:16", "1:1", "5:2", "4:5", "4:3")
 FPS_RANGE: Final = (1, 24)
 MOTION_RANGE: Final = (1, 4)
@@ -56,7 +56,7 @@ MAX_PROMPT_LENGTH: Final = 2000
 # API Glue runs on JavaScript (Firestore timestamps): a larger seed would silently lose precision.
 MAX_SEED: Final = 2**53 - 1
 
-# API Glue requires motion, guidanceScale and frameRate on every request (api-contract.md 3.2). When
+# API Glue requires motion, guidanceScale and frameRate on every request (docs/apiglue-pika.md). When
 # the member gives none we send what seed 004's echoed job shows for a request without options:
 # motion 1, guidanceScale 12, frameRate 24, aspectRatio 16:9, negativePrompt "" and seed null.
 # They are also Pika's own defaults (-motion 1, -gs 12, -fps 24), so a job looks as it would on Pika.
@@ -531,7 +531,7 @@ def parse_job(body: Mapping[str, Any]) -> UpstreamJob:
         error = error or f"{_NAME} reported the video {state} without a reason"
         status = UpstreamStatus.MODERATED if _MODERATION.search(error) else UpstreamStatus.FAILED
     else:
-        # queued, pending and anything undocumented: still going (api-contract.md 3.2).
+        # queued, pending and anything undocumented: still going (docs/apiglue-pika.md).
         status = UpstreamStatus.RUNNING
     seed = video.get("seed")
     return UpstreamJob(

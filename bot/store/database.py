@@ -86,7 +86,7 @@ class Database:
 
     async def _configure(self) -> None:
         # WAL: readers never block the writer. synchronous=FULL: a committed job survives power
-        # loss too; the cost (~25 %) is far below what the bot needs (reliability.md §2).
+        # loss too; the cost (~25 %) is far below what the bot needs (docs/reliability.md).
         await self.conn.execute("PRAGMA journal_mode=WAL")
         await self.conn.execute("PRAGMA synchronous=FULL")
         await self.conn.execute("PRAGMA busy_timeout=5000")

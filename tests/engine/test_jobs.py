@@ -16,7 +16,7 @@ FORWARD_ORDER = [
     JobState.DELIVERED,
 ]
 
-# The whole legal graph, written out by hand from design.md so the table in bot/jobs.py is checked
+# The whole legal graph, written out by hand from docs/reliability.md so the table in bot/jobs.py is checked
 # against an independent statement of it rather than against itself.
 EXPECTED_EDGES = {
     (JobState.QUEUED, JobState.SUBMITTING),

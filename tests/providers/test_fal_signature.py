@@ -1,4 +1,4 @@
-"""fal webhook signature verification (contract section 2.3) against real JWKS servers on 127.0.0.1."""
+"""fal webhook signature verification (docs/fal-pika.md 2.3) against real JWKS servers on 127.0.0.1."""
 
 from __future__ import annotations
 

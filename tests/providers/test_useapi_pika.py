@@ -316,7 +316,7 @@ def test_documented_answers(status: int, body: object, kind: ErrorKind) -> None:
 
 
 def test_parse_job_of_the_documented_example() -> None:
-    """The completed example of api-contract 5.1 becomes a COMPLETED snapshot with its seed."""
+    """A completed record (docs/useapi-pika.md section 3) becomes a COMPLETED snapshot with its seed."""
     body = {
         "jobid": "j-pika-0001",
         "status": "completed",

@@ -1,4 +1,4 @@
-"""Our own thin async client for fal.ai's queue API and storage (fal-pika-contract.md section 1).
+"""Our own thin async client for fal.ai's queue API and storage (docs/fal-pika.md section 1).
 
 Not the ``fal-client`` package: this is a few aiohttp calls with typed answers and one typed error,
 so it fits the bot's event loop, never retries behind the caller's back, and works against the local

@@ -1,7 +1,7 @@
 """fal.ai's queue serving Pika 2.2: the live route to Pika, behind the same Provider interface.
 
 Built on our thin client (``fal_client.FalClient``) and webhook verifier (``fal_signature``); proven
-against ``sandbox/fal_sim.py``. Facts: fal-pika-contract.md. How fal differs from the other
+against ``sandbox/fal_sim.py``. Facts: docs/fal-pika.md. How fal differs from the other
 upstreams, and where that is absorbed:
 
 * Each command runs on its own model (text-to-video, image-to-video, pikascenes, pikaframes), and each

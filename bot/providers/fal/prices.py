@@ -1,6 +1,6 @@
 """What a Pika request costs on fal.ai, from a price table. Pure: no I/O.
 
-Defaults are fal's list prices (fal-pika-contract.md section 3.1):
+Defaults are fal's list prices (docs/fal-pika.md section 3.1):
 
 * v2.2 text-to-video, image-to-video and pikascenes: $0.20 per 5 s clip at 720p, $0.45 at 1080p.
   A 10 s clip is assumed to cost twice a 5 s one: fal does not publish it (UNCONFIRMED).

@@ -1,4 +1,4 @@
-"""Verify fal.ai webhook signatures (fal-pika-contract.md section 2.3), with a cached JWKS.
+"""Verify fal.ai webhook signatures (docs/fal-pika.md section 2.3), with a cached JWKS.
 
 fal signs ``"\\n".join([request_id, user_id, timestamp, sha256(raw_body).hexdigest()])`` with Ed25519
 and sends the signature as hex in ``X-Fal-Webhook-Signature``; the public keys are a JWKS of OKP/Ed25519
