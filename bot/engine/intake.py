@@ -1,5 +1,4 @@
-"""Intake: new jobs (submit, retry, follow-up) priced, checked against the member's limits and stored;
-and cancelling.
+"""Intake: new jobs (submit, retry, follow-up) priced, limit-checked and stored; and cancelling.
 
 A job is durable from its INSERT on: from there the loop takes it. Limits are checked and the row
 inserted under one per-member lock, so two quick commands cannot both squeeze in.
