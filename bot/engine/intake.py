@@ -1,0 +1,224 @@
+"""Intake: new jobs (submit, retry, follow-up) priced, limit-checked and stored; and cancelling.
+
+A job is durable from its INSERT on: from there the loop takes it. Limits are checked and the row
+inserted under one per-member lock, so two quick commands cannot both squeeze in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from enum import StrEnum
+
+from bot.domain.jobs import Job, JobKind, JobRequest, JobState
+from bot.domain.limits import MemberLimits, day_start
+from bot.domain.limits import check as check_limits
+from bot.domain.prompt import PromptError
+from bot.engine.context import EngineContext, log
+from bot.engine.crashpoints import crashpoint
+from bot.engine.finishing import Finishing
+from bot.providers.base import ErrorKind, Provider, UpstreamError
+from bot.store import JobUpdate
+
+
+class CancelOutcome(StrEnum):
+    """What a cancel request achieved."""
+
+    CANCELLED = "cancelled"
+    ALREADY_FINISHED = "already_finished"
+    NOT_FOUND = "not_found"
+    UPSTREAM_REFUSED = "upstream_refused"
+
+
+class JobNotFound(LookupError):
+    """No job has that id."""
+
+
+class NotRetryable(Exception):
+    """The job cannot be retried (e.g. it is still running)."""
+
+
+def check_declared(provider: Provider, request: JobRequest) -> None:
+    """Refuse a kind or an option the provider does not declare, naming it (PromptError)."""
+    name = provider.display_name
+    if request.kind not in provider.capabilities.kinds:
+        raise PromptError(f"{name} cannot run {request.kind.value} jobs", field="kind")
+    for option in sorted(request.params.given() - provider.capabilities.params):
+        raise PromptError(
+            f"{name} does not take the `{option.value}` option here; remove it and try again",
+            field=option.value,
+        )
+
+
+class Intake:
+    """Admits new jobs and cancels them."""
+
+    def __init__(self, ctx: EngineContext, finishing: Finishing) -> None:
+        self._ctx = ctx
+        self._finishing = finishing
+        self._member_locks: dict[int, asyncio.Lock] = {}
+
+    async def submit(self, request: JobRequest, *, announce: bool, limits: MemberLimits | None) -> Job:
+        """Validate, store as queued and wake the scheduler. Raises PromptError on bad input."""
+        provider = self._ctx.provider(request.provider)
+        check_declared(provider, request)
+        provider.check(request)
+        job = await self._admit(request, limits=limits, announce=announce)
+        crashpoint("job.stored")
+        log.info("job %s queued (%s by %s)", job.id, job.kind.value, job.owner_id)
+        self._ctx.wake.set()
+        return job
+
+    async def _admit(
+        self,
+        request: JobRequest,
+        *,
+        limits: MemberLimits | None,
+        announce: bool,
+        parent_id: int | None = None,
+    ) -> Job:
+        """Price the request, then check the member's limits and store it as queued."""
+        request = replace(request, cost_usd=self._ctx.provider(request.provider).price_usd(request))
+        async with self._member_lock(request.owner_id):
+            # Checked and inserted under one lock, so two quick commands cannot both squeeze in.
+            now = await self._check_limits(request.origin.guild_id, request.owner_id, limits)
+            return await self._ctx.store.insert(request, now, parent_id=parent_id, placed=not announce)
+
+    async def _check_limits(
+        self, guild_id: int | None, owner_id: int, limits: MemberLimits | None = None
+    ) -> float:
+        """Raise LimitExceeded if the member may not start another job now; return the time checked.
+
+        `limits` are the member's own (e.g. a role's override); by default the guild's are used.
+        """
+        ctx = self._ctx
+        now = ctx.clock()
+        if limits is None:
+            limits = ctx.settings.limits
+            if guild_id is not None:
+                limits = await ctx.store.guild_limits(guild_id, limits)
+        usage = await ctx.store.member_usage(guild_id, owner_id, day_start(now))
+        check_limits(limits, usage, now)
+        return now
+
+    def _member_lock(self, owner_id: int) -> asyncio.Lock:
+        lock = self._member_locks.get(owner_id)
+        if lock is None:
+            if len(self._member_locks) > 10_000:  # unlocked ones are free to drop
+                self._member_locks = {k: v for k, v in self._member_locks.items() if v.locked()}
+            lock = self._member_locks[owner_id] = asyncio.Lock()
+        return lock
+
+    async def retry(
+        self, job_id: int, requester_id: int, *, announce: bool, limits: MemberLimits | None
+    ) -> Job:
+        """A new job with the same request; never changes the old one (see JobService.retry)."""
+        ctx = self._ctx
+        parent = await ctx.store.get(job_id)
+        if parent is None:
+            raise JobNotFound(job_id)
+        if not parent.terminal and parent.state is not JobState.COMPLETED:
+            raise NotRetryable(f"job {job_id} is still {parent.state.value}")
+        use_button = (
+            parent.upstream_id is not None
+            and parent.state in (JobState.COMPLETED, JobState.DELIVERED)
+            and ctx.provider(parent.provider).retries_upstream
+        )
+        inputs = () if use_button else await ctx.store.inputs(job_id)
+        if not use_button and not inputs and parent.kind in (JobKind.ANIMATE, JobKind.ENCRYPT_IMAGE):
+            raise NotRetryable(f"job {job_id}'s images are no longer stored; start a new job")
+        kind = JobKind.RETRY if use_button else await self._root_kind(parent)
+        # A follow-up (extend, upscale) is retried from the same source video, so it keeps that parent.
+        parent_id = parent.parent_id if kind.follow_up else parent.id
+        request = JobRequest(
+            kind=kind,
+            owner_id=requester_id,
+            origin=parent.origin,
+            prompt=parent.prompt,
+            options=parent.options,
+            message_text=parent.message_text,
+            font=parent.font,
+            inputs=inputs,
+            provider=parent.provider,
+            params=parent.params,
+        )
+        if not use_button:
+            try:
+                ctx.provider(parent.provider).check(request)
+            except PromptError as error:
+                raise NotRetryable(f"job {job_id} cannot be sent again: {error}") from None
+        job = await self._admit(request, limits=limits, announce=announce, parent_id=parent_id)
+        if use_button and parent.account:
+            updated = await ctx.store.update(
+                job.id, JobState.QUEUED, ctx.clock(), JobUpdate(account=parent.account)
+            )
+            job = updated or job
+        ctx.wake.set()
+        return job
+
+    async def follow_up(
+        self, job_id: int, kind: JobKind, requester_id: int, *, announce: bool, limits: MemberLimits | None
+    ) -> Job:
+        """A new job made from job `job_id`'s finished video (extend, upscale), same prompt and options."""
+        parent = await self._ctx.store.get(job_id)
+        if parent is None:
+            raise JobNotFound(job_id)
+        if parent.state not in (JobState.COMPLETED, JobState.DELIVERED) or parent.video is None:
+            raise NotRetryable(f"job {job_id} has no finished video to {kind.value}")
+        provider = self._ctx.provider(parent.provider)
+        if kind not in provider.capabilities.kinds:
+            raise NotRetryable(f"{provider.display_name} cannot {kind.value} a video")
+        request = JobRequest(
+            kind=kind,
+            owner_id=requester_id,
+            origin=parent.origin,
+            prompt=parent.prompt,
+            options=parent.options,
+            provider=parent.provider,
+            params=parent.params,
+        )
+        job = await self._admit(request, limits=limits, announce=announce, parent_id=parent.id)
+        self._ctx.wake.set()
+        return job
+
+    async def _root_kind(self, job: Job) -> JobKind:
+        current = job
+        while current.kind is JobKind.RETRY and current.parent_id is not None:
+            parent = await self._ctx.store.get(current.parent_id)
+            if parent is None:
+                break
+            current = parent
+        return current.kind if current.kind is not JobKind.RETRY else JobKind.CREATE
+
+    async def cancel(self, job_id: int) -> CancelOutcome:
+        """Cancel a queued job locally, or a running one upstream."""
+        outcome = CancelOutcome.NOT_FOUND
+
+        async def work() -> None:
+            nonlocal outcome
+            outcome = await self._cancel_locked(job_id)
+
+        await self._ctx.locked(job_id, work)
+        return outcome
+
+    async def _cancel_locked(self, job_id: int) -> CancelOutcome:
+        job = await self._ctx.store.get(job_id)
+        if job is None:
+            return CancelOutcome.NOT_FOUND
+        finish_failed = self._finishing.finish_failed
+        if job.state is JobState.QUEUED:
+            await finish_failed(job, JobState.CANCELLED, "cancelled", "cancelled before it started")
+            return CancelOutcome.CANCELLED
+        if job.state in (JobState.RUNNING, JobState.SUBMITTING) and job.upstream_id:
+            try:
+                await self._ctx.provider(job.provider).cancel(job.upstream_id, job.upstream_handle)
+            except UpstreamError as error:
+                if error.kind is not ErrorKind.NOT_FOUND:
+                    return CancelOutcome.UPSTREAM_REFUSED
+            await finish_failed(
+                job, JobState.CANCELLED, "cancelled", "cancelled while Pika was working on it"
+            )
+            return CancelOutcome.CANCELLED
+        if job.state is JobState.SUBMITTING:
+            return CancelOutcome.UPSTREAM_REFUSED
+        return CancelOutcome.ALREADY_FINISHED
