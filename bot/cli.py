@@ -29,7 +29,7 @@ from bot.domain.jobs import JobState
 from bot.observability.logsetup import LOG_FORMATS, SecretRedactor, setup_logging
 
 if TYPE_CHECKING:
-    from bot.store import JobStore
+    from bot.runtime import Runtime
 
 __all__ = ["COMMANDS", "DEFAULT_CONFIG", "Command", "build_parser", "load_config", "main"]
 
@@ -250,31 +250,27 @@ async def _jobs(args: argparse.Namespace, settings: Settings, redactor: SecretRe
     from bot.store.database import MigrationError
 
     try:
-        async with operator_jobs.open_store(settings) as store:
-            return await _JOB_ACTIONS[args.action](args, settings, store, redactor)
+        async with operator_jobs.open_runtime(settings) as runtime:
+            return await _JOB_ACTIONS[args.action](args, runtime, redactor)
     except (operator_jobs.DatabaseNotFound, MigrationError) as exc:
         print(redactor.redact(f"config: {exc}"), file=sys.stderr)
         return EXIT_CONFIG
 
 
-async def _jobs_list(
-    args: argparse.Namespace, settings: Settings, store: JobStore, redactor: SecretRedactor
-) -> int:
+async def _jobs_list(args: argparse.Namespace, runtime: Runtime, redactor: SecretRedactor) -> int:
     from bot.ops import operator_jobs
 
     state = JobState(args.state) if args.state is not None else None
     query = operator_jobs.JobQuery(state=state, owner_id=args.owner, limit=args.limit)
-    jobs = await operator_jobs.list_jobs(store, query)
+    jobs = await operator_jobs.list_jobs(runtime.store, query)
     print(redactor.redact(operator_jobs.format_job_table(jobs, time.time())))
     return 0
 
 
-async def _jobs_show(
-    args: argparse.Namespace, settings: Settings, store: JobStore, redactor: SecretRedactor
-) -> int:
+async def _jobs_show(args: argparse.Namespace, runtime: Runtime, redactor: SecretRedactor) -> int:
     from bot.ops import operator_jobs
 
-    details = await operator_jobs.job_details(store, args.job_id)
+    details = await operator_jobs.job_details(runtime.store, args.job_id)
     if details is None:
         print(f"job {args.job_id} not found", file=sys.stderr)
         return EXIT_REFUSED
@@ -282,47 +278,39 @@ async def _jobs_show(
     return 0
 
 
-async def _jobs_retry(
-    args: argparse.Namespace, settings: Settings, store: JobStore, redactor: SecretRedactor
-) -> int:
+async def _jobs_retry(args: argparse.Namespace, runtime: Runtime, redactor: SecretRedactor) -> int:
     from bot.domain.limits import LimitExceeded
     from bot.engine.service import JobNotFound, NotRetryable
     from bot.ops import operator_jobs
 
-    async with operator_jobs.operator_service(settings, store) as service:
-        try:
-            job = await operator_jobs.retry_job(service, args.job_id)
-        except JobNotFound:
-            print(f"job {args.job_id} not found", file=sys.stderr)
-            return EXIT_REFUSED
-        except (NotRetryable, LimitExceeded) as exc:
-            print(redactor.redact(f"job {args.job_id} not retried: {exc}"), file=sys.stderr)
-            return EXIT_REFUSED
-        except LookupError as exc:  # the job's provider is not in this config
-            print(redactor.redact(f"config: {exc}"), file=sys.stderr)
-            return EXIT_CONFIG
+    try:
+        job = await operator_jobs.retry_job(runtime.service, args.job_id)
+    except JobNotFound:
+        print(f"job {args.job_id} not found", file=sys.stderr)
+        return EXIT_REFUSED
+    except (NotRetryable, LimitExceeded) as exc:
+        print(redactor.redact(f"job {args.job_id} not retried: {exc}"), file=sys.stderr)
+        return EXIT_REFUSED
+    except LookupError as exc:  # the job's provider is not in this config
+        print(redactor.redact(f"config: {exc}"), file=sys.stderr)
+        return EXIT_CONFIG
     print(f"job {job.id} queued as a retry of job {args.job_id}; the running bot will run it")
     return 0
 
 
-async def _jobs_cancel(
-    args: argparse.Namespace, settings: Settings, store: JobStore, redactor: SecretRedactor
-) -> int:
+async def _jobs_cancel(args: argparse.Namespace, runtime: Runtime, redactor: SecretRedactor) -> int:
     from bot.ops import operator_jobs
 
-    async with operator_jobs.operator_service(settings, store) as service:
-        try:
-            report = await operator_jobs.cancel_job(service, args.job_id)
-        except LookupError as exc:  # the job's provider is not in this config
-            print(redactor.redact(f"config: {exc}"), file=sys.stderr)
-            return EXIT_CONFIG
+    try:
+        report = await operator_jobs.cancel_job(runtime.service, args.job_id)
+    except LookupError as exc:  # the job's provider is not in this config
+        print(redactor.redact(f"config: {exc}"), file=sys.stderr)
+        return EXIT_CONFIG
     print(redactor.redact(report.describe()), file=sys.stdout if report.ok else sys.stderr)
     return 0 if report.ok else EXIT_REFUSED
 
 
-_JOB_ACTIONS: Final[
-    dict[str, Callable[[argparse.Namespace, Settings, JobStore, SecretRedactor], Awaitable[int]]]
-] = {
+_JOB_ACTIONS: Final[dict[str, Callable[[argparse.Namespace, Runtime, SecretRedactor], Awaitable[int]]]] = {
     "list": _jobs_list,
     "show": _jobs_show,
     "retry": _jobs_retry,

@@ -104,7 +104,9 @@ def engine_settings_from(settings: Settings) -> EngineSettings:
 
 @dataclass
 class Runtime:
-    """The running engine: store, providers, downloader, service and webhook server."""
+    """The engine, assembled once: store, providers, downloader, service, and (when serving) the
+    webhook server. `pikabot run` and the demo start its loop; the operator CLI opens it without
+    one, so the running bot's loop does the work it queues (same rules, same providers)."""
 
     settings: Settings
     db: Database
@@ -112,7 +114,7 @@ class Runtime:
     providers: dict[str, Provider]
     downloader: VideoDownloader
     service: JobService
-    webhooks: WebhookServer
+    webhooks: WebhookServer | None
     recovery: RecoveryReport
     metrics: Metrics
     guild_settings: SettingsStore
@@ -127,6 +129,20 @@ class Runtime:
         metrics: Metrics | None = None,
     ) -> Runtime:
         """Open the database, recover unfinished jobs, start the loop and the webhook server."""
+        return await cls.open(settings, delivery, policy=policy, metrics=metrics)
+
+    @classmethod
+    async def open(
+        cls,
+        settings: Settings,
+        delivery: Delivery,
+        *,
+        policy: RetryPolicy | None = None,
+        metrics: Metrics | None = None,
+        start_loop: bool = True,
+        serve_webhooks: bool = True,
+    ) -> Runtime:
+        """Assemble the engine; with start_loop, recover and run it; with serve_webhooks, take callbacks."""
         db = await Database.open(settings.database.path)
         store = JobStore(db)
         metrics = metrics or Metrics()
@@ -140,7 +156,6 @@ class Runtime:
                 max_bytes=settings.downloads.max_bytes,
             )
         )
-        await downloader.start()
         service = JobService(
             store,
             providers,
@@ -150,18 +165,12 @@ class Runtime:
             engine_settings_from(settings),
             metrics=metrics,
         )
-        webhooks = WebhookServer(service, settings.callbacks.host, settings.callbacks.port, metrics)
-        try:
-            await webhooks.start()
-            recovery = await service.start()
-        except BaseException:
-            await webhooks.stop()
-            await downloader.close()
-            for provider in providers.values():
-                await provider.close()
-            await db.close()
-            raise
-        return cls(
+        webhooks = (
+            WebhookServer(service, settings.callbacks.host, settings.callbacks.port, metrics)
+            if serve_webhooks
+            else None
+        )
+        runtime = cls(
             settings,
             db,
             store,
@@ -169,14 +178,25 @@ class Runtime:
             downloader,
             service,
             webhooks,
-            recovery,
+            RecoveryReport(),
             metrics,
             SettingsStore(db),
         )
+        try:
+            await downloader.start()
+            if webhooks is not None:
+                await webhooks.start()
+            if start_loop:
+                runtime.recovery = await service.start()
+        except BaseException:
+            await runtime.stop()
+            raise
+        return runtime
 
     async def stop(self) -> None:
         """Stop taking callbacks, stop the loop, close connections and the database."""
-        await self.webhooks.stop()
+        if self.webhooks is not None:
+            await self.webhooks.stop()
         await self.service.stop()
         for provider in self.providers.values():
             await provider.close()

@@ -9,11 +9,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord.errors import UserFacingError
 from bot.discord.render import duration_text
 from bot.domain.guild_settings import (
     GuildSettings,
     SettingsChange,
-    SettingsError,
     apply_change,
     describe_role_limits,
 )
@@ -26,11 +26,6 @@ if TYPE_CHECKING:
 # Discord's caps: an embed field's value, and a message's content.
 _FIELD_LIMIT = 1024
 _CONTENT_LIMIT = 2000
-
-
-async def settings_for(bot: PikaBot, guild_id: int) -> GuildSettings:
-    """The guild's current settings, read from SQLite (so a change applies at once, without a restart)."""
-    return await bot.runtime.guild_settings.get(guild_id)
 
 
 def describe_limits(limits: MemberLimits) -> str:
@@ -102,12 +97,38 @@ def settings_embed(settings: GuildSettings, limits: MemberLimits) -> discord.Emb
     return embed
 
 
+def _id(thing: discord.abc.Snowflake | None) -> int | None:
+    return None if thing is None else thing.id
+
+
 def _cannot_post_in(channel: discord.TextChannel) -> str | None:
     """A warning when the bot could not post in a channel an admin just picked."""
     perms = channel.permissions_for(channel.guild.me)
     if perms.view_channel and perms.send_messages:
         return None
     return f"⚠️ I can't post in {channel.mention} yet: give me **View Channel** and **Send Messages** there."
+
+
+# /pika-admin settings' options, as admins read them in Discord.
+_SETTINGS_HELP = {
+    "community_channel": "The shared generation channel (always allowed)",
+    "clear_community": "Unset the community channel",
+    "allow_channel": "Allow generation in this channel (the first one restricts generation to the list)",
+    "disallow_channel": "Remove a channel from the allowed list (removing the last lifts the restriction)",
+    "allow_role": "Let members with this role generate (the first one restricts generation to the list)",
+    "disallow_role": "Remove a role from the allowed list (removing the last lets everyone generate)",
+    "add_moderator_role": "Members with this role may retry and act on anyone's jobs",
+    "remove_moderator_role": "This role is no longer a moderator role",
+    "ban_word": "Refuse prompts containing this word or phrase (whole words, any case)",
+    "unban_word": "Stop refusing this word or phrase",
+    "announce_results": "Also announce finished videos in the community channel",
+    "alerts_channel": "Where admins are told about upstream account problems",
+    "clear_alerts": "Unset the alerts channel",
+    "limit_role": "A role whose members get their own limits (with role_in_flight / role_per_day)",
+    "role_in_flight": "Unfinished jobs a member with limit_role may have at once (1-100)",
+    "role_per_day": "Jobs a member with limit_role may start per UTC day (0 = no limit)",
+    "clear_role_limits": "Remove limit_role's own limits",
+}
 
 
 @app_commands.guild_only()
@@ -123,12 +144,9 @@ class AdminCog(
 
     async def interaction_check(self, interaction: discord.Interaction[Any]) -> bool:
         """default_permissions is only a hint admins can override: enforce Manage Server here too."""
-        if interaction.permissions.manage_guild:
-            return True
-        await interaction.response.send_message(
-            "❌ Only members with **Manage Server** can change pikabot's settings.", ephemeral=True
-        )
-        return False
+        if not interaction.permissions.manage_guild:
+            raise UserFacingError("Only members with **Manage Server** can change pikabot's settings.")
+        return True
 
     @app_commands.command(name="limits", description="Show or change the per-member limits in this server")
     @app_commands.describe(
@@ -171,25 +189,7 @@ class AdminCog(
         await interaction.edit_original_response(content=f"{verb}: {describe_limits(current)}.")
 
     @app_commands.command(name="settings", description="Show or change where and by whom pikabot may be used")
-    @app_commands.describe(
-        community_channel="The shared generation channel (always allowed)",
-        clear_community="Unset the community channel",
-        allow_channel="Allow generation in this channel (the first one restricts generation to the list)",
-        disallow_channel="Remove a channel from the allowed list (removing the last lifts the restriction)",
-        allow_role="Let members with this role generate (the first one restricts generation to the list)",
-        disallow_role="Remove a role from the allowed list (removing the last lets everyone generate)",
-        add_moderator_role="Members with this role may retry and act on anyone's jobs",
-        remove_moderator_role="This role is no longer a moderator role",
-        ban_word="Refuse prompts containing this word or phrase (whole words, any case)",
-        unban_word="Stop refusing this word or phrase",
-        announce_results="Also announce finished videos in the community channel",
-        alerts_channel="Where admins are told about upstream account problems",
-        clear_alerts="Unset the alerts channel",
-        limit_role="A role whose members get their own limits (with role_in_flight / role_per_day)",
-        role_in_flight="Unfinished jobs a member with limit_role may have at once (1-100)",
-        role_per_day="Jobs a member with limit_role may start per UTC day (0 = no limit)",
-        clear_role_limits="Remove limit_role's own limits",
-    )
+    @app_commands.describe(**_SETTINGS_HELP)
     async def settings(
         self,
         interaction: discord.Interaction[Any],
@@ -214,46 +214,47 @@ class AdminCog(
         """/pika-admin settings"""
         await interaction.response.defer(ephemeral=True, thinking=True)
         assert interaction.guild_id is not None
-        guild_id = interaction.guild_id
-
-        def snowflake(thing: discord.abc.Snowflake | None) -> int | None:
-            return None if thing is None else thing.id
-
         change = SettingsChange(
-            community_channel_id=snowflake(community_channel),
+            community_channel_id=_id(community_channel),
             clear_community=clear_community,
-            allow_channel_id=snowflake(allow_channel),
-            disallow_channel_id=snowflake(disallow_channel),
-            allow_role_id=snowflake(allow_role),
-            disallow_role_id=snowflake(disallow_role),
-            add_moderator_role_id=snowflake(add_moderator_role),
-            remove_moderator_role_id=snowflake(remove_moderator_role),
+            allow_channel_id=_id(allow_channel),
+            disallow_channel_id=_id(disallow_channel),
+            allow_role_id=_id(allow_role),
+            disallow_role_id=_id(disallow_role),
+            add_moderator_role_id=_id(add_moderator_role),
+            remove_moderator_role_id=_id(remove_moderator_role),
             ban_word=ban_word,
             unban_word=unban_word,
             announce_results=announce_results,
-            alerts_channel_id=snowflake(alerts_channel),
+            alerts_channel_id=_id(alerts_channel),
             clear_alerts=clear_alerts,
-            limit_role_id=snowflake(limit_role),
+            limit_role_id=_id(limit_role),
             role_in_flight=role_in_flight,
             role_per_day=role_per_day,
             clear_role_limits=clear_role_limits,
         )
+        picked = [c for c in (community_channel, allow_channel, alerts_channel) if c is not None]
+        await self._apply_settings(interaction, interaction.guild_id, change, picked)
+
+    async def _apply_settings(
+        self,
+        interaction: discord.Interaction[Any],
+        guild_id: int,
+        change: SettingsChange,
+        picked: list[discord.TextChannel],
+    ) -> None:
+        """Apply the change (SettingsError: nothing changed), then show what changed and every setting."""
         store = self.bot.runtime.guild_settings
         current = await store.get(guild_id)
         lines: list[str] = []
         if not change.empty:
-            try:
-                current, done = apply_change(current, change)
-            except SettingsError as error:
-                await interaction.edit_original_response(content=f"❌ {error} Nothing was changed.")
-                return
+            current, done = apply_change(current, change)
             if done:
                 await store.update(guild_id, time.time(), current)
                 lines = ["✅ Changed:", *(f"• {line}" for line in done)]
             else:
                 lines = ["Nothing to change: the settings already say that."]
-            for picked in (community_channel, allow_channel, alerts_channel):
-                warning = _cannot_post_in(picked) if picked is not None else None
+            for warning in (_cannot_post_in(channel) for channel in picked):
                 if warning and warning not in lines:
                     lines.append(warning)
         limits = await self.bot.runtime.store.guild_limits(guild_id, self.bot.runtime.service.settings.limits)

@@ -1,84 +1,41 @@
-"""The /pika commands and the persistent Retry button."""
+"""The /pika commands, and the persistent buttons under jobs (their callbacks are in cogs/_buttons.py)."""
 
 from __future__ import annotations
 
-import logging
-import re
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.custom_ids import DELETE_TEMPLATE, FOLLOW_UP_TEMPLATE, RETRY_TEMPLATE, retry_custom_id
 from bot.discord.render import status_embed
-from bot.domain.jobs import Job, JobKind, JobState
-from bot.domain.limits import LimitExceeded, MemberLimits
+from bot.domain.jobs import JobKind, JobState
+from bot.domain.limits import MemberLimits
 from bot.domain.params import VideoParams
-from bot.domain.prompt import MAX_MESSAGE_LENGTH, MAX_PROMPT_LENGTH, AspectRatio, Camera, Font, PikaOptions
-from bot.engine.service import JobNotFound, NotRetryable
-from cogs.admin import settings_for
-from cogs.guards import check_banned, guard, limits_of_member
-from cogs.launch import Placement, UserFacingError, announce, error_code, is_moderator, launch
-from cogs.member import cancel_job, delete_result, show_jobs, show_quota
+from bot.domain.prompt import MAX_MESSAGE_LENGTH, MAX_PROMPT_LENGTH, PikaOptions
+from cogs._buttons import BUTTONS
+from cogs._guards import is_moderator, limits_of_member, settings_for
+from cogs._launch import launch
+from cogs._member import cancel_job, show_jobs, show_quota
+from cogs._options import (
+    ASPECT_CHOICES,
+    CAMERA_CHOICES,
+    DESCRIBE,
+    DURATION_CHOICES,
+    FAL_ASPECT_CHOICES,
+    FONT_CHOICES,
+    PAN_CHOICES,
+    RESOLUTION_CHOICES,
+    ROTATE_CHOICES,
+    TILT_CHOICES,
+    ZOOM_CHOICES,
+    typed_options,
+)
 
 if TYPE_CHECKING:
     from bot.discord.app import PikaBot
 
-log = logging.getLogger(__name__)
-
 Interaction = discord.Interaction["PikaBot"]
-
-ASPECT_CHOICES = [app_commands.Choice(name=ratio.value, value=ratio.value) for ratio in AspectRatio]
-CAMERA_CHOICES = [app_commands.Choice(name=camera.value, value=camera.value) for camera in Camera]
-FONT_CHOICES = [app_commands.Choice(name=font.value, value=font.value) for font in Font]
-PAN_CHOICES = [app_commands.Choice(name=v, value=v) for v in ("left", "right")]
-TILT_CHOICES = [app_commands.Choice(name=v, value=v) for v in ("up", "down")]
-ROTATE_CHOICES = [
-    app_commands.Choice(name="clockwise", value="cw"),
-    app_commands.Choice(name="counterclockwise", value="ccw"),
-]
-ZOOM_CHOICES = [app_commands.Choice(name=v, value=v) for v in ("in", "out")]
-RESOLUTION_CHOICES = [app_commands.Choice(name=v, value=v) for v in ("720p", "1080p")]
-DURATION_CHOICES = [app_commands.Choice(name=f"{v} s", value=v) for v in (5, 10)]
-FAL_ASPECT_CHOICES = [
-    app_commands.Choice(name=v, value=v) for v in ("16:9", "9:16", "1:1", "4:5", "5:4", "3:2", "2:3")
-]
-
-# Shared option descriptions, written for members.
-DESCRIBE = {
-    "aspect_ratio": "Shape of the video (default 16:9, or the image's shape)",
-    "motion": "How much things move: 0 (still) to 4 (a lot); default 1",
-    "guidance": "How closely Pika follows the prompt: 8 (loose) to 24 (strict); default 12",
-    "fps": "Frames per second, 8 to 24; default 24",
-    "negative": "Things you do NOT want in the video, e.g. blurry, text",
-    "seed": "Same seed + same prompt = a similar video; leave empty for a new one",
-    "camera": "One camera move",
-    "resolution": "fal.ai only: 720p (default) or 1080p",
-    "duration": "fal.ai only: 5 (default) or 10 seconds",
-}
-
-
-def typed_options(
-    aspect_ratio: str | None,
-    motion: int | None,
-    guidance: int | None,
-    fps: int | None,
-    negative: str | None,
-    seed: int | None,
-    camera: str | None,
-) -> PikaOptions:
-    """The slash command's typed options as PikaOptions (ranges are enforced by Discord and again here)."""
-    return PikaOptions(
-        guidance=guidance,
-        negative=negative,
-        aspect_ratio=AspectRatio(aspect_ratio) if aspect_ratio else None,
-        seed=seed,
-        motion=motion,
-        fps=fps,
-        camera=camera,
-    )
 
 
 @app_commands.guild_only()
@@ -393,159 +350,6 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
         """/pika quota"""
         await show_quota(interaction, await member_limits_of(interaction))
 
-    async def cog_app_command_error(
-        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
-    ) -> None:
-        """Any unexpected failure: an ephemeral apology with a code that is also in the log."""
-        await reply_error(interaction, error)
-
-
-async def reply_error(interaction: Interaction, error: BaseException) -> None:
-    """Tell the member something went wrong, without internals; log the details with a code."""
-    code = error_code()
-    log.error("interaction failed [%s]", code, exc_info=error)
-    text = f"❌ Something went wrong on my side (error `{code}`). Please try again in a moment."
-    try:
-        if interaction.response.is_done():
-            await interaction.edit_original_response(content=text)
-        else:
-            await interaction.response.send_message(text, ephemeral=True)
-    except discord.HTTPException:
-        log.warning("could not report error %s to the member", code)
-
-
-class RetryButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=RETRY_TEMPLATE):
-    """The persistent Retry button under results; the state comes from SQLite, so it survives restarts."""
-
-    def __init__(self, job_id: int) -> None:
-        super().__init__(
-            discord.ui.Button(
-                label="Retry",
-                emoji="🔁",
-                style=discord.ButtonStyle.secondary,
-                custom_id=retry_custom_id(job_id),
-            )
-        )
-        self.job_id = job_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> RetryButton:
-        """Rebuild the button from its custom_id."""
-        return cls(int(match["job_id"]))
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        """Owner or moderator: start a new job (same thread). Anyone else: an ephemeral refusal."""
-        # discord.py only logs exceptions raised here, so every path answers the member itself.
-        try:
-            await retry_clicked(interaction, self.job_id)
-        except Exception as exc:
-            await reply_error(interaction, exc)
-
-
-async def retry_clicked(interaction: Interaction, job_id: int) -> None:
-    """Handle a Retry click."""
-    service = interaction.client.runtime.service
-    user = interaction.user.id
-    await start_from_job(
-        interaction,
-        job_id,
-        "retry",
-        lambda limits: service.retry(job_id, user, announce=True, limits=limits),
-        " Start your own with /pika create.",
-    )
-
-
-async def start_from_job(
-    interaction: Interaction,
-    job_id: int,
-    verb: str,
-    start: Callable[[MemberLimits | None], Awaitable[Job]],
-    refusal_hint: str = "",
-) -> None:
-    """A button under a job (Retry, Extend, Upscale): owner or moderator, the server's rules as they
-    are now (channel, role, words banned since the first run), then a new job in the same thread."""
-    await interaction.response.defer(ephemeral=True, thinking=True)
-    parent = await interaction.client.runtime.service.store.get(job_id)
-    if parent is None:
-        await interaction.edit_original_response(content=f"❌ Job {job_id} no longer exists.")
-        return
-    if parent.owner_id != interaction.user.id and not await is_moderator(interaction):
-        await interaction.edit_original_response(
-            content=f"❌ Only <@{parent.owner_id}> (or a moderator) can {verb} job {job_id}.{refusal_hint}"
-        )
-        return
-    try:
-        settings = await guard(interaction)
-        check_banned(settings, parent.prompt, parent.options.negative, parent.params.negative)
-        job = await start(await limits_of_member(interaction, settings))
-    except (JobNotFound, NotRetryable, UserFacingError, LimitExceeded) as error:
-        await interaction.edit_original_response(content=f"❌ {error}")
-        return
-    in_thread = job.origin.thread_id is not None
-    await announce(interaction, job, Placement(use_thread=in_thread, in_thread=in_thread))
-
-
-_FOLLOW_UP_KINDS = {"extend": JobKind.EXTEND, "upscale": JobKind.UPSCALE}
-
-
-class FollowUpButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=FOLLOW_UP_TEMPLATE):
-    """Extend +4s / Upscale under a finished video; persistent, owner or moderator only."""
-
-    def __init__(self, action: str, job_id: int) -> None:
-        super().__init__(discord.ui.Button(label=action, custom_id=f"pika:{action}:{job_id}"))
-        self.action = action
-        self.job_id = job_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> FollowUpButton:
-        """Rebuild the button from its custom_id."""
-        return cls(match["action"], int(match["job_id"]))
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        """Start the follow-up job in the same thread, or refuse ephemerally."""
-        try:
-            await follow_up_clicked(interaction, self.job_id, _FOLLOW_UP_KINDS[self.action])
-        except Exception as exc:
-            await reply_error(interaction, exc)
-
-
-async def follow_up_clicked(interaction: Interaction, job_id: int, kind: JobKind) -> None:
-    """Handle an Extend or Upscale click."""
-    service = interaction.client.runtime.service
-    user = interaction.user.id
-    await start_from_job(
-        interaction,
-        job_id,
-        kind.value,
-        lambda limits: service.follow_up(job_id, kind, user, announce=True, limits=limits),
-    )
-
-
-class DeleteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=DELETE_TEMPLATE):
-    """Delete under a result: the owner or a moderator removes the bot's post; persistent."""
-
-    def __init__(self, job_id: int) -> None:
-        super().__init__(discord.ui.Button(label="Delete", custom_id=f"pika:delete:{job_id}"))
-        self.job_id = job_id
-
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> DeleteButton:
-        """Rebuild the button from its custom_id."""
-        return cls(int(match["job_id"]))
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        """Delete the post, or refuse ephemerally."""
-        try:
-            await delete_result(interaction, self.job_id, await is_moderator(interaction))
-        except Exception as exc:
-            await reply_error(interaction, exc)
-
 
 async def member_limits_of(interaction: Interaction) -> MemberLimits | None:
     """The member's limits when a role override applies to them; None = the guild's."""
@@ -557,9 +361,9 @@ async def member_limits_of(interaction: Interaction) -> MemberLimits | None:
 async def setup(bot: PikaBot) -> None:
     """Extension entry point: the command group and the persistent buttons."""
     await bot.add_cog(PikaCog(bot))
-    bot.add_dynamic_items(RetryButton, FollowUpButton, DeleteButton)
+    bot.add_dynamic_items(*BUTTONS)
 
 
 async def teardown(bot: PikaBot) -> None:
     """Extension exit point."""
-    bot.remove_dynamic_items(RetryButton, FollowUpButton, DeleteButton)
+    bot.remove_dynamic_items(*BUTTONS)

@@ -12,7 +12,7 @@ import pytest
 from bot.config.settings import Settings, load_settings
 from bot.domain.jobs import InputFile, Job, JobKind, JobRequest, JobState, Origin
 from bot.domain.prompt import PikaOptions
-from bot.engine.service import CancelOutcome, JobNotFound, NotRetryable
+from bot.engine.service import CancelOutcome, JobNotFound, NotRetryable, RecoveryReport
 from bot.ops.operator_jobs import (
     DatabaseNotFound,
     JobQuery,
@@ -22,8 +22,7 @@ from bot.ops.operator_jobs import (
     format_job_table,
     job_details,
     list_jobs,
-    open_store,
-    operator_service,
+    open_runtime,
     retry_job,
 )
 from bot.providers.base import Account, SubmitRequest
@@ -96,7 +95,8 @@ async def test_list_newest_first_with_filters(tmp_path: Path, bot_store: JobStor
     third = await bot_store.insert(request(owner=1), T0 + 20)
     await bot_store.transition(third.id, JobState.CANCELLED, T0 + 30)
 
-    async with open_store(settings_for(tmp_path)) as store:
+    async with open_runtime(settings_for(tmp_path)) as runtime:
+        store = runtime.store
         assert [j.id for j in await list_jobs(store, JobQuery())] == [third.id, second.id, first.id]
         assert [j.id for j in await list_jobs(store, JobQuery(state=JobState.QUEUED))] == [
             second.id,
@@ -157,7 +157,8 @@ def test_age(seconds: float, text: str) -> None:
 async def test_show_every_field_inputs_and_history(tmp_path: Path, bot_store: JobStore) -> None:
     """Every Job field is printed, inputs by name and size (never bytes), and each state change."""
     job = await failed_job(bot_store)
-    async with open_store(settings_for(tmp_path)) as store:
+    async with open_runtime(settings_for(tmp_path)) as runtime:
+        store = runtime.store
         details = await job_details(store, job.id)
         assert await job_details(store, 999) is None
     assert details is not None
@@ -198,7 +199,7 @@ async def test_missing_database_is_not_created(tmp_path: Path) -> None:
     """A wrong --config must not leave an empty database behind."""
     settings = settings_for(tmp_path)
     with pytest.raises(DatabaseNotFound, match="database not found"):
-        async with open_store(settings):
+        async with open_runtime(settings):
             pass
     assert not (tmp_path / "jobs.sqlite3").exists()
 
@@ -210,7 +211,8 @@ async def test_retry_queues_a_linked_job(tmp_path: Path, bot_store: JobStore) ->
     """Same request and images, a new queued job whose parent is the old one; the old one is unchanged."""
     parent = await failed_job(bot_store)
     settings = settings_for(tmp_path)
-    async with open_store(settings) as store, operator_service(settings, store) as service:
+    async with open_runtime(settings) as runtime:
+        service = runtime.service
         child = await retry_job(service, parent.id)
 
     seen = await bot_store.get(child.id)  # the running bot's connection sees it
@@ -228,7 +230,8 @@ async def test_retry_refusals(tmp_path: Path, bot_store: JobStore) -> None:
     """An unfinished job is not retried; an unknown one is not found."""
     queued = await bot_store.insert(request(), T0)
     settings = settings_for(tmp_path)
-    async with open_store(settings) as store, operator_service(settings, store) as service:
+    async with open_runtime(settings) as runtime:
+        service = runtime.service
         with pytest.raises(NotRetryable, match="still queued"):
             await retry_job(service, queued.id)
         with pytest.raises(JobNotFound):
@@ -242,7 +245,8 @@ async def test_cancel_queued_job_leaves_the_notice_to_the_bot(tmp_path: Path, bo
     """Cancelled locally; the member is not marked as told, so the running bot posts the notice."""
     job = await bot_store.insert(request(), T0)
     settings = settings_for(tmp_path)
-    async with open_store(settings) as store, operator_service(settings, store) as service:
+    async with open_runtime(settings) as runtime:
+        service = runtime.service
         report = await cancel_job(service, job.id)
 
     assert report.ok and report.outcome is CancelOutcome.CANCELLED
@@ -281,7 +285,8 @@ async def test_cancel_running_job_upstream(
     await bot_store.transition(job.id, JobState.RUNNING, T0, JobUpdate(upstream_id=upstream.upstream_id))
 
     settings = settings_for(tmp_path, base_url=sim.base_url, token=token)
-    async with open_store(settings) as store, operator_service(settings, store) as service:
+    async with open_runtime(settings) as runtime:
+        service = runtime.service
         report = await cancel_job(service, job.id)
 
     assert report.ok, report.describe()
@@ -300,10 +305,24 @@ async def test_cancel_finished_or_missing_job(tmp_path: Path, bot_store: JobStor
     """Nothing to cancel: refused in words, and nothing changes."""
     failed = await failed_job(bot_store)
     settings = settings_for(tmp_path)
-    async with open_store(settings) as store, operator_service(settings, store) as service:
+    async with open_runtime(settings) as runtime:
+        service = runtime.service
         finished = await cancel_job(service, failed.id)
         missing = await cancel_job(service, 999)
     assert not finished.ok and finished.outcome is CancelOutcome.ALREADY_FINISHED
     assert finished.describe() == f"job {failed.id} is already failed; nothing to cancel"
     assert not missing.ok and missing.describe() == "job 999 not found"
     assert await bot_store.get(failed.id) == failed
+
+
+async def test_operator_opens_the_bots_own_assembly_without_loop_or_server(
+    tmp_path: Path, bot_store: JobStore
+) -> None:
+    """`pikabot jobs` assembles the engine like `pikabot run` (Runtime.open): same metered providers,
+    but no loop (no recovery sweep) and no webhook server bound."""
+    await bot_store.insert(request(), T0)
+    async with open_runtime(settings_for(tmp_path)) as runtime:
+        assert runtime.webhooks is None
+        assert runtime.recovery == RecoveryReport()  # recovery is the running bot's
+        assert set(runtime.providers) == {"useapi"}
+        assert type(runtime.providers["useapi"]).__name__ == "MeteredProvider"

@@ -14,6 +14,7 @@ from discord.ext import commands
 from bot.config.settings import Settings
 from bot.discord.community import CommunityBoard
 from bot.discord.delivery import DiscordDelivery
+from bot.discord.errors import PikaTree
 from bot.domain.retry import RetryPolicy
 from bot.observability.metrics import Metrics, discord_trace_config
 from bot.runtime import Runtime, routes_from
@@ -84,6 +85,7 @@ class PikaBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),
             member_cache_flags=discord.MemberCacheFlags.none(),
             chunk_guilds_at_startup=False,
+            tree_cls=PikaTree,  # one table-driven answer to every command's error
             max_messages=None,
             **options,
         )

@@ -1,6 +1,6 @@
 """The community channel: announcements of videos made elsewhere, and one digest of the newest videos.
 
-Jobs asked in the community channel already get their own thread (cogs/launch.py starts it from the
+Jobs asked in the community channel already get their own thread (cogs/_launch.py starts it from the
 status message), so the channel itself holds only thread starters, these announcements and the digest.
 Everything here is best effort: a result that was posted is delivered, whatever happens afterwards.
 """

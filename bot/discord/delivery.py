@@ -25,7 +25,7 @@ import aiohttp
 import discord
 
 from bot.discord.channel_budget import ChannelBudget
-from bot.discord.custom_ids import delete_custom_id, follow_up_custom_id, retry_custom_id
+from bot.discord.components import job_view
 from bot.discord.render import (
     RETRYABLE_ENDINGS,
     notice_text,
@@ -34,7 +34,7 @@ from bot.discord.render import (
     status_embed,
     thread_name,
 )
-from bot.domain.jobs import Job, JobKind, JobState, VideoResult
+from bot.domain.jobs import Job, JobState, VideoResult
 from bot.engine.delivery import DeliveryError, DeliveryReceipt, JobPlacement
 from bot.observability.metrics import Metrics
 from bot.providers.registry import capabilities_of
@@ -45,53 +45,6 @@ DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024  # Discord's default per-file limit for 
 THREAD_ARCHIVE_MINUTES: Literal[1440] = 1440  # a day: long enough for any job, and posting unarchives anyway
 INTERACTION_LIFETIME = 14 * 60.0  # Discord's tokens live 15 minutes; stop using one a little early
 _Poster = Callable[[discord.PartialMessageable], Awaitable[discord.Message]]
-
-
-_FOLLOW_UP_LABELS = {JobKind.EXTEND: ("Extend +4s", "⏩"), JobKind.UPSCALE: ("Upscale", "🔍")}
-
-
-def retry_view(
-    job_id: int,
-    link: str | None = None,
-    follow_ups: frozenset[JobKind] = frozenset(),
-    *,
-    deletable: bool = False,
-) -> discord.ui.View:
-    """The Retry button (the provider's follow-ups, optionally a link button) as a component layout only.
-
-    Clicks are routed by custom_id to the persistent DynamicItem registered by the cog. The view
-    is stopped before it is sent, so discord.py does not also keep one live View per post in memory.
-    """
-    view = discord.ui.View(timeout=None)
-    view.add_item(
-        discord.ui.Button(
-            label="Retry", emoji="🔁", style=discord.ButtonStyle.secondary, custom_id=retry_custom_id(job_id)
-        )
-    )
-    for kind in (JobKind.EXTEND, JobKind.UPSCALE):
-        if kind in follow_ups:
-            label, emoji = _FOLLOW_UP_LABELS[kind]
-            view.add_item(
-                discord.ui.Button(
-                    label=label,
-                    emoji=emoji,
-                    style=discord.ButtonStyle.secondary,
-                    custom_id=follow_up_custom_id(kind.value, job_id),
-                )
-            )
-    if deletable:
-        view.add_item(
-            discord.ui.Button(
-                label="Delete",
-                emoji="🗑️",
-                style=discord.ButtonStyle.danger,
-                custom_id=delete_custom_id(job_id),
-            )
-        )
-    if link is not None:
-        view.add_item(discord.ui.Button(label="Open video", style=discord.ButtonStyle.link, url=link))
-    view.stop()
-    return view
 
 
 def nonce_for(job_id: int, kind: str) -> str:
@@ -195,7 +148,7 @@ class DiscordDelivery:
                     content,
                     embed=embed,
                     file=discord.File(io.BytesIO(data), filename=_upload_name(video, job.id)),
-                    view=retry_view(job.id, follow_ups=follow_ups, deletable=True),
+                    view=job_view(job.id, follow_ups=follow_ups, deletable=True),
                     allowed_mentions=mention,
                     nonce=nonce_for(job.id, "r"),
                 )
@@ -215,7 +168,7 @@ class DiscordDelivery:
                 return await channel.send(
                     content,
                     embed=embed,
-                    view=retry_view(job.id, video.source_url, follow_ups, deletable=True),
+                    view=job_view(job.id, video.source_url, follow_ups, deletable=True),
                     allowed_mentions=mention,
                     nonce=nonce_for(job.id, "r"),
                 )
@@ -250,7 +203,7 @@ class DiscordDelivery:
     async def deliver_notice(self, job: Job) -> DeliveryReceipt:
         """One message saying what happened and what to try, with Retry where it makes sense."""
         mention = discord.AllowedMentions(users=[discord.Object(job.owner_id)], roles=False, everyone=False)
-        view = retry_view(job.id) if job.state in RETRYABLE_ENDINGS else discord.utils.MISSING
+        view = job_view(job.id) if job.state in RETRYABLE_ENDINGS else discord.utils.MISSING
 
         async def post(channel: discord.PartialMessageable) -> discord.Message:
             return await channel.send(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from types import MappingProxyType
@@ -263,16 +263,28 @@ class SettingsChange:
 def apply_change(settings: GuildSettings, change: SettingsChange) -> tuple[GuildSettings, list[str]]:
     """The settings after `change`, and one line per setting it changed (SettingsError if it can't)."""
     _check_consistent(change)
-    new = settings
     done: list[str] = []
+    for step in _CHANGE_STEPS:
+        settings, lines = step(settings, change)
+        done += lines
+    return settings, done
 
+
+def _change_community(new: GuildSettings, change: SettingsChange) -> tuple[GuildSettings, list[str]]:
+    """The community channel."""
+    done: list[str] = []
     if change.clear_community and new.community_channel_id is not None:
         done.append(f"Community channel cleared (was <#{new.community_channel_id}>).")
         new = replace(new, community_channel_id=None)
     if change.community_channel_id is not None and change.community_channel_id != new.community_channel_id:
         new = replace(new, community_channel_id=change.community_channel_id)
         done.append(f"Community channel set to <#{change.community_channel_id}>.")
+    return new, done
 
+
+def _change_channels(new: GuildSettings, change: SettingsChange) -> tuple[GuildSettings, list[str]]:
+    """The allowed channels."""
+    done: list[str] = []
     if change.allow_channel_id is not None and change.allow_channel_id not in new.allowed_channel_ids:
         _check_room(new.allowed_channel_ids, "allowed channels")
         first = not new.allowed_channel_ids
@@ -287,7 +299,12 @@ def apply_change(settings: GuildSettings, change: SettingsChange) -> tuple[Guild
             f"<#{change.disallow_channel_id}> removed from the allowed channels"
             + ("; generation is allowed everywhere again." if not new.allowed_channel_ids else ".")
         )
+    return new, done
 
+
+def _change_allowed_roles(new: GuildSettings, change: SettingsChange) -> tuple[GuildSettings, list[str]]:
+    """The roles allowed to generate."""
+    done: list[str] = []
     if change.allow_role_id is not None and change.allow_role_id not in new.allowed_role_ids:
         _check_room(new.allowed_role_ids, "allowed roles")
         first = not new.allowed_role_ids
@@ -302,7 +319,12 @@ def apply_change(settings: GuildSettings, change: SettingsChange) -> tuple[Guild
             f"<@&{change.disallow_role_id}> removed from the allowed roles"
             + ("; everyone may generate again." if not new.allowed_role_ids else ".")
         )
+    return new, done
 
+
+def _change_moderators(new: GuildSettings, change: SettingsChange) -> tuple[GuildSettings, list[str]]:
+    """The moderator roles."""
+    done: list[str] = []
     add_mod, remove_mod = change.add_moderator_role_id, change.remove_moderator_role_id
     if add_mod is not None and add_mod not in new.moderator_role_ids:
         _check_room(new.moderator_role_ids, "moderator roles")
@@ -311,7 +333,12 @@ def apply_change(settings: GuildSettings, change: SettingsChange) -> tuple[Guild
     if remove_mod is not None and remove_mod in new.moderator_role_ids:
         new = replace(new, moderator_role_ids=new.moderator_role_ids - {remove_mod})
         done.append(f"<@&{remove_mod}> is no longer a moderator role.")
+    return new, done
 
+
+def _change_words(new: GuildSettings, change: SettingsChange) -> tuple[GuildSettings, list[str]]:
+    """The banned words."""
+    done: list[str] = []
     if change.ban_word is not None:
         word = clean_banned_word(change.ban_word)
         if word not in new.banned_words:
@@ -324,7 +351,12 @@ def apply_change(settings: GuildSettings, change: SettingsChange) -> tuple[Guild
         if word in new.banned_words:
             new = replace(new, banned_words=tuple(w for w in new.banned_words if w != word))
             done.append(f"“{word}” is no longer banned.")
+    return new, done
 
+
+def _change_announce(new: GuildSettings, change: SettingsChange) -> tuple[GuildSettings, list[str]]:
+    """Whether results are announced in the community channel."""
+    done: list[str] = []
     if change.announce_results is not None and change.announce_results != new.announce_results:
         new = replace(new, announce_results=change.announce_results)
         done.append(
@@ -332,19 +364,41 @@ def apply_change(settings: GuildSettings, change: SettingsChange) -> tuple[Guild
             if change.announce_results
             else "Finished videos are no longer announced in the community channel."
         )
+    return new, done
 
+
+def _change_alerts(new: GuildSettings, change: SettingsChange) -> tuple[GuildSettings, list[str]]:
+    """The alerts channel."""
+    done: list[str] = []
     if change.clear_alerts and new.alerts_channel_id is not None:
         done.append(f"Alerts channel cleared (was <#{new.alerts_channel_id}>).")
         new = replace(new, alerts_channel_id=None)
     if change.alerts_channel_id is not None and change.alerts_channel_id != new.alerts_channel_id:
         new = replace(new, alerts_channel_id=change.alerts_channel_id)
         done.append(f"Account alerts now go to <#{change.alerts_channel_id}>.")
+    return new, done
 
+
+def _change_role_limits(new: GuildSettings, change: SettingsChange) -> tuple[GuildSettings, list[str]]:
+    """A role's own limits."""
+    done: list[str] = []
     if change.limit_role_id is not None:
         new, line = _apply_role_limits(new, change)
         if line:
             done.append(line)
     return new, done
+
+
+_CHANGE_STEPS: tuple[Callable[[GuildSettings, SettingsChange], tuple[GuildSettings, list[str]]], ...] = (
+    _change_community,
+    _change_channels,
+    _change_allowed_roles,
+    _change_moderators,
+    _change_words,
+    _change_announce,
+    _change_alerts,
+    _change_role_limits,
+)
 
 
 def _check_consistent(change: SettingsChange) -> None:

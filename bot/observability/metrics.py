@@ -52,7 +52,21 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        r = self.registry
+        self._add_job_metrics(self.registry)
+        self._add_upstream_metrics(self.registry)
+        self._add_discord_metrics(self.registry)
+        # Known label values start at 0, so rate() and absent-series alerts work from the first scrape.
+        for state in JobState:
+            self.jobs.labels(state=state.value)
+        for outcome in OUTCOMES:
+            self.jobs_finished.labels(outcome=outcome)
+        for kind in POST_KINDS:
+            self.discord_posts.labels(kind=kind)
+        for result in CALLBACK_RESULTS:
+            self.callbacks.labels(result=result)
+
+    def _add_job_metrics(self, r: CollectorRegistry) -> None:
+        """Jobs by state, the queue, outcomes, and the time to a video."""
         self.jobs = Gauge("pikabot_jobs", "Jobs in SQLite by state.", ["state"], registry=r)
         self.queue_depth = Gauge(
             "pikabot_queue_depth", "Queued jobs waiting for a slot (held ones excluded).", registry=r
@@ -69,6 +83,9 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+
+    def _add_upstream_metrics(self, r: CollectorRegistry) -> None:
+        """Calls to the upstream video APIs, their errors, and the lost-callback listings."""
         self.upstream_requests = Counter(
             "pikabot_upstream_requests",
             "Calls to an upstream video API, by answer status (ok, an HTTP status, or none).",
@@ -95,6 +112,9 @@ class Metrics:
             ["provider"],
             registry=r,
         )
+
+    def _add_discord_metrics(self, r: CollectorRegistry) -> None:
+        """Discord's REST requests, 429s and posts, and the callbacks we were sent."""
         self.discord_requests = Counter(
             "pikabot_discord_requests",
             "Requests to Discord's REST API, by route template and status.",
@@ -113,15 +133,6 @@ class Metrics:
             ["result"],
             registry=r,
         )
-        # Known label values start at 0, so rate() and absent-series alerts work from the first scrape.
-        for state in JobState:
-            self.jobs.labels(state=state.value)
-        for outcome in OUTCOMES:
-            self.jobs_finished.labels(outcome=outcome)
-        for kind in POST_KINDS:
-            self.discord_posts.labels(kind=kind)
-        for result in CALLBACK_RESULTS:
-            self.callbacks.labels(result=result)
 
     def job_finished(self, outcome: str) -> None:
         """Count a job reaching a terminal state (delivered, failed, moderated, cancelled, expired)."""

@@ -1,9 +1,9 @@
 """What ``pikabot jobs`` does: list, show, retry and cancel jobs in the running bot's database.
 
 The operator's shell and the running bot share one SQLite file (WAL: readers never block it).
-Retry and cancel go through a JobService assembled like the bot's, with the same providers and
-rules, whose loop is never started: the running bot's loop schedules what we queue and posts
-the notices, so a member hears about an operator's cancel exactly as about their own.
+Every action opens the bot's own assembly (Runtime.open) without its loop or webhook server, so
+retry and cancel go through the same JobService, providers and rules as the bot's; its loop is
+never started: the running bot's loop schedules what we queue and posts the notices, so a member hears about an operator's cancel exactly as about their own.
 """
 
 from __future__ import annotations
@@ -20,12 +20,10 @@ from pathlib import Path
 from bot.config.settings import Settings
 from bot.domain.jobs import Job, JobState, VideoResult
 from bot.engine.delivery import DeliveryError, DeliveryReceipt, JobPlacement
-from bot.engine.downloads import DownloadPolicy, VideoDownloader
-from bot.engine.scheduler import Scheduler
 from bot.engine.service import CancelOutcome, JobNotFound, JobService
-from bot.runtime import accounts_from, engine_settings_from, providers_from
-from bot.store import Database, JobStore
-from bot.store.job_store import JobEvent, row_to_job
+from bot.runtime import Runtime
+from bot.store import JobStore
+from bot.store.job_store import JobEvent
 
 __all__ = [
     "CancelReport",
@@ -41,8 +39,7 @@ __all__ = [
     "format_utc",
     "job_details",
     "list_jobs",
-    "open_store",
-    "operator_service",
+    "open_runtime",
     "retry_job",
 ]
 
@@ -153,42 +150,17 @@ class OperatorDelivery:
 
 
 @asynccontextmanager
-async def open_store(settings: Settings) -> AsyncIterator[JobStore]:
-    """The job store on the configured database file; DatabaseNotFound rather than creating one."""
+async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+    """The bot's own engine assembly on the configured database file, without its loop or webhook
+    server (the running bot's do that work); DatabaseNotFound rather than creating a database."""
     path = Path(settings.database.path)
     if not await asyncio.to_thread(path.is_file):
         raise DatabaseNotFound(f"database not found: {path} (is --config the bot's config file?)")
-    db = await Database.open(path)
+    runtime = await Runtime.open(settings, OperatorDelivery(), start_loop=False, serve_webhooks=False)
     try:
-        yield JobStore(db)
+        yield runtime
     finally:
-        await db.close()
-
-
-@asynccontextmanager
-async def operator_service(settings: Settings, store: JobStore) -> AsyncIterator[JobService]:
-    """A JobService over `store` with the configured providers; its loop is never started."""
-    providers = providers_from(settings)
-    downloader = VideoDownloader(
-        DownloadPolicy(
-            allowed_hosts=frozenset(settings.downloads.allowed_hosts), max_bytes=settings.downloads.max_bytes
-        )
-    )
-    service = JobService(
-        store,
-        providers,
-        Scheduler(accounts_from(settings)),
-        OperatorDelivery(),
-        downloader,
-        engine_settings_from(settings),
-    )
-    try:
-        yield service
-    finally:
-        await service.stop()
-        await downloader.close()
-        for provider in providers.values():
-            await provider.close()
+        await runtime.stop()
 
 
 # --- the four actions -----------------------------------------------------------------------------
@@ -196,21 +168,7 @@ async def operator_service(settings: Settings, store: JobStore) -> AsyncIterator
 
 async def list_jobs(store: JobStore, query: JobQuery) -> list[Job]:
     """Jobs matching `query`, newest first."""
-    clauses: list[str] = []
-    values: list[object] = []
-    if query.state is not None:
-        clauses.append("state = ?")
-        values.append(query.state.value)
-    if query.owner_id is not None:
-        clauses.append("owner_id = ?")
-        values.append(query.owner_id)
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    # Written here rather than as a JobStore method only because job_store.py was outside this
-    # change; it is a plain read and belongs there.
-    sql = f"SELECT * FROM jobs {where} ORDER BY created_at DESC, id DESC LIMIT ?"
-    async with store.db.conn.execute(sql, (*values, query.limit)) as cursor:
-        rows = await cursor.fetchall()
-    return [row_to_job(row) for row in rows]
+    return await store.newest(query.limit, state=query.state, owner_id=query.owner_id)
 
 
 async def job_details(store: JobStore, job_id: int) -> JobDetails | None:

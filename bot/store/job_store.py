@@ -393,6 +393,20 @@ class JobStore:
         )
         return [row_to_job(row) for row in rows]
 
+    async def newest(
+        self, limit: int, *, state: JobState | None = None, owner_id: int | None = None
+    ) -> list[Job]:
+        """Jobs across every guild, newest first, optionally of one state and one owner (`jobs list`)."""
+        # Fixed SQL: "IS NULL OR" keeps one statement for every combination of filters.
+        state_value = state.value if state is not None else None
+        async with self.db.conn.execute(
+            "SELECT * FROM jobs WHERE (? IS NULL OR state = ?) AND (? IS NULL OR owner_id = ?) "
+            "ORDER BY created_at DESC, id DESC LIMIT ?",
+            (state_value, state_value, owner_id, owner_id, limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [row_to_job(row) for row in rows]
+
     async def member_job_count(self, owner_id: int, guild_id: int | None) -> int:
         """How many jobs a member has in one guild."""
         row = await self._fetch_one(

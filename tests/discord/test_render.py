@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from bot.discord.custom_ids import RETRY_TEMPLATE, retry_custom_id
-from bot.discord.delivery import nonce_for, retry_view, status_channel_id
+from bot.discord.components import RETRY, job_view
+from bot.discord.delivery import nonce_for, status_channel_id
 from bot.discord.render import notice_text, result_embed, state_text, status_embed, thread_name
 from bot.domain.jobs import Job, JobKind, JobState, Origin
 from bot.domain.prompt import PikaOptions
@@ -57,13 +57,13 @@ def test_thread_names_fit_discord() -> None:
 def test_custom_ids_and_nonces_fit_discord() -> None:
     """Retry custom_ids parse back and stay <= 100 chars; nonces stay <= 25 chars."""
     biggest = 10**19 - 1
-    custom_id = retry_custom_id(biggest)
+    custom_id = RETRY.custom_id(biggest)
     assert len(custom_id) <= 100
-    match = re.fullmatch(RETRY_TEMPLATE, custom_id)
+    match = re.fullmatch(RETRY.template, custom_id)
     assert match is not None and int(match["job_id"]) == biggest
     assert len(nonce_for(biggest, "r")) <= 25
     assert nonce_for(5, "r") != nonce_for(5, "n")
-    view = retry_view(5)
+    view = job_view(5)
     assert [getattr(item, "custom_id", None) for item in view.children] == ["pika:retry:5"]
 
 

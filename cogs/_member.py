@@ -1,4 +1,4 @@
-"""Members' own view: /pika jobs (paginated), /pika cancel, /pika quota, and the Delete button."""
+"""Members' own view: /pika jobs (paginated), /pika cancel, /pika quota, and the Delete button's work."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.discord.components import PAGE_NEXT, PAGE_PREVIOUS
+from bot.discord.errors import AnsweringView, UserFacingError
 from bot.discord.render import duration_text, eta_text
 from bot.domain.jobs import Job, JobState
 from bot.domain.limits import MemberLimits, day_start
 from bot.engine.service import CancelOutcome
+from cogs._guards import is_moderator
 
 if TYPE_CHECKING:
     from bot.discord.app import PikaBot
@@ -77,7 +80,7 @@ async def jobs_page(
     return embed, pages
 
 
-class JobsPager(discord.ui.View):
+class JobsPager(AnsweringView):
     """Previous / Next under the ephemeral /pika jobs list; only the member who asked sees it."""
 
     def __init__(self, bot: PikaBot, owner_id: int, guild_id: int | None, pages: int) -> None:
@@ -95,12 +98,12 @@ class JobsPager(discord.ui.View):
         self._sync_buttons()
         await interaction.response.edit_message(embed=embed, view=self)
 
-    @discord.ui.button(label="Previous", emoji="◀️", style=discord.ButtonStyle.secondary)
+    @discord.ui.button(label=PAGE_PREVIOUS.label, emoji=PAGE_PREVIOUS.emoji, style=PAGE_PREVIOUS.style)
     async def previous(self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]) -> None:
         """One page back."""
         await self._show(interaction, self.page - 1)
 
-    @discord.ui.button(label="Next", emoji="▶️", style=discord.ButtonStyle.secondary)
+    @discord.ui.button(label=PAGE_NEXT.label, emoji=PAGE_NEXT.emoji, style=PAGE_NEXT.style)
     async def next(self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]) -> None:
         """One page on."""
         await self._show(interaction, self.page + 1)
@@ -175,22 +178,18 @@ async def show_quota(interaction: Interaction, limits: MemberLimits | None) -> N
     await interaction.edit_original_response(content=quota_text(limits, usage.in_flight, usage.today, now))
 
 
-async def delete_result(interaction: Interaction, job_id: int, moderator: bool) -> None:
+async def delete_result(interaction: Interaction, job_id: int) -> None:
     """The Delete button: the owner or a moderator removes the bot's post."""
-    service = interaction.client.runtime.service
-    job = await service.store.get(job_id)
+    job = await interaction.client.runtime.service.store.get(job_id)
     owner = job.owner_id if job is not None else None
-    if owner != interaction.user.id and not moderator:
-        who = f"<@{owner}>" if owner else "its owner"
-        await interaction.response.send_message(
-            f"❌ Only {who} (or a moderator) can delete this video.", ephemeral=True
+    if owner != interaction.user.id and not await is_moderator(interaction):
+        raise UserFacingError(
+            f"Only {f'<@{owner}>' if owner else 'its owner'} (or a moderator) can delete this video."
         )
-        return
     await interaction.response.defer(ephemeral=True, thinking=True)
     try:
         if interaction.message is not None:
             await interaction.message.delete()
-    except discord.HTTPException:
-        await interaction.edit_original_response(content="❌ I couldn't delete that message; try again.")
-        return
+    except discord.HTTPException as exc:
+        raise UserFacingError("I couldn't delete that message; try again.") from exc
     await interaction.edit_original_response(content=f"🗑️ Deleted the video of job {job_id}.")

@@ -6,16 +6,17 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.discord.errors import UserFacingError
 from bot.domain.guild_settings import GuildSettings, join_or
 from bot.domain.limits import MemberLimits
-from cogs.admin import settings_for
 
 if TYPE_CHECKING:
     from bot.discord.app import PikaBot
 
 
-class UserFacingError(Exception):
-    """Something the member can fix; str(e) tells them what, and is shown only to them."""
+async def settings_for(bot: PikaBot, guild_id: int) -> GuildSettings:
+    """The guild's current settings, read from SQLite (so a change applies at once, without a restart)."""
+    return await bot.runtime.guild_settings.get(guild_id)
 
 
 def role_ids_of(interaction: discord.Interaction[Any]) -> list[int]:
@@ -52,6 +53,13 @@ def check_banned(settings: GuildSettings, *texts: str | None) -> None:
 def member_is_moderator(interaction: discord.Interaction[Any], settings: GuildSettings) -> bool:
     """Manage Messages in this channel, or one of the guild's moderator roles."""
     return interaction.permissions.manage_messages or settings.is_moderator(role_ids_of(interaction))
+
+
+async def is_moderator(interaction: discord.Interaction[PikaBot]) -> bool:
+    """Members with Manage Messages in this channel, or a moderator role, may act on anyone's jobs."""
+    if interaction.permissions.manage_messages or interaction.guild_id is None:
+        return interaction.permissions.manage_messages
+    return member_is_moderator(interaction, await settings_for(interaction.client, interaction.guild_id))
 
 
 def member_limits(

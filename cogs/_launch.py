@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -13,13 +12,12 @@ import discord
 from bot.config.settings import SECRET_ENV
 from bot.discord.app import REQUIRED_PERMISSIONS
 from bot.discord.delivery import Announcement
+from bot.discord.errors import UserFacingError
 from bot.discord.render import eta_text, size_text
 from bot.domain.jobs import InputFile, Job, JobKind, JobRequest, Origin
-from bot.domain.limits import LimitExceeded
 from bot.domain.params import VideoParams
-from bot.domain.prompt import PikaOptions, PromptError, PromptKind, merge_options, parse_prompt
-from cogs.admin import settings_for
-from cogs.guards import UserFacingError, check_banned, guard, limits_of_member, member_is_moderator
+from bot.domain.prompt import PikaOptions, PromptKind, merge_options, parse_prompt
+from cogs._guards import check_banned, guard, limits_of_member
 
 if TYPE_CHECKING:
     from bot.discord.app import PikaBot
@@ -48,13 +46,6 @@ class Placement:
     use_thread: bool
     in_thread: bool
     note: str = ""
-
-
-async def is_moderator(interaction: discord.Interaction[PikaBot]) -> bool:
-    """Members with Manage Messages in this channel, or a moderator role, may act on anyone's jobs."""
-    if interaction.permissions.manage_messages or interaction.guild_id is None:
-        return interaction.permissions.manage_messages
-    return member_is_moderator(interaction, await settings_for(interaction.client, interaction.guild_id))
 
 
 def placement_for(interaction: discord.Interaction[PikaBot]) -> Placement:
@@ -157,45 +148,41 @@ async def launch(
     """Defer, validate, queue the job, tell the member, and have its status message and thread posted."""
     await interaction.response.defer(ephemeral=True, thinking=True)
     bot = interaction.client
-    try:
-        upstream = bot.runtime.service.provider_info(provider)
-        if upstream is None:
-            raise UserFacingError(not_set_up(provider, bot.runtime.service.display_name(provider)))
-        placement = placement_for(interaction)
-        settings = await guard(interaction)
-        if upstream.capabilities.prompt_flags:
-            text, merged = options_from_prompt(prompt, options, kind)
-        else:
-            # Typed-option providers: Pika's flags become typed params, or are refused by name.
-            text, params = typed_params(prompt, options, params or VideoParams(), upstream.display_name)
-            merged = PikaOptions()
-        # The raw prompt too: its -neg flag text is the member's words as well.
-        check_banned(settings, prompt, merged.negative, params.negative if params else None, message_text)
-        max_bytes = bot.settings.discord.max_image_bytes
-        by_url = upstream.capabilities.image_urls
-        inputs = tuple(
-            [
-                await read_image(attachment, max_bytes, what, field=_field_for(what, index), by_url=by_url)
-                for index, (attachment, what) in enumerate(images, start=1)
-            ]
-        )
-        request = JobRequest(
-            kind=kind,
-            owner_id=interaction.user.id,
-            origin=origin_of(interaction, placement),
-            prompt=text,
-            options=merged,
-            message_text=message_text,
-            font=font,
-            inputs=inputs,
-            provider=provider,
-            params=params or VideoParams(),
-        )
-        limits = await limits_of_member(interaction, settings)
-        job = await bot.runtime.service.submit(request, announce=True, limits=limits)
-    except (UserFacingError, PromptError, LimitExceeded) as error:
-        await interaction.edit_original_response(content=f"❌ {error}")
-        return
+    upstream = bot.runtime.service.provider_info(provider)
+    if upstream is None:
+        raise UserFacingError(not_set_up(provider, bot.runtime.service.display_name(provider)))
+    placement = placement_for(interaction)
+    settings = await guard(interaction)
+    if upstream.capabilities.prompt_flags:
+        text, merged = options_from_prompt(prompt, options, kind)
+    else:
+        # Typed-option providers: Pika's flags become typed params, or are refused by name.
+        text, params = typed_params(prompt, options, params or VideoParams(), upstream.display_name)
+        merged = PikaOptions()
+    # The raw prompt too: its -neg flag text is the member's words as well.
+    check_banned(settings, prompt, merged.negative, params.negative if params else None, message_text)
+    max_bytes = bot.settings.discord.max_image_bytes
+    by_url = upstream.capabilities.image_urls
+    inputs = tuple(
+        [
+            await read_image(attachment, max_bytes, what, field=_field_for(what, index), by_url=by_url)
+            for index, (attachment, what) in enumerate(images, start=1)
+        ]
+    )
+    request = JobRequest(
+        kind=kind,
+        owner_id=interaction.user.id,
+        origin=origin_of(interaction, placement),
+        prompt=text,
+        options=merged,
+        message_text=message_text,
+        font=font,
+        inputs=inputs,
+        provider=provider,
+        params=params or VideoParams(),
+    )
+    limits = await limits_of_member(interaction, settings)
+    job = await bot.runtime.service.submit(request, announce=True, limits=limits)
     await announce(interaction, job, placement)
 
 
@@ -296,19 +283,12 @@ async def announce(interaction: discord.Interaction[PikaBot], job: Job, placemen
     service.present(job.id)
 
 
-def error_code() -> str:
-    """A short code shown to the member and logged with the traceback, to find one in the other."""
-    return secrets.token_hex(3)
-
-
 __all__ = [
     "IMAGE_TYPES",
     "REQUIRED_PERMISSIONS",
     "Placement",
     "UserFacingError",
     "announce",
-    "error_code",
-    "is_moderator",
     "launch",
     "placement_for",
     "read_image",
