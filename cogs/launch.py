@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.config.settings import SECRET_ENV
 from bot.discord.app import REQUIRED_PERMISSIONS
 from bot.discord.delivery import Announcement
 from bot.discord.render import eta_text, size_text
@@ -18,6 +17,7 @@ from bot.domain.jobs import InputFile, Job, JobKind, JobRequest, Origin
 from bot.domain.limits import LimitExceeded
 from bot.domain.params import VideoParams
 from bot.domain.prompt import PikaOptions, PromptError, PromptKind, merge_options, parse_prompt
+from bot.runtime import SECRET_ENV
 from cogs.admin import settings_for
 from cogs.guards import UserFacingError, check_banned, guard, limits_of_member, member_is_moderator
 
