@@ -45,17 +45,17 @@ from bot.providers.base import (
     UpstreamStatus,
     UpstreamVideo,
 )
-from bot.providers.fal.client import (
+from bot.providers.fal.answers import (
     CONTENT_POLICY,
     INGRESS_STATUSES,
     FalCancelOutcome,
-    FalClient,
     FalError,
     FalErrorDetail,
     FalState,
     FalStatus,
     FalVideo,
 )
+from bot.providers.fal.client import FalClient
 from bot.providers.fal.prices import FalPrices, price_usd
 from bot.providers.fal.signature import FalWebhookVerifier
 
