@@ -20,7 +20,7 @@ from bot.store import Database, JobStore
 from bot.store.settings_store import SettingsStore
 from bot.web.webhooks import WebhookServer
 
-# The registry's tables, for the layers above that may not import providers (cogs, ops, discord).
+# The registry's derived tables, re-exported for the layers above: cogs may not import providers.
 __all__ = ["SECRET_ENV", "Runtime", "accounts_from", "engine_settings_from", "providers_from", "routes_from"]
 
 log = logging.getLogger(__name__)
