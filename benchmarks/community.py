@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.figures import Row, pct
-from bot.config.settings import LimitSettings
+from bot.config import LimitSettings
 from bot.domain.jobs import Job
 from sandbox.discord_emu import EmuConfig
 from sandbox.stack import LocalStack

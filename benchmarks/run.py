@@ -532,7 +532,7 @@ async def bench_results(tmp: Path) -> list[Row]:
 
 async def result_run(tmp: Path, n: int) -> Row:
     """One result-latency run with n jobs (10 per useapi account, each job in its own thread)."""
-    from bot.config.settings import LimitSettings
+    from bot.config import LimitSettings
     from sandbox.stack import LocalStack
     from sandbox.useapi_sim import SimAccount
 

@@ -17,16 +17,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from bot import __version__
-from bot.config.settings import (
-    PROVIDER_KEYS_HINT,
-    ConfigError,
-    Settings,
-    load_settings,
-    render_settings,
-    settings_warnings,
-)
+from bot.config import ConfigError, Settings, load_settings, render_settings, settings_warnings
 from bot.domain.jobs import JobState
 from bot.observability.logsetup import LOG_FORMATS, SecretRedactor, setup_logging
+from bot.providers.registry import (
+    DISPLAY_NAMES,
+    PROVIDER_KEYS_HINT,
+    SECRET_ENV,
+    keyed_providers,
+    provider_warnings,
+    routes_from,
+)
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -70,7 +71,7 @@ def config_path(args: argparse.Namespace) -> Path | None:
 def load_config(args: argparse.Namespace) -> Settings | None:
     """Load the settings for a subcommand, or print every problem to stderr and return None."""
     try:
-        return load_settings(config_path(args))
+        return load_settings(config_path(args), secret_env=SECRET_ENV)
     except ConfigError as exc:
         print(f"config: {len(exc.problems)} problem(s):", file=sys.stderr)
         for problem in exc.problems:
@@ -80,10 +81,7 @@ def load_config(args: argparse.Namespace) -> Settings | None:
 
 def describe_routes(settings: Settings) -> str:
     """Each routed command and the provider it goes to, e.g. ``create → fal.ai``; unkeyed ones marked."""
-    from bot.providers.registry import DISPLAY_NAMES
-    from bot.runtime import routes_from
-
-    keyed = settings.keyed_providers
+    keyed = keyed_providers(settings)
     return ", ".join(
         f"{kind} → {DISPLAY_NAMES[name]}" + ("" if name in keyed else " (not set up)")
         for kind, name in routes_from(settings).items()
@@ -104,7 +102,7 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     print(f"# pikabot {__version__}: effective configuration from {source}; secrets masked")
     print(render_settings(settings), end="")
     print(f"# effective routes: {describe_routes(settings)}")
-    for warning in settings_warnings(settings):
+    for warning in [*settings_warnings(settings), *provider_warnings(settings)]:
         print(f"warning: {warning}", file=sys.stderr)
     return 0
 
@@ -117,7 +115,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     missing = []
     if settings.discord.token is None:
         missing.append("DISCORD_TOKEN")
-    if not settings.keyed_providers:  # any one provider will do; none is required on its own
+    if not keyed_providers(settings):  # any one provider will do; none is required on its own
         missing.append(f"a provider key ({PROVIDER_KEYS_HINT})")
     if missing:
         print(f"config: set {' and '.join(missing)} in the environment (or the config file)", file=sys.stderr)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Final
 
-from bot.config.settings import Settings
-from bot.domain.jobs import JobKind
+from bot.config import Settings
 from bot.domain.limits import MemberLimits
 from bot.domain.retry import RetryPolicy
 from bot.engine.delivery import Delivery
@@ -15,74 +13,17 @@ from bot.engine.downloads import DownloadPolicy, VideoDownloader
 from bot.engine.scheduler import Scheduler
 from bot.engine.service import EngineSettings, JobService, RecoveryReport
 from bot.observability.metrics import Metrics
-from bot.providers.apiglue import ApiGlueProvider
-from bot.providers.base import Account, Provider
-from bot.providers.fal.pika import FalPikaProvider
-from bot.providers.fal.prices import FalPrices
+from bot.providers.base import Provider
 from bot.providers.metered import MeteredProvider
-from bot.providers.registry import route_for
-from bot.providers.useapi import UseapiPikaProvider
+from bot.providers.registry import SECRET_ENV, accounts_from, providers_from, routes_from
 from bot.store import Database, JobStore
 from bot.store.settings_store import SettingsStore
 from bot.web.webhooks import WebhookServer
 
+# The registry's derived tables, re-exported for the layers above: cogs may not import providers.
+__all__ = ["SECRET_ENV", "Runtime", "accounts_from", "engine_settings_from", "providers_from", "routes_from"]
+
 log = logging.getLogger(__name__)
-
-# With no [[useapi.accounts]], useapi.net picks among its own accounts; its documented default
-# maxJobs is 10, which is the most we let run at once.
-DEFAULT_ACCOUNT = Account(name="default", channel=None, max_jobs=10)
-
-
-def accounts_from(settings: Settings) -> list[Account]:
-    """The upstream accounts of every keyed provider (useapi.net's own, or its single implicit one)."""
-    accounts: list[Account] = []
-    if settings.useapi.token is not None:
-        configured = [Account(a.channel, a.channel, a.max_jobs) for a in settings.useapi.accounts]
-        accounts.extend(configured or [DEFAULT_ACCOUNT])
-    if settings.apiglue.enabled:
-        accounts.append(Account("apiglue", None, settings.apiglue.max_jobs, provider=ApiGlueProvider.name))
-    if settings.fal.enabled:
-        # fal queues excess requests itself; our cap keeps the queue (and its positions) ours.
-        accounts.append(Account("fal", None, settings.fal.max_jobs, provider=FalPikaProvider.name))
-    return accounts
-
-
-def providers_from(settings: Settings) -> dict[str, Provider]:
-    """One client per provider that has a key; none of them is required on its own."""
-    providers: dict[str, Provider] = {}
-    if settings.useapi.token is not None:
-        providers[UseapiPikaProvider.name] = UseapiPikaProvider(
-            settings.useapi.base_url, settings.useapi.token.get_secret_value()
-        )
-    if settings.apiglue.token is not None:
-        providers[ApiGlueProvider.name] = ApiGlueProvider(
-            settings.apiglue.base_url, settings.apiglue.token.get_secret_value()
-        )
-    fal = settings.fal
-    if fal.key is not None:
-        providers[FalPikaProvider.name] = FalPikaProvider(
-            fal.base_url,
-            fal.key.get_secret_value(),
-            rest_base_url=fal.rest_base_url,
-            jwks_url=fal.jwks_url,
-            prices=FalPrices(
-                clip_720p_5s=fal.price_720p_5s,
-                clip_1080p_5s=fal.price_1080p_5s,
-                frames_720p_per_second=fal.frames_720p_per_second,
-                frames_1080p_per_second=fal.frames_1080p_per_second,
-            ),
-        )
-    return providers
-
-
-#: The commands `[routing]` chooses a provider for.
-ROUTED_KINDS: Final = (JobKind.CREATE, JobKind.ANIMATE, JobKind.SCENES, JobKind.FRAMES)
-
-
-def routes_from(settings: Settings) -> dict[JobKind, str]:
-    """The provider each routed command goes to, with `auto` resolved against the keys that are set."""
-    keyed = settings.keyed_providers
-    return {kind: route_for(kind, getattr(settings.routing, kind.value), keyed) for kind in ROUTED_KINDS}
 
 
 def engine_settings_from(settings: Settings) -> EngineSettings:

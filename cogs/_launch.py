@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.config.settings import SECRET_ENV
 from bot.discord.app import REQUIRED_PERMISSIONS
 from bot.discord.delivery import Announcement
 from bot.discord.errors import UserFacingError
@@ -17,6 +16,7 @@ from bot.discord.render import eta_text, size_text
 from bot.domain.jobs import InputFile, Job, JobKind, JobRequest, Origin
 from bot.domain.params import VideoParams
 from bot.domain.prompt import PikaOptions, PromptKind, merge_options, parse_prompt
+from bot.runtime import SECRET_ENV
 from cogs._guards import check_banned, guard, limits_of_member
 
 if TYPE_CHECKING:

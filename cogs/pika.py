@@ -180,7 +180,7 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
             prompt=prompt,
             options=PikaOptions(),
             images=images,
-            provider="apiglue",
+            provider=self.bot.routes[JobKind.GENERATE],
             params=params,
         )
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.config.settings import RoutingSettings
+from bot.config import RoutingSettings
 from bot.domain.jobs import JobState
 from bot.domain.retry import RetryPolicy
 from sandbox.apiglue_sim import SimConfig as GlueConfig

@@ -14,7 +14,7 @@ import discord
 import yarl
 from pydantic import SecretStr
 
-from bot.config.settings import (
+from bot.config import (
     ApiGlueSettings,
     CallbackSettings,
     DatabaseSettings,

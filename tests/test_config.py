@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, SecretStr
 
-from bot.config.settings import (
+from bot.config import (
     CallbackSettings,
     ConfigError,
     DownloadSettings,
@@ -18,13 +18,15 @@ from bot.config.settings import (
     Settings,
     UseapiAccount,
     UseapiSettings,
-    load_settings,
     mask_secret,
     render_settings,
     settings_warnings,
 )
+from bot.config import (
+    load_settings as load_with,
+)
 from bot.domain.jobs import JobKind
-from bot.runtime import routes_from
+from bot.providers.registry import SECRET_ENV, keyed_providers, provider_warnings, routes_from
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE = REPO / "config.example.toml"
@@ -35,6 +37,11 @@ CHANNEL = "1183508299895820390"
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104 - the documented default for the webhook server
 
 
+def load(path: Path | None, env: dict[str, str] | None = None) -> Settings:
+    """Load as `pikabot` does: every provider's secret variable from the registry."""
+    return load_with(path, env, secret_env=SECRET_ENV)
+
+
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(text, encoding="utf-8")
@@ -43,7 +50,7 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def problems(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> tuple[str, ...]:
     with pytest.raises(ConfigError) as caught:
-        load_settings(write(tmp_path, text), env={} if env is None else env)
+        load(write(tmp_path, text), env={} if env is None else env)
     return caught.value.problems
 
 
@@ -52,7 +59,7 @@ def problems(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> tu
 
 def test_no_path_gives_defaults() -> None:
     """With no file, every section has its documented default."""
-    settings = load_settings(None, env={})
+    settings = load(None, env={})
     assert settings == Settings()
     assert settings.discord.token is None and settings.useapi.token is None
     assert settings.useapi.base_url == "https://api.useapi.net/v1/"
@@ -72,12 +79,12 @@ def test_no_path_gives_defaults() -> None:
 
 def test_empty_file_is_valid(tmp_path: Path) -> None:
     """Every key is optional."""
-    assert load_settings(write(tmp_path, ""), env={}) == Settings()
+    assert load(write(tmp_path, ""), env={}) == Settings()
 
 
 def test_full_file_is_typed_and_normalised(tmp_path: Path) -> None:
     """Values arrive typed; URLs and hosts are normalised as the engine expects them."""
-    settings = load_settings(
+    settings = load(
         write(
             tmp_path,
             f"""
@@ -126,7 +133,7 @@ def test_full_file_is_typed_and_normalised(tmp_path: Path) -> None:
 
 def test_media_dir_defaults_next_to_database(tmp_path: Path) -> None:
     """Without downloads.dir, videos wait in <database dir>/pikabot-media."""
-    settings = load_settings(write(tmp_path, '[database]\npath = "/srv/pika/jobs.sqlite3"\n'), env={})
+    settings = load(write(tmp_path, '[database]\npath = "/srv/pika/jobs.sqlite3"\n'), env={})
     assert settings.media_dir == Path("/srv/pika/pikabot-media")
 
 
@@ -154,13 +161,13 @@ def test_models_accept_python_construction() -> None:
 def test_missing_file(tmp_path: Path) -> None:
     """A path that does not exist is one clear problem."""
     with pytest.raises(ConfigError, match="config file not found: ") as caught:
-        load_settings(tmp_path / "nope.toml", env={})
+        load(tmp_path / "nope.toml", env={})
     assert len(caught.value.problems) == 1
 
 
 def test_directory_instead_of_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is a directory"):
-        load_settings(tmp_path, env={})
+        load(tmp_path, env={})
 
 
 def test_toml_syntax_error_names_line_and_column(tmp_path: Path) -> None:
@@ -175,7 +182,7 @@ def test_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_bytes(b'[database]\npath = "\xff"\n')
     with pytest.raises(ConfigError, match="UTF-8"):
-        load_settings(path, env={})
+        load(path, env={})
 
 
 # --- unknown keys ----------------------------------------------------------------------------------
@@ -401,30 +408,30 @@ def test_allowed_host_wrong_type(tmp_path: Path) -> None:
 def test_env_overrides_file_tokens(tmp_path: Path) -> None:
     """DISCORD_TOKEN / USEAPI_TOKEN win over the file; blank variables are ignored."""
     path = write(tmp_path, '[discord]\ntoken = "from-file-discord"\n[useapi]\ntoken = "from-file-useapi"\n')
-    settings = load_settings(path, env={"DISCORD_TOKEN": DISCORD_SECRET, "USEAPI_TOKEN": " "})
+    settings = load(path, env={"DISCORD_TOKEN": DISCORD_SECRET, "USEAPI_TOKEN": " "})
     assert settings.discord.token == SecretStr(DISCORD_SECRET)
     assert settings.useapi.token == SecretStr("from-file-useapi")
 
 
 def test_env_tokens_without_file() -> None:
-    settings = load_settings(None, env={"DISCORD_TOKEN": DISCORD_SECRET, "USEAPI_TOKEN": USEAPI_SECRET})
+    settings = load(None, env={"DISCORD_TOKEN": DISCORD_SECRET, "USEAPI_TOKEN": USEAPI_SECRET})
     assert settings.secrets() == (DISCORD_SECRET, USEAPI_SECRET)
 
 
 def test_env_none_reads_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("USEAPI_TOKEN", USEAPI_SECRET)
     monkeypatch.delenv("DISCORD_TOKEN", raising=False)
-    assert load_settings(None).secrets() == (USEAPI_SECRET,)
+    assert load(None).secrets() == (USEAPI_SECRET,)
 
 
 def test_blank_file_token_means_not_set(tmp_path: Path) -> None:
-    settings = load_settings(write(tmp_path, '[discord]\ntoken = "  "\n'), env={})
+    settings = load(write(tmp_path, '[discord]\ntoken = "  "\n'), env={})
     assert settings.discord.token is None
     assert settings.secrets() == ()
 
 
 def test_secrets_absent_from_repr_and_str() -> None:
-    settings = load_settings(None, env={"DISCORD_TOKEN": DISCORD_SECRET, "USEAPI_TOKEN": USEAPI_SECRET})
+    settings = load(None, env={"DISCORD_TOKEN": DISCORD_SECRET, "USEAPI_TOKEN": USEAPI_SECRET})
     for text in (repr(settings), str(settings), repr(settings.discord), settings.model_dump_json()):
         assert DISCORD_SECRET not in text and USEAPI_SECRET not in text
 
@@ -468,9 +475,7 @@ def test_long_secret_pasted_into_another_key_is_scrubbed(tmp_path: Path) -> None
 def test_config_error_hides_pydantic_context(tmp_path: Path) -> None:
     """The pydantic error (which holds the raw inputs) is not chained into tracebacks."""
     with pytest.raises(ConfigError) as caught:
-        load_settings(
-            write(tmp_path, f'[discord]\ntoken = "{DISCORD_SECRET}"\n[jobs]\ntimeout = 0\n'), env={}
-        )
+        load(write(tmp_path, f'[discord]\ntoken = "{DISCORD_SECRET}"\n[jobs]\ntimeout = 0\n'), env={})
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
     assert DISCORD_SECRET not in str(caught.value) and DISCORD_SECRET not in repr(caught.value)
 
@@ -498,7 +503,7 @@ def test_mask_secret(value: str, masked: str) -> None:
 
 
 def test_render_masks_secrets_and_marks_missing(tmp_path: Path) -> None:
-    settings = load_settings(None, env={"DISCORD_TOKEN": DISCORD_SECRET})
+    settings = load(None, env={"DISCORD_TOKEN": DISCORD_SECRET})
     text = render_settings(settings)
     assert DISCORD_SECRET not in text
     assert 'token = "MTE…secured…xYz"' in text
@@ -524,13 +529,13 @@ def test_render_round_trips(tmp_path: Path) -> None:
         dir = "media"
         """,
     )
-    settings = load_settings(source, env={"USEAPI_TOKEN": USEAPI_SECRET})
+    settings = load(source, env={"USEAPI_TOKEN": USEAPI_SECRET})
     rendered = render_settings(settings)
     assert "[[useapi.accounts]]" in rendered
     without_tokens = "\n".join(
         line for line in rendered.splitlines() if not line.startswith(("token = ", "key = "))
     )
-    again = load_settings(write(tmp_path, without_tokens), env={"USEAPI_TOKEN": USEAPI_SECRET})
+    again = load(write(tmp_path, without_tokens), env={"USEAPI_TOKEN": USEAPI_SECRET})
     assert again == settings
 
 
@@ -546,7 +551,7 @@ def test_render_notes_polling_only_and_no_accounts() -> None:
 
 def _warnings(tmp_path: Path, text: str) -> list[str]:
     env = {"DISCORD_TOKEN": DISCORD_SECRET, "USEAPI_TOKEN": USEAPI_SECRET}
-    return settings_warnings(load_settings(write(tmp_path, text), env=env))
+    return settings_warnings(load(write(tmp_path, text), env=env))
 
 
 def test_no_warnings_for_a_sound_config(tmp_path: Path) -> None:
@@ -554,7 +559,7 @@ def test_no_warnings_for_a_sound_config(tmp_path: Path) -> None:
 
 
 def test_warns_about_missing_tokens() -> None:
-    warnings = settings_warnings(Settings())
+    warnings = settings_warnings(Settings()) + provider_warnings(Settings())
     assert any(w.startswith("discord.token is not set (DISCORD_TOKEN)") for w in warnings)
     assert any(w.startswith("no provider key is set (FAL_KEY for fal.ai, USEAPI_TOKEN") for w in warnings)
 
@@ -562,9 +567,9 @@ def test_warns_about_missing_tokens() -> None:
 def test_any_one_provider_key_is_enough() -> None:
     """No provider's key is required on its own: with any one set, nothing warns about the others."""
     for variable in ("FAL_KEY", "USEAPI_TOKEN", "APIGLUE_TOKEN"):
-        settings = load_settings(None, env={"DISCORD_TOKEN": DISCORD_SECRET, variable: "key-id:secret-1"})
-        assert len(settings.keyed_providers) == 1
-        assert settings_warnings(settings) == []
+        settings = load(None, env={"DISCORD_TOKEN": DISCORD_SECRET, variable: "key-id:secret-1"})
+        assert len(keyed_providers(settings)) == 1
+        assert settings_warnings(settings) == provider_warnings(settings) == []
 
 
 def test_warns_when_polling_faster_than_10s(tmp_path: Path) -> None:
@@ -643,13 +648,13 @@ def _toml_paths(table: dict[str, object], prefix: str = "") -> set[str]:
 
 def test_example_config_loads_as_defaults() -> None:
     """config.example.toml is valid and shows the real defaults."""
-    assert load_settings(EXAMPLE, env={}) == Settings()
+    assert load(EXAMPLE, env={}) == Settings()
 
 
 def test_example_config_documents_every_key(tmp_path: Path) -> None:
     """Every settings key appears in the example (accounts as a commented block that also loads)."""
     text = _uncommented_example()
-    settings = load_settings(write(tmp_path, text), env={})
+    settings = load(write(tmp_path, text), env={})
     assert settings.useapi.accounts == (UseapiAccount(channel=CHANNEL, max_jobs=10),)
     assert _toml_paths(tomllib.loads(text)) == _key_paths(Settings)
 
@@ -662,8 +667,8 @@ def test_example_config_has_blank_secrets() -> None:
 
 def test_apiglue_is_off_until_a_token_is_set(tmp_path: Path) -> None:
     """[apiglue] needs APIGLUE_TOKEN (or token) to be enabled; the token is a masked secret."""
-    assert not load_settings(None, env={}).apiglue.enabled
-    settings = load_settings(None, env={"APIGLUE_TOKEN": "glue-secret-123"})
+    assert not load(None, env={}).apiglue.enabled
+    settings = load(None, env={"APIGLUE_TOKEN": "glue-secret-123"})
     assert settings.apiglue.enabled
     assert "glue-secret-123" in settings.secrets()
     assert "glue-secret-123" not in render_settings(settings)
@@ -672,8 +677,8 @@ def test_apiglue_is_off_until_a_token_is_set(tmp_path: Path) -> None:
 
 def test_fal_and_routing() -> None:
     """[fal] is off until FAL_KEY is set; [routing] only names providers that serve the command."""
-    assert not load_settings(None, env={}).fal.enabled
-    settings = load_settings(None, env={"FAL_KEY": "key-id:key-secret"})
+    assert not load(None, env={}).fal.enabled
+    settings = load(None, env={"FAL_KEY": "key-id:key-secret"})
     assert settings.fal.enabled and "key-id:key-secret" in settings.secrets()
     assert "key-id:key-secret" not in render_settings(settings)
     assert (settings.routing.create, settings.routing.scenes) == ("auto", "auto")
@@ -689,7 +694,7 @@ def test_auto_routes_go_to_the_first_keyed_provider_that_serves_the_command() ->
     kinds = (JobKind.CREATE, JobKind.ANIMATE, JobKind.SCENES, JobKind.FRAMES)
 
     def routes(env: dict[str, str]) -> tuple[str, ...]:
-        found = routes_from(load_settings(None, env=env))
+        found = routes_from(load(None, env=env))
         return tuple(found[kind] for kind in kinds)
 
     assert routes({"FAL_KEY": "k:s"}) == ("fal", "fal", "fal", "fal")

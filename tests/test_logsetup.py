@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.config.settings import load_settings
+from bot.config import load_settings
 from bot.observability.logsetup import REDACTED, SecretRedactor, job_extra, setup_logging
+from bot.providers.registry import SECRET_ENV
 
 DISCORD_SECRET = "MTEdiscordSECRETvalue.abcdef.ghijklmnopqrstuvwxYz"
 USEAPI_SECRET = "user:1234-useapiSECRETvalue"
@@ -126,7 +127,9 @@ def test_unformattable_record_does_not_raise_or_leak() -> None:
 
 def test_end_to_end_log_output_is_redacted(capsys: pytest.CaptureFixture[str]) -> None:
     """A real log line with a token, a bearer header, a callback URL and a traceback, as written."""
-    settings = load_settings(None, env={"DISCORD_TOKEN": DISCORD_SECRET, "USEAPI_TOKEN": USEAPI_SECRET})
+    settings = load_settings(
+        None, env={"DISCORD_TOKEN": DISCORD_SECRET, "USEAPI_TOKEN": USEAPI_SECRET}, secret_env=SECRET_ENV
+    )
     setup_logging("DEBUG", settings.secrets())
     log = logging.getLogger("bot.somewhere")
     log.info(
@@ -243,7 +246,9 @@ def test_json_lines(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_json_lines_are_redacted(capsys: pytest.CaptureFixture[str]) -> None:
     """Secrets in the message and in an exception's traceback are redacted in JSON as in text."""
-    settings = load_settings(None, env={"DISCORD_TOKEN": DISCORD_SECRET, "USEAPI_TOKEN": USEAPI_SECRET})
+    settings = load_settings(
+        None, env={"DISCORD_TOKEN": DISCORD_SECRET, "USEAPI_TOKEN": USEAPI_SECRET}, secret_env=SECRET_ENV
+    )
     setup_logging("INFO", settings.secrets(), log_format="json")
     log = logging.getLogger("bot.somewhere")
     log.info(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config.settings import Settings, load_settings
+from bot.config import Settings, load_settings
 from bot.domain.jobs import InputFile, Job, JobKind, JobRequest, JobState, Origin
 from bot.domain.prompt import PikaOptions
 from bot.engine.service import CancelOutcome, JobNotFound, NotRetryable, RecoveryReport
@@ -26,6 +26,7 @@ from bot.ops.operator_jobs import (
     retry_job,
 )
 from bot.providers.base import Account, SubmitRequest
+from bot.providers.registry import SECRET_ENV
 from bot.providers.useapi import UseapiPikaProvider
 from bot.store import Database, JobStore
 from bot.store.job_store import JobUpdate
@@ -42,7 +43,7 @@ def settings_for(tmp_path: Path, base_url: str = "https://api.useapi.net/v1/", t
         f'[database]\npath = "{tmp_path / "jobs.sqlite3"}"\n[useapi]\nbase_url = "{base_url}"\n',
         encoding="utf-8",
     )
-    return load_settings(config, env={"USEAPI_TOKEN": token})
+    return load_settings(config, env={"USEAPI_TOKEN": token}, secret_env=SECRET_ENV)
 
 
 @pytest.fixture

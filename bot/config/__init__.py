@@ -1,1 +1,46 @@
-"""The configuration: TOML file and environment secrets, validated, rendered for check-config."""
+"""The configuration: TOML file and environment secrets, validated, rendered for check-config.
+
+``schema`` holds the models, ``loading`` reads the file and the environment, ``rendering`` prints
+the effective settings; the names callers need are re-exported here.
+"""
+
+from bot.config.checks import parse_listen
+from bot.config.loading import DISCORD_SECRET, ConfigError, SecretEnv, load_settings
+from bot.config.rendering import mask_secret, render_settings, settings_warnings
+from bot.config.schema import (
+    ApiGlueSettings,
+    CallbackSettings,
+    DatabaseSettings,
+    DiscordSettings,
+    DownloadSettings,
+    FalSettings,
+    JobSettings,
+    LimitSettings,
+    RoutingSettings,
+    Settings,
+    UseapiAccount,
+    UseapiSettings,
+)
+
+__all__ = [
+    "DISCORD_SECRET",
+    "ApiGlueSettings",
+    "CallbackSettings",
+    "ConfigError",
+    "DatabaseSettings",
+    "DiscordSettings",
+    "DownloadSettings",
+    "FalSettings",
+    "JobSettings",
+    "LimitSettings",
+    "RoutingSettings",
+    "SecretEnv",
+    "Settings",
+    "UseapiAccount",
+    "UseapiSettings",
+    "load_settings",
+    "mask_secret",
+    "parse_listen",
+    "render_settings",
+    "settings_warnings",
+]

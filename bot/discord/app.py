@@ -11,7 +11,7 @@ import discord
 import yarl
 from discord.ext import commands
 
-from bot.config.settings import Settings
+from bot.config import Settings
 from bot.discord.community import CommunityBoard
 from bot.discord.delivery import DiscordDelivery
 from bot.discord.errors import PikaTree

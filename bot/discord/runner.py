@@ -8,7 +8,7 @@ import logging
 import os
 import signal
 
-from bot.config.settings import Settings
+from bot.config import Settings
 from bot.discord.app import PikaBot, point_discord_at
 from bot.domain.retry import RetryPolicy
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.config.settings import Settings
+from bot.config import Settings
 from bot.domain.jobs import Job, JobState, VideoResult
 from bot.engine.delivery import DeliveryError, DeliveryReceipt, JobPlacement
 from bot.engine.service import CancelOutcome, JobNotFound, JobService

@@ -1,30 +1,25 @@
 """API Glue's Pika web API (https://api.pikapikapika.io, the ``/web/*`` routes), built to its contract.
 
 Sources: docs/apiglue-pika.md (from API Glue's guide, the only published request and answers). Proven
-against sandbox/apiglue_sim.py. Every answer maps to an UpstreamError kind or an UpstreamJob, so
-the engine never reads API Glue's JSON itself. Points the sources leave open are marked UNCONFIRMED.
+against sandbox/apiglue_sim.py. Every answer maps to an UpstreamError kind or an UpstreamJob
+(``apiglue_answers``), so the engine never reads API Glue's JSON itself. Points the sources leave open are marked UNCONFIRMED.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import math
-import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from pathlib import PurePosixPath
 from typing import Any, Final
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote
 
 import aiohttp
 
 from bot.domain.jobs import InputFile, JobKind, JobRequest
 from bot.domain.params import ParamName, VideoParams
 from bot.domain.prompt import PromptError
+from bot.providers.apiglue_answers import NAME, classify, parse_job, text_or_none
 from bot.providers.base import (
     Capabilities,
     ErrorKind,
@@ -32,8 +27,6 @@ from bot.providers.base import (
     SubmitRequest,
     UpstreamError,
     UpstreamJob,
-    UpstreamStatus,
-    UpstreamVideo,
 )
 
 log = logging.getLogger(__name__)
@@ -67,11 +60,6 @@ DEFAULT_GUIDANCE: Final = 12
 DEFAULT_NEGATIVE: Final = ""
 
 _MAX_ANSWER_BYTES: Final = 1024 * 1024  # a job record is ~2 KiB; anything near this is not one
-_FINISHED: Final = "finished"
-_FAILED: Final = frozenset({"error", "failed"})
-# UNCONFIRMED: API Glue documents no moderation status; a failure whose text reads like a content
-# refusal is reported as MODERATED so the member is told why, not "try again".
-_MODERATION: Final = re.compile(r"moderat|nsfw|policy", re.IGNORECASE)
 # Answers that say something about the job, not about API Glue's health.
 _ANSWERS: Final = frozenset({ErrorKind.MODERATED, ErrorKind.RATE_LIMITED, ErrorKind.NOT_FOUND})
 _GENERATE_KINDS: Final = frozenset({JobKind.GENERATE, JobKind.CREATE, JobKind.ANIMATE})
@@ -82,7 +70,6 @@ _ROUTE: Final[Mapping[JobKind, str]] = {
     JobKind.EXTEND: "web/extend",
     JobKind.UPSCALE: "web/upscale",
 }
-_NAME: Final = "API Glue"
 
 
 @dataclass(frozen=True)
@@ -98,7 +85,7 @@ class ApiGlueProvider:
     """The API Glue Pika web API client (generate, extend, upscale; polling by job id)."""
 
     name = "apiglue"
-    display_name = _NAME
+    display_name = NAME
     retries_upstream = False  # no retry route: our Retry sends the same parameters as a new job
     capabilities = Capabilities(
         # CREATE and ANIMATE go to /web/generate too, so an operator can route those commands here.
@@ -146,7 +133,7 @@ class ApiGlueProvider:
     def check(self, request: JobRequest) -> None:
         """Refuse what API Glue would refuse (or silently ignore), naming the option (PromptError)."""
         if request.kind not in self.capabilities.kinds:
-            raise PromptError(f"{_NAME} cannot run {request.kind.value} jobs", field="kind")
+            raise PromptError(f"{NAME} cannot run {request.kind.value} jobs", field="kind")
         if request.kind is JobKind.UPSCALE:
             return  # only the finished video is sent
         _check_no_flags(request)
@@ -154,7 +141,7 @@ class ApiGlueProvider:
         text = request.prompt.strip()
         if len(text) > MAX_PROMPT_LENGTH:
             raise PromptError(
-                f"the prompt is {len(text):,} characters; {_NAME} allows {MAX_PROMPT_LENGTH:,} — "
+                f"the prompt is {len(text):,} characters; {NAME} allows {MAX_PROMPT_LENGTH:,} — "
                 f"shorten it by {len(text) - MAX_PROMPT_LENGTH:,}",
                 field="prompt",
             )
@@ -162,7 +149,7 @@ class ApiGlueProvider:
             return  # the prompt and options are the finished job's own
         if not text:
             raise PromptError(
-                f"the prompt is empty: describe the video you want ({_NAME} needs a prompt)", field="prompt"
+                f"the prompt is empty: describe the video you want ({NAME} needs a prompt)", field="prompt"
             )
         image = _check_inputs(request.inputs)
         if request.kind is JobKind.ANIMATE and image is None:
@@ -172,7 +159,7 @@ class ApiGlueProvider:
         """POST the job as JSON to /web/generate, /web/extend or /web/upscale."""
         route = _ROUTE.get(request.kind)
         if route is None:
-            raise UpstreamError(ErrorKind.INVALID_REQUEST, f"{_NAME} cannot run {request.kind.value} jobs")
+            raise UpstreamError(ErrorKind.INVALID_REQUEST, f"{NAME} cannot run {request.kind.value} jobs")
         body = submit_body(request)
         answer = await self._call("POST", route, body=body, submitting=True)
         return self._job(answer, submitting=True, sent_ref=request.reply_ref)
@@ -184,7 +171,7 @@ class ApiGlueProvider:
 
     async def cancel(self, upstream_id: str, handle: str | None = None) -> None:
         """API Glue documents no cancel route, so this refuses without calling it."""
-        raise UpstreamError(ErrorKind.INVALID_REQUEST, f"{_NAME} cannot cancel a job once it has started")
+        raise UpstreamError(ErrorKind.INVALID_REQUEST, f"{NAME} cannot cancel a job once it has started")
 
     def price_usd(self, request: JobRequest) -> float | None:
         """Prices are the subscription's business, not per request: none to show."""
@@ -246,13 +233,13 @@ class ApiGlueProvider:
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             # Nothing reached API Glue: safe to send again later.
             raise self._failed(
-                UpstreamError(ErrorKind.TRANSIENT, f"could not connect to {_NAME} ({type(exc).__name__})")
+                UpstreamError(ErrorKind.TRANSIENT, f"could not connect to {NAME} ({type(exc).__name__})")
             ) from None
         except (TimeoutError, aiohttp.ClientError) as exc:
             # The request may have arrived and started a job: a submit must be reconciled, not resent.
             kind = ErrorKind.AMBIGUOUS if submitting else ErrorKind.TRANSIENT
             reason = "timed out" if isinstance(exc, TimeoutError) else f"failed ({type(exc).__name__})"
-            raise self._failed(UpstreamError(kind, f"{_NAME} {reason} after the request was sent")) from None
+            raise self._failed(UpstreamError(kind, f"{NAME} {reason} after the request was sent")) from None
         try:
             answer = classify(status, raw, retry_after=retry_after, submitting=submitting)
         except UpstreamError as answered:
@@ -267,11 +254,11 @@ class ApiGlueProvider:
         if error.kind in _ANSWERS:
             # A documented, expected answer (moderation, a rate limit): API Glue itself is healthy.
             self.health.last_ok_at = time.time()
-            log.info("%s answered: %s", _NAME, error)
+            log.info("%s answered: %s", NAME, error)
         else:
             self.health.last_error = str(error)
             self.health.last_error_at = time.time()
-            log.warning("%s call failed: %s", _NAME, error)
+            log.warning("%s call failed: %s", NAME, error)
         return error
 
     def _scrub(self, text: str) -> str:
@@ -282,10 +269,10 @@ class ApiGlueProvider:
 
     def _job(self, answer: Any, *, submitting: bool, sent_ref: str | None = None) -> UpstreamJob:
         job = answer.get("job") if isinstance(answer, dict) else None
-        if not isinstance(job, dict) or not _text(job.get("id")):
+        if not isinstance(job, dict) or not text_or_none(job.get("id")):
             # After a submit the job probably exists: reconcile it rather than send it again.
             kind = ErrorKind.AMBIGUOUS if submitting else ErrorKind.TRANSIENT
-            raise self._failed(UpstreamError(kind, f"{_NAME} answered without a job id"))
+            raise self._failed(UpstreamError(kind, f"{NAME} answered without a job id"))
         snapshot = parse_job(answer)
         if snapshot.reply_ref is None and sent_ref is not None:
             # The answer to our own submit is ours even if API Glue does not echo the ref there.
@@ -302,7 +289,7 @@ def _check_no_flags(request: JobRequest) -> None:
     if flags:
         name, value = next(iter(flags.items()))
         raise PromptError(
-            f"{_NAME} does not take Pika prompt flags ({name} {value}); use the slash-command options",
+            f"{NAME} does not take Pika prompt flags ({name} {value}); use the slash-command options",
             field=name,
         )
 
@@ -311,10 +298,10 @@ def _check_params(params: VideoParams, declared: frozenset[ParamName]) -> None:
     """Every given option must be one API Glue takes, in its range."""
     undeclared = sorted(params.given() - declared)
     if undeclared:
-        raise PromptError(f"{_NAME} does not take {undeclared[0]}", field=undeclared[0].value)
+        raise PromptError(f"{NAME} does not take {undeclared[0]}", field=undeclared[0].value)
     if params.aspect_ratio is not None and params.aspect_ratio not in ASPECT_RATIOS:
         raise PromptError(
-            f"aspect_ratio must be one of {', '.join(ASPECT_RATIOS)} for {_NAME} "
+            f"aspect_ratio must be one of {', '.join(ASPECT_RATIOS)} for {NAME} "
             f"(you gave {params.aspect_ratio})",
             field=ParamName.ASPECT_RATIO.value,
         )
@@ -328,7 +315,7 @@ def _check_params(params: VideoParams, declared: frozenset[ParamName]) -> None:
         value = getattr(params, name.value)
         if value is not None and value not in allowed:
             raise PromptError(
-                f"{name} must be {' or '.join(allowed)} for {_NAME} (you gave {value})", field=name.value
+                f"{name} must be {' or '.join(allowed)} for {NAME} (you gave {value})", field=name.value
             )
 
 
@@ -338,7 +325,7 @@ def _check_range(name: ParamName, value: object, bounds: tuple[int, int]) -> Non
     low, high = bounds
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise PromptError(
-            f"{name} must be a whole number from {low:,} to {high:,} for {_NAME} (you gave {value})",
+            f"{name} must be a whole number from {low:,} to {high:,} for {NAME} (you gave {value})",
             field=name.value,
         )
 
@@ -348,15 +335,15 @@ def _check_inputs(inputs: tuple[InputFile, ...]) -> InputFile | None:
     images = [item for item in inputs if item.form_field == "image"]
     others = sorted({item.form_field for item in inputs if item.form_field != "image"})
     if others:
-        raise PromptError(f"{_NAME} does not take a {others[0]} file", field=others[0])
+        raise PromptError(f"{NAME} does not take a {others[0]} file", field=others[0])
     if len(images) > 1:
-        raise PromptError(f"{_NAME} takes one image; {len(images)} were attached", field="image")
+        raise PromptError(f"{NAME} takes one image; {len(images)} were attached", field="image")
     if not images:
         return None
     url = images[0].url
     if not url or not url.startswith(("http://", "https://")):
         raise PromptError(
-            f"{_NAME} takes the image as a link, and this upload has none; attach the image again",
+            f"{NAME} takes the image as a link, and this upload has none; attach the image again",
             field="image",
         )
     return images[0]
@@ -375,7 +362,7 @@ def submit_body(request: SubmitRequest) -> dict[str, object]:
         if image is not None:
             if not image.url:
                 raise UpstreamError(
-                    ErrorKind.INVALID_REQUEST, f"{_NAME} needs the image's URL, and it has none"
+                    ErrorKind.INVALID_REQUEST, f"{NAME} needs the image's URL, and it has none"
                 )
             body["image"] = image.url
     else:
@@ -419,7 +406,7 @@ def build_options(params: VideoParams) -> dict[str, object]:
     return options
 
 
-# -- answers ------------------------------------------------------------------------------------
+# -- reading answers ------------------------------------------------------------------------------------
 
 
 async def _read_capped(response: aiohttp.ClientResponse, *, submitting: bool) -> bytes:
@@ -429,7 +416,7 @@ async def _read_capped(response: aiohttp.ClientResponse, *, submitting: bool) ->
     if response.content_length is not None and response.content_length > _MAX_ANSWER_BYTES:
         raise UpstreamError(
             kind,
-            f"{_NAME} answered {response.content_length} bytes; a job record is a few KiB",
+            f"{NAME} answered {response.content_length} bytes; a job record is a few KiB",
             status=response.status,
         )
     chunks: list[bytes] = []
@@ -438,133 +425,7 @@ async def _read_capped(response: aiohttp.ClientResponse, *, submitting: bool) ->
         received += len(chunk)
         if received > _MAX_ANSWER_BYTES:
             raise UpstreamError(
-                kind, f"{_NAME} answered more than 1 MiB; a job record is a few KiB", status=response.status
+                kind, f"{NAME} answered more than 1 MiB; a job record is a few KiB", status=response.status
             )
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def classify(status: int, raw: bytes, *, retry_after: str | None = None, submitting: bool = False) -> Any:
-    """Map a status code and body to the parsed JSON or a typed UpstreamError.
-
-    UNCONFIRMED: API Glue never published its error bodies; ``{"error": text, "code": status}``
-    (the simulator's shape) is read when present, and any other body is described instead.
-    """
-    try:
-        body: Any = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        body = None
-    if status == 200:
-        if body is None:
-            # After a submit the job was probably created: find it, don't send it again.
-            kind = ErrorKind.AMBIGUOUS if submitting else ErrorKind.TRANSIENT
-            raise UpstreamError(kind, f"{_NAME} answered 200 with a body that is not JSON", status=status)
-        return body
-    fields: Mapping[str, Any] = body if isinstance(body, dict) else {}
-    text = _text(fields.get("error")) or _text(fields.get("message")) or _describe_non_json(raw)
-    if status == 400:
-        raise UpstreamError(ErrorKind.INVALID_REQUEST, text, status=status)
-    if status == 401:
-        raise UpstreamError(
-            ErrorKind.UNAUTHORIZED, f"{_NAME} refused the API token (401: {text})", status=status
-        )
-    if status == 402:
-        raise UpstreamError(ErrorKind.PAYMENT_REQUIRED, text, status=status)
-    if status == 404:
-        raise UpstreamError(ErrorKind.NOT_FOUND, text, status=status)
-    if status == 422:
-        raise UpstreamError(ErrorKind.MODERATED, text, status=status)
-    if status == 429:
-        raise UpstreamError(
-            ErrorKind.RATE_LIMITED, text, status=status, retry_after=parse_retry_after(retry_after)
-        )
-    if status >= 500:
-        raise UpstreamError(ErrorKind.TRANSIENT, f"{_NAME} error {status}: {text}", status=status)
-    raise UpstreamError(
-        ErrorKind.INVALID_REQUEST, f"unexpected answer {status} from {_NAME}: {text}", status=status
-    )
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); None if absent."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    return max(0.0, seconds) if math.isfinite(seconds) else None
-
-
-def parse_job(body: Mapping[str, Any]) -> UpstreamJob:
-    """A job snapshot from a submit answer (``job`` + ``video``) or GET /web/jobs/{id} (``job`` + ``videos``)."""
-    job = body.get("job")
-    job = job if isinstance(job, dict) else {}
-    videos = body.get("videos")
-    # API Glue makes one video per job (seed 004); the first is the one we follow.
-    video: Mapping[str, Any] = {}
-    if isinstance(videos, list) and videos and isinstance(videos[0], dict):
-        video = videos[0]
-    elif isinstance(body.get("video"), dict):
-        video = body["video"]
-    state = str(video.get("status") or "").lower()
-    error = _text(video.get("error"))
-    result: UpstreamVideo | None = None
-    if state == _FINISHED:
-        url = _text(video.get("resultUrl"))
-        if url:
-            name = _filename(url)
-            mp4 = name is not None and name.lower().endswith(".mp4")
-            result = UpstreamVideo(url=url, filename=name, content_type="video/mp4" if mp4 else None)
-            status = UpstreamStatus.COMPLETED
-        else:
-            status = UpstreamStatus.FAILED
-            error = f"{_NAME} reported the video finished but sent no resultUrl"
-    elif state in _FAILED:
-        error = error or f"{_NAME} reported the video {state} without a reason"
-        status = UpstreamStatus.MODERATED if _MODERATION.search(error) else UpstreamStatus.FAILED
-    else:
-        # queued, pending and anything undocumented: still going (docs/apiglue-pika.md).
-        status = UpstreamStatus.RUNNING
-    seed = video.get("seed")
-    return UpstreamJob(
-        upstream_id=str(job.get("id") or ""),
-        status=status,
-        progress=_progress(video.get("progress")),
-        video=result,
-        error=error if status in (UpstreamStatus.FAILED, UpstreamStatus.MODERATED) else None,
-        # UNCONFIRMED: where API Glue echoes `ref`; the simulator puts it on the job.
-        reply_ref=_text(job.get("ref")) or _text(body.get("ref")),
-        seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
-    )
-
-
-def _progress(value: object) -> str | None:
-    """``videos[].progress`` (an integer 0-100) as the percentage string the engine shows."""
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return None
-    return str(min(100, max(0, int(value))))
-
-
-def _filename(url: str) -> str | None:
-    name = unquote(PurePosixPath(urlsplit(url).path).name)
-    return name or None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _describe_non_json(raw: bytes) -> str:
-    if raw.lstrip()[:1] == b"<":
-        return "an HTML error page instead of JSON"
-    return "an answer that is not JSON" if raw else "an empty answer"

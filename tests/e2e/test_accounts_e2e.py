@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config.settings import LimitSettings
+from bot.config import LimitSettings
 from bot.domain.jobs import JobState
 from sandbox.stack import LocalStack
 from sandbox.useapi_sim import DEFAULT_DISCORD, SimAccount

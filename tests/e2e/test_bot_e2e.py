@@ -434,7 +434,7 @@ async def test_echoed_prompts_ping_nobody(stack: LocalStack) -> None:
 
 async def test_member_limits_are_answered_privately(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Over the in-flight limit or inside the cooldown: an ephemeral answer saying when to try again."""
-    from bot.config.settings import LimitSettings
+    from bot.config import LimitSettings
     from tests.e2e.conftest import FAST_SIM
     from tests.engine.harness import FAST_POLICY
 

@@ -7,7 +7,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-from bot.config.settings import LimitSettings
+from bot.config import LimitSettings
 from bot.domain.jobs import JobState
 from sandbox.discord_emu import EmuConfig
 from sandbox.stack import LocalStack

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config.settings import RoutingSettings
+from bot.config import RoutingSettings
 from bot.domain.jobs import JobKind, JobState
 from sandbox.demo import tiny_png
 from sandbox.fal_sim import PIKASCENES, TEXT_TO_VIDEO, RunningFalSimulator

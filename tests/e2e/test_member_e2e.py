@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.config.settings import LimitSettings
+from bot.config import LimitSettings
 from bot.domain.jobs import JobState
 from sandbox.discord_emu import EmuInteraction
 from sandbox.stack import LocalStack

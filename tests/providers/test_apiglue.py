@@ -14,7 +14,8 @@ from aiohttp import web
 from bot.domain.jobs import InputFile, JobKind, JobRequest, Origin
 from bot.domain.params import VideoParams
 from bot.domain.prompt import AspectRatio, PikaOptions, PromptError
-from bot.providers.apiglue import ApiGlueProvider, Timeouts, classify, parse_job, parse_retry_after
+from bot.providers.apiglue import ApiGlueProvider, Timeouts
+from bot.providers.apiglue_answers import classify, parse_job, parse_retry_after
 from bot.providers.base import (
     Account,
     ErrorKind,

@@ -14,9 +14,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.providers.fal.client import (
+from bot.providers.fal.answers import (
     FalCancelOutcome,
-    FalClient,
     FalError,
     FalErrorDetail,
     FalLogEntry,
@@ -25,6 +24,7 @@ from bot.providers.fal.client import (
     FalSubmission,
     FalVideo,
 )
+from bot.providers.fal.client import FalClient
 from sandbox.fal_sim import (
     DEFAULT_KEY,
     IMAGE_TO_VIDEO,

@@ -18,15 +18,9 @@ from bot.domain.jobs import InputFile, JobKind, JobRequest, Origin
 from bot.domain.params import VideoParams
 from bot.domain.prompt import PikaOptions, PromptError
 from bot.providers.base import Account, ErrorKind, SubmitRequest, UpstreamError, UpstreamJob, UpstreamStatus
-from bot.providers.fal.pika import (
-    IMAGE_TO_VIDEO,
-    MODERATED_TEXT,
-    PIKAFRAMES,
-    PIKASCENES,
-    TEXT_TO_VIDEO,
-    FalHandle,
-    FalPikaProvider,
-)
+from bot.providers.fal.failures import MODERATED_TEXT
+from bot.providers.fal.payloads import IMAGE_TO_VIDEO, PIKAFRAMES, PIKASCENES, TEXT_TO_VIDEO, FalHandle
+from bot.providers.fal.pika import FalPikaProvider
 from sandbox.fal_sim import (
     DEFAULT_KEY,
     QueueStatus,

@@ -1,1 +1,2 @@
-"""fal.ai, the live route to Pika: queue client, the provider, prices and webhook signatures."""
+"""fal.ai, the live route to Pika: the queue client and its answers, what each model is sent, how
+answers map to the engine's terms, the provider, prices and webhook signatures."""

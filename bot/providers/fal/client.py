@@ -12,7 +12,8 @@ Every failure is a ``FalError`` (HTTP status, ``error_type``, parsed ``detail`` 
 per section 1.8, ``ambiguous`` when a submit may have been received).  The API key is only ever sent
 to the configured queue and REST origins, and never appears in errors, reprs or logs.
 
-This module imports nothing from the rest of the bot.
+Apart from ``answers.py`` (the answer types and the one error), this module imports nothing from
+the rest of the bot.
 """
 
 from __future__ import annotations
@@ -24,60 +25,35 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from enum import StrEnum
-from http import HTTPStatus
 from types import TracebackType
 from typing import Final, Literal
 
 import aiohttp
-from multidict import CIMultiDictProxy
 from yarl import URL
 
-__all__ = [
-    "CDN_URL",
-    "QUEUE_URL",
-    "REST_URL",
-    "RETRYABLE_ERROR_TYPES",
-    "FalCancelOutcome",
-    "FalClient",
-    "FalError",
-    "FalErrorDetail",
-    "FalLogEntry",
-    "FalState",
-    "FalStatus",
-    "FalSubmission",
-    "FalVideo",
-]
+from bot.providers.fal.answers import (
+    Answer,
+    FalCancelOutcome,
+    FalError,
+    FalState,
+    FalStatus,
+    FalSubmission,
+    FalVideo,
+    error_from,
+    json_or_none,
+    opt_int,
+    opt_str,
+    parse_expiry,
+    parse_logs,
+)
+
+__all__ = ["CDN_URL", "QUEUE_URL", "REST_URL", "FalClient"]
 
 log = logging.getLogger(__name__)
 
 QUEUE_URL: Final = "https://queue.fal.run"
 REST_URL: Final = "https://rest.fal.ai"
 CDN_URL: Final = "https://v3.fal.media"
-
-#: Section 1.8: the request error types worth another attempt.
-RETRYABLE_ERROR_TYPES: Final = frozenset(
-    {
-        "request_timeout",
-        "startup_timeout",
-        "runner_scheduling_failure",
-        "runner_connection_timeout",
-        "runner_disconnected",
-        "runner_connection_refused",
-        "runner_connection_error",
-        "runner_incomplete_response",
-        "runner_server_error",
-        "internal_error",
-    }
-)
-#: Section 1.7: fal_client retries these statuses (429 comes from ``fal_max_queue_length``).
-RETRYABLE_STATUSES: Final = frozenset({408, 409, 429})
-#: 502/503/504 without ``x-fal-request-id`` come from the ingress, not from fal's servers.
-INGRESS_STATUSES: Final = frozenset({502, 503, 504})
-CONTENT_POLICY: Final = "content_policy_violation"
-#: The (UNCONFIRMED) text of a result fetched before completion.
-STILL_IN_PROGRESS: Final = "Request is still in progress"
 
 MAX_ANSWER_BYTES: Final = 8 * 1024 * 1024
 #: A storage token is renewed this long before its ``expires_at``.
@@ -86,273 +62,12 @@ _MODEL_ID_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(?:/[A-Za-z0-9][A-Z
 _REDACTED: Final = "[redacted]"
 
 
-# --------------------------------------------------------------------------------------------------
-# Answers
-# --------------------------------------------------------------------------------------------------
-
-
-class FalState(StrEnum):
-    """The queue states (there is no FAILED: a failed request is COMPLETED with an error)."""
-
-    IN_QUEUE = "IN_QUEUE"
-    IN_PROGRESS = "IN_PROGRESS"
-    COMPLETED = "COMPLETED"
-
-
-class FalCancelOutcome(StrEnum):
-    """The three answers of ``PUT cancel_url`` (section 1.6)."""
-
-    REQUESTED = "CANCELLATION_REQUESTED"
-    ALREADY_COMPLETED = "ALREADY_COMPLETED"
-    NOT_FOUND = "NOT_FOUND"
-
-
-@dataclass(frozen=True)
-class FalErrorDetail:
-    """One ErrorObject of a 422-style ``detail`` list; ``msg`` is for people, ``type`` for code."""
-
-    loc: tuple[str | int, ...]
-    msg: str
-    type: str
-    url: str | None = None
-
-    def describe(self) -> str:
-        """``body.prompt: <msg>`` (or just the msg when there is no location)."""
-        where = ".".join(str(part) for part in self.loc)
-        return f"{where}: {self.msg}" if where else self.msg
-
-
-@dataclass(frozen=True)
-class FalSubmission:
-    """The submit answer: the request id and the three URLs to store with the job."""
-
-    request_id: str
-    status_url: str
-    response_url: str
-    cancel_url: str
-    queue_position: int | None
-    gateway_request_id: str | None = None
-
-
-@dataclass(frozen=True)
-class FalLogEntry:
-    """One runner log line (``level``: STDERR, STDOUT, ERROR, INFO, WARN or DEBUG)."""
-
-    message: str
-    level: str
-    source: str
-    timestamp: str | None
-
-
-@dataclass(frozen=True)
-class FalStatus:
-    """A status answer; ``logs`` is None unless asked for (and given)."""
-
-    state: FalState
-    request_id: str | None
-    queue_position: int | None = None
-    logs: tuple[FalLogEntry, ...] | None = None
-    error: str | None = None
-    error_type: str | None = None
-    inference_time: float | None = None
-
-    @property
-    def done(self) -> bool:
-        """True once COMPLETED (fetch the result to learn whether it worked)."""
-        return self.state is FalState.COMPLETED
-
-    @property
-    def failed(self) -> bool:
-        """True when COMPLETED with an error on the status (some failures only show at the result)."""
-        return self.done and (self.error is not None or self.error_type is not None)
-
-
-@dataclass(frozen=True)
-class FalVideo:
-    """The ``video`` File of a Pika result (section 3.3); only ``url`` is required."""
-
-    url: str
-    content_type: str | None = None
-    file_name: str | None = None
-    file_size: int | None = None
-
-
-class FalError(Exception):
-    """Anything that went wrong talking to fal; ``status`` is None for transport failures.
-
-    ``retryable`` follows section 1.8 (the retryable request error types, 408/409/429, ingress
-    502/503/504, transport errors, or fal's ``X-Fal-Retryable`` header).  ``ambiguous`` is True when a
-    submit may have reached fal even though no answer came back (do not blindly resubmit: it may cost
-    twice).
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        error_type: str | None = None,
-        details: tuple[FalErrorDetail, ...] = (),
-        retryable: bool = False,
-        ambiguous: bool = False,
-        request_id: str | None = None,
-    ) -> None:
-        """Build the error; ``message`` must already be free of secrets."""
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.error_type = error_type
-        self.details = details
-        self.retryable = retryable
-        self.ambiguous = ambiguous
-        self.request_id = request_id
-
-    def __str__(self) -> str:
-        head = f"fal HTTP {self.status}" if self.status is not None else "fal transport error"
-        kind = f" [{self.error_type}]" if self.error_type else ""
-        return f"{head}{kind}: {self.message}"
-
-    def __repr__(self) -> str:
-        return (
-            f"FalError(status={self.status!r}, error_type={self.error_type!r}, message={self.message!r}, "
-            f"details={len(self.details)}, retryable={self.retryable}, ambiguous={self.ambiguous})"
-        )
-
-    @property
-    def is_auth(self) -> bool:
-        """401 (wrong or revoked key) or 403 (locked account or missing scope): fatal, do not retry."""
-        return self.status in (401, 403)
-
-    @property
-    def is_locked(self) -> bool:
-        """403: usually "User is locked" (exhausted balance); the key may also lack a scope."""
-        return self.status == 403
-
-    @property
-    def is_content_policy(self) -> bool:
-        """The prompt or image was refused by fal's content checker."""
-        return self.error_type == CONTENT_POLICY or any(d.type == CONTENT_POLICY for d in self.details)
-
-    @property
-    def is_still_in_progress(self) -> bool:
-        """The result was fetched before the request completed."""
-        return self.status == 400 and self.message == STILL_IN_PROGRESS
-
-    @property
-    def detail_types(self) -> tuple[str, ...]:
-        """The ``type`` of every ErrorObject, in order."""
-        return tuple(d.type for d in self.details)
-
-
-# --------------------------------------------------------------------------------------------------
-# Parsing helpers
-# --------------------------------------------------------------------------------------------------
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _opt_str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _opt_int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _json(raw: bytes) -> object:
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
-
-
-def _parse_details(detail: object, scrub: Callable[[str], str]) -> tuple[FalErrorDetail, ...]:
-    if not isinstance(detail, list):
-        return ()
-    out: list[FalErrorDetail] = []
-    for item in detail:
-        if not isinstance(item, dict):
-            continue
-        raw_loc = item.get("loc")
-        loc = (
-            tuple(p for p in raw_loc if isinstance(p, str | int) and not isinstance(p, bool))
-            if isinstance(raw_loc, list)
-            else ()
-        )
-        out.append(
-            FalErrorDetail(
-                loc=tuple(scrub(p) if isinstance(p, str) else p for p in loc),
-                msg=scrub(str(item.get("msg", ""))),
-                type=str(item.get("type", "")),
-                url=_opt_str(item.get("url")),
-            )
-        )
-    return tuple(out)
-
-
-def _parse_logs(raw: object) -> tuple[FalLogEntry, ...] | None:
-    if not isinstance(raw, list):
-        return None
-    out: list[FalLogEntry] = []
-    for item in raw:
-        if not isinstance(item, dict):
-            continue
-        out.append(
-            FalLogEntry(
-                message=str(item.get("message", "")),
-                level=str(item.get("level", "")),
-                source=str(item.get("source", "")),
-                timestamp=_opt_str(item.get("timestamp")),
-            )
-        )
-    return tuple(out)
-
-
-def _parse_expiry(raw: object, now: float) -> float:
-    """``expires_at`` as Unix seconds (ISO-8601 text, or a number); unknown means "use once"."""
-    if isinstance(raw, int | float) and not isinstance(raw, bool):
-        return float(raw)
-    if isinstance(raw, str):
-        try:
-            moment = datetime.fromisoformat(raw.strip())
-        except ValueError:
-            return now
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        return moment.timestamp()
-    return now
-
-
-def _truthy(value: str) -> bool:
-    return value.strip().lower() in ("1", "true", "yes")
-
-
 @dataclass(frozen=True)
 class _CdnToken:
     token: str
     token_type: str
     base_url: str
     expires_at: float
-
-
-@dataclass(frozen=True)
-class _Answer:
-    status: int
-    headers: CIMultiDictProxy[str]
-    raw: bytes
-
-    @property
-    def request_id(self) -> str | None:
-        return self.headers.get("x-fal-request-id")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -464,8 +179,8 @@ class FalClient:
             "POST", f"{self.base_url}/{model_id}", params=params, headers=headers, data=body, submit=True
         )
         if answer.status != 200:
-            raise self._error(answer, submit=True)
-        data = _json(answer.raw)
+            raise error_from(answer, self._scrub, submit=True)
+        data = json_or_none(answer.raw)
         request_id = data.get("request_id") if isinstance(data, dict) else None
         if not isinstance(data, dict) or not isinstance(request_id, str) or not request_id:
             raise FalError(
@@ -479,11 +194,11 @@ class FalClient:
         fallback = f"{self.base_url}/{owner_app}/requests/{request_id}"
         return FalSubmission(
             request_id=request_id,
-            status_url=_opt_str(data.get("status_url")) or f"{fallback}/status",
-            response_url=_opt_str(data.get("response_url")) or fallback,
-            cancel_url=_opt_str(data.get("cancel_url")) or f"{fallback}/cancel",
-            queue_position=_opt_int(data.get("queue_position")),
-            gateway_request_id=_opt_str(data.get("gateway_request_id")),
+            status_url=opt_str(data.get("status_url")) or f"{fallback}/status",
+            response_url=opt_str(data.get("response_url")) or fallback,
+            cancel_url=opt_str(data.get("cancel_url")) or f"{fallback}/cancel",
+            queue_position=opt_int(data.get("queue_position")),
+            gateway_request_id=opt_str(data.get("gateway_request_id")),
         )
 
     async def status(self, status_url: str, logs: bool = False) -> FalStatus:
@@ -491,8 +206,8 @@ class FalClient:
         self._check_origin(status_url)
         answer = await self._call("GET", status_url, params={"logs": "1" if logs else "0"})
         if answer.status not in (200, 202):
-            raise self._error(answer)
-        data = _json(answer.raw)
+            raise error_from(answer, self._scrub)
+        data = json_or_none(answer.raw)
         state_text = data.get("status") if isinstance(data, dict) else None
         if not isinstance(data, dict) or not isinstance(state_text, str):
             raise FalError(
@@ -511,11 +226,11 @@ class FalClient:
         error = data.get("error")
         return FalStatus(
             state=state,
-            request_id=_opt_str(data.get("request_id")),
-            queue_position=_opt_int(data.get("queue_position")),
-            logs=_parse_logs(data.get("logs")),
+            request_id=opt_str(data.get("request_id")),
+            queue_position=opt_int(data.get("queue_position")),
+            logs=parse_logs(data.get("logs")),
             error=self._scrub(error) if isinstance(error, str) else None,
-            error_type=_opt_str(data.get("error_type")),
+            error_type=opt_str(data.get("error_type")),
             inference_time=float(inference)
             if isinstance(inference, int | float) and not isinstance(inference, bool)
             else None,
@@ -526,17 +241,17 @@ class FalClient:
         self._check_origin(response_url)
         answer = await self._call("GET", response_url)
         if answer.status != 200:
-            raise self._error(answer)
-        data = _json(answer.raw)
+            raise error_from(answer, self._scrub)
+        data = json_or_none(answer.raw)
         video = data.get("video") if isinstance(data, dict) else None
         url = video.get("url") if isinstance(video, dict) else None
         if not isinstance(video, dict) or not isinstance(url, str) or not url:
             raise FalError("result has no video url", status=answer.status, request_id=answer.request_id)
         return FalVideo(
             url=url,
-            content_type=_opt_str(video.get("content_type")),
-            file_name=_opt_str(video.get("file_name")),
-            file_size=_opt_int(video.get("file_size")),
+            content_type=opt_str(video.get("content_type")),
+            file_name=opt_str(video.get("file_name")),
+            file_size=opt_int(video.get("file_size")),
         )
 
     async def cancel(self, cancel_url: str) -> FalCancelOutcome:
@@ -546,7 +261,7 @@ class FalClient:
         """
         self._check_origin(cancel_url)
         answer = await self._call("PUT", cancel_url)
-        data = _json(answer.raw)
+        data = json_or_none(answer.raw)
         text = data.get("status") if isinstance(data, dict) else None
         if answer.status == 202:
             return FalCancelOutcome.REQUESTED
@@ -554,7 +269,7 @@ class FalClient:
             return FalCancelOutcome.ALREADY_COMPLETED
         if answer.status == 404 and text == FalCancelOutcome.NOT_FOUND:
             return FalCancelOutcome.NOT_FOUND
-        raise self._error(answer)
+        raise error_from(answer, self._scrub)
 
     # ----- storage ------------------------------------------------------------------------------
 
@@ -587,8 +302,8 @@ class FalClient:
             if answer.status in (401, 403) and attempt == 1:
                 continue
             if answer.status not in (200, 201):
-                raise self._error(answer)
-            body = _json(answer.raw)
+                raise error_from(answer, self._scrub)
+            body = json_or_none(answer.raw)
             access_url = body.get("access_url") if isinstance(body, dict) else None
             if not isinstance(access_url, str) or URL(access_url).scheme not in ("http", "https"):
                 raise FalError("upload answer has no access_url", status=answer.status)
@@ -609,21 +324,21 @@ class FalClient:
                 data=b"{}",
             )
             if answer.status != 200:
-                raise self._error(answer)
-            data = _json(answer.raw)
+                raise error_from(answer, self._scrub)
+            data = json_or_none(answer.raw)
             if not isinstance(data, dict):
                 raise FalError("malformed storage token answer", status=answer.status)
             token, token_type, base_url = data.get("token"), data.get("token_type"), data.get("base_url")
             if not isinstance(token, str) or not token:
                 raise FalError("storage token answer has no token", status=answer.status)
-            base = _opt_str(base_url) or CDN_URL
+            base = opt_str(base_url) or CDN_URL
             if URL(base).scheme not in ("http", "https"):
                 raise FalError("storage token answer has a bad base_url", status=answer.status)
             fresh = _CdnToken(
                 token=token,
                 token_type=token_type if isinstance(token_type, str) and token_type else "Bearer",
                 base_url=base,
-                expires_at=_parse_expiry(data.get("expires_at"), now),
+                expires_at=parse_expiry(data.get("expires_at"), now),
             )
             self._token = fresh
             return fresh
@@ -663,7 +378,7 @@ class FalClient:
         auth: bool = True,
         submit: bool = False,
         total_timeout: float | None = None,
-    ) -> _Answer:
+    ) -> Answer:
         """One HTTP exchange; transport failures become ``FalError`` (``ambiguous`` on a sent submit)."""
         all_headers = {"Accept": "application/json", **(headers or {})}
         if auth:
@@ -686,7 +401,7 @@ class FalClient:
             ) as resp:
                 raw = await self._read_limited(resp)
                 log.debug("fal %s %s -> %s", method, where, resp.status)
-                return _Answer(resp.status, resp.headers, raw)
+                return Answer(resp.status, resp.headers, raw)
         except asyncio.CancelledError:
             raise
         except aiohttp.ConnectionTimeoutError:
@@ -716,40 +431,3 @@ class FalClient:
             if len(data) > MAX_ANSWER_BYTES:
                 raise FalError("answer too large", status=resp.status)
         return bytes(data)
-
-    def _error(self, answer: _Answer, *, submit: bool = False) -> FalError:
-        """Turn an error answer into a ``FalError`` (section 1.8 bodies, headers and retry rules)."""
-        status, headers = answer.status, answer.headers
-        body = _json(answer.raw)
-        error_type = headers.get("X-Fal-Error-Type")
-        details: tuple[FalErrorDetail, ...] = ()
-        message = ""
-        if isinstance(body, dict):
-            detail = body.get("detail")
-            if isinstance(detail, str):
-                message = self._scrub(detail)
-            details = _parse_details(detail, self._scrub)
-            if isinstance(body.get("error_type"), str):
-                error_type = str(body["error_type"])
-        if not message and details:
-            message = "; ".join(d.describe() for d in details)
-        if not message:
-            message = f"HTTP {status} {_phrase(status)}"
-        message = message[:500]
-        ingress = status in INGRESS_STATUSES and answer.request_id is None
-        retryable = status in RETRYABLE_STATUSES or ingress or error_type in RETRYABLE_ERROR_TYPES
-        hint = headers.get("X-Fal-Retryable") or headers.get("X-Fal-Needs-Retry")
-        if hint is not None:
-            retryable = _truthy(hint)
-        if headers.get("X-Fal-Request-Timeout-Type"):
-            # Our own X-Fal-Request-Timeout expired: fal_client does not retry these either.
-            retryable = False
-        return FalError(
-            message,
-            status=status,
-            error_type=error_type,
-            details=details,
-            retryable=retryable,
-            ambiguous=submit and status in (502, 504) and ingress,
-            request_id=answer.request_id,
-        )

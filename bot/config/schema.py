@@ -1,0 +1,434 @@
+"""The configuration's schema: one frozen pydantic model per TOML section, strict and typo-proof.
+
+Every mistake becomes one line naming the key path and what is allowed, e.g.
+``useapi.accounts[0].max_jobs: must be between 1 and 10 (got 11)``. Secret values (the tokens)
+never appear in a repr, an error message or the rendered config.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import BaseModel, BeforeValidator, Field, SecretStr, field_validator
+
+from bot.config.checks import (
+    HOST_ALLOWED,
+    HTTP,
+    STRICT,
+    WEBSOCKET,
+    DownloadHost,
+    Secret,
+    as_tuple,
+    check_url,
+    explain,
+    model_in,
+    parse_listen,
+    reject,
+    show_value,
+)
+
+
+class DiscordSettings(BaseModel):
+    """``[discord]``: the bot token and optional REST/gateway overrides (proxies, the emulator)."""
+
+    model_config = STRICT
+
+    token: Secret = Field(default=None, json_schema_extra=explain("must be a string"))
+    api_base_url: str = Field(
+        default="",
+        json_schema_extra=explain('must be empty or an http(s) URL, e.g. "http://127.0.0.1:9000/api/v10"'),
+    )
+    gateway_url: str = Field(
+        default="",
+        json_schema_extra=explain('must be empty or a ws(s) URL, e.g. "ws://127.0.0.1:9000/gateway"'),
+    )
+    max_image_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1,
+        le=100 * 1024 * 1024,
+        json_schema_extra=explain(
+            f"must be between 1 and {100 * 1024 * 1024}",
+            type_hint=f"must be an integer between 1 and {100 * 1024 * 1024}",
+        ),
+    )
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _check_api_base_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return ""
+        # discord.py joins routes as base + "/channels/…", so the base carries no trailing slash.
+        return check_url(value, HTTP, '"http://127.0.0.1:9000/api/v10"').rstrip("/")
+
+    @field_validator("gateway_url")
+    @classmethod
+    def _check_gateway_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return ""
+        return check_url(value, WEBSOCKET, '"ws://127.0.0.1:9000/gateway"')
+
+
+_CHANNEL_ALLOWED: Final = 'must be a Discord channel id (15-21 digits), e.g. "1183508299895820390"'
+
+
+class UseapiAccount(BaseModel):
+    """One ``[[useapi.accounts]]`` entry: a Pika account configured at useapi.net, by its channel."""
+
+    model_config = STRICT
+
+    channel: str = Field(json_schema_extra=explain(_CHANNEL_ALLOWED))
+    max_jobs: int = Field(
+        default=10,
+        ge=1,
+        le=10,
+        json_schema_extra=explain(
+            "must be between 1 and 10", type_hint="must be an integer between 1 and 10"
+        ),
+    )
+
+    @field_validator("channel", mode="before")
+    @classmethod
+    def _channel_from_int(cls, value: object) -> object:
+        # Snowflakes fit a TOML integer, and forgetting the quotes is the common slip: accept both.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return value
+
+    @field_validator("channel")
+    @classmethod
+    def _check_channel(cls, value: str) -> str:
+        value = value.strip()
+        if not (value.isascii() and value.isdigit() and 15 <= len(value) <= 21):
+            raise reject(f"{_CHANNEL_ALLOWED} (got {show_value(value)})")
+        return value
+
+
+class UseapiSettings(BaseModel):
+    """``[useapi]``: the API token, base URL and the accounts jobs may run on."""
+
+    model_config = STRICT
+
+    token: Secret = Field(default=None, json_schema_extra=explain("must be a string"))
+    base_url: str = Field(
+        default="https://api.useapi.net/v1/",
+        json_schema_extra=explain('must be an http(s) URL, e.g. "https://api.useapi.net/v1/"'),
+    )
+    accounts: Annotated[tuple[UseapiAccount, ...], BeforeValidator(as_tuple)] = Field(
+        default=(),
+        json_schema_extra=explain(
+            "must be an array of tables, written [[useapi.accounts]]", item="must be a table"
+        ),
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        value = check_url(value.strip(), HTTP, '"https://api.useapi.net/v1/"')
+        # Endpoints are joined relative to the base ("pika/create"), which needs the trailing slash.
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("accounts")
+    @classmethod
+    def _check_unique_channels(cls, accounts: tuple[UseapiAccount, ...]) -> tuple[UseapiAccount, ...]:
+        seen: dict[str, int] = {}
+        for index, account in enumerate(accounts):
+            if account.channel in seen:
+                raise reject(
+                    f"each channel may be listed once (entries [{seen[account.channel]}] and [{index}] "
+                    f'both use "{account.channel}")'
+                )
+            seen[account.channel] = index
+        return accounts
+
+
+class ApiGlueSettings(BaseModel):
+    """``[apiglue]``: API Glue's Pika web API; configured (``/pika generate`` on) once a token is set."""
+
+    model_config = STRICT
+
+    token: Secret = Field(default=None, json_schema_extra=explain("must be a string"))
+    base_url: str = Field(
+        default="https://api.pikapikapika.io",
+        json_schema_extra=explain('must be an http(s) URL, e.g. "https://api.pikapikapika.io"'),
+    )
+    max_jobs: int = Field(
+        default=3, ge=1, le=50, json_schema_extra=explain("must be a whole number from 1 to 50")
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        return check_url(value.strip(), HTTP, '"https://api.pikapikapika.io"').rstrip("/")
+
+    @property
+    def enabled(self) -> bool:
+        """True when a token is set: the provider is built and its commands answer."""
+        return self.token is not None
+
+
+def _price(default: float) -> Any:
+    return Field(
+        default=default,
+        ge=0,
+        le=100,
+        allow_inf_nan=False,
+        json_schema_extra=explain("must be USD from 0 to 100"),
+    )
+
+
+class FalSettings(BaseModel):
+    """``[fal]``: Pika 2.2 on fal.ai's queue; configured once a key is set (``FAL_KEY``)."""
+
+    model_config = STRICT
+
+    key: Secret = Field(default=None, json_schema_extra=explain("must be a string"))
+    base_url: str = Field(
+        default="https://queue.fal.run",
+        json_schema_extra=explain('must be an http(s) URL, e.g. "https://queue.fal.run"'),
+    )
+    rest_base_url: str = Field(
+        default="https://rest.fal.ai",
+        json_schema_extra=explain('must be an http(s) URL, e.g. "https://rest.fal.ai"'),
+    )
+    jwks_url: str = Field(
+        default="https://rest.fal.ai/.well-known/jwks.json",
+        json_schema_extra=explain('must be an http(s) URL, e.g. "https://rest.fal.ai/.well-known/jwks.json"'),
+    )
+    max_jobs: int = Field(
+        default=2, ge=1, le=40, json_schema_extra=explain("must be a whole number from 1 to 40")
+    )
+    price_720p_5s: float = _price(0.20)
+    price_1080p_5s: float = _price(0.45)
+    frames_720p_per_second: float = _price(0.04)
+    frames_1080p_per_second: float = _price(0.06)
+
+    @field_validator("base_url", "rest_base_url", "jwks_url")
+    @classmethod
+    def _check_urls(cls, value: str) -> str:
+        return check_url(value.strip(), HTTP, '"https://queue.fal.run"').rstrip("/")
+
+    @property
+    def enabled(self) -> bool:
+        """True when a key is set: the provider is built and commands routed to it answer."""
+        return self.key is not None
+
+
+class RoutingSettings(BaseModel):
+    """``[routing]``: which provider serves each command; ``auto`` picks the first with a key."""
+
+    model_config = STRICT
+
+    create: Literal["auto", "useapi", "apiglue", "fal"] = Field(
+        default="auto", json_schema_extra=explain('must be "auto", "useapi", "apiglue" or "fal"')
+    )
+    animate: Literal["auto", "useapi", "apiglue", "fal"] = Field(
+        default="auto", json_schema_extra=explain('must be "auto", "useapi", "apiglue" or "fal"')
+    )
+    scenes: Literal["auto", "fal"] = Field(
+        default="auto", json_schema_extra=explain('must be "auto" or "fal"')
+    )
+    frames: Literal["auto", "fal"] = Field(
+        default="auto", json_schema_extra=explain('must be "auto" or "fal"')
+    )
+    generate: Literal["auto", "apiglue"] = Field(
+        default="auto", json_schema_extra=explain('must be "auto" or "apiglue"')
+    )
+
+
+class CallbackSettings(BaseModel):
+    """``[callbacks]``: the webhook server useapi.net calls when a job finishes."""
+
+    model_config = STRICT
+
+    listen: str = Field(
+        default="0.0.0.0:8787",  # all interfaces: useapi.net must reach the webhook server from outside
+        json_schema_extra=explain("must be host:port, e.g. 0.0.0.0:8787"),
+    )
+    public_url: str = Field(
+        default="",
+        json_schema_extra=explain('must be empty or an http(s) URL, e.g. "https://bot.example.com"'),
+    )
+
+    @field_validator("listen")
+    @classmethod
+    def _check_listen(cls, value: str) -> str:
+        value = value.strip()
+        try:
+            parse_listen(value)
+        except ValueError as exc:
+            raise reject(f"must be host:port{exc}, e.g. 0.0.0.0:8787 (got {show_value(value)})") from None
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return ""
+        # The bot appends its own callback paths, so the base is stored without a trailing slash.
+        return check_url(value, HTTP, '"https://bot.example.com"').rstrip("/")
+
+    @property
+    def host(self) -> str:
+        """The interface to bind, without IPv6 brackets."""
+        return parse_listen(self.listen)[0]
+
+    @property
+    def port(self) -> int:
+        """The port to bind (0 = any free port)."""
+        return parse_listen(self.listen)[1]
+
+    @property
+    def enabled(self) -> bool:
+        """Whether useapi.net is told to call back (otherwise the bot only polls)."""
+        return bool(self.public_url)
+
+
+_SECONDS: Final = "must be a number"
+
+
+class JobSettings(BaseModel):
+    """``[jobs]``: how often running jobs are polled and when they give up.
+
+    ``callback_grace`` (callbacks on) is the backstop per-job poll of providers that list what they
+    run (useapi.net); lost callbacks are found by that list, or by a poll every 2 x poll_interval.
+    """
+
+    model_config = STRICT
+
+    poll_interval: float = Field(
+        default=15.0, ge=1, allow_inf_nan=False, json_schema_extra=explain(f"{_SECONDS} >= 1")
+    )
+    timeout: float = Field(
+        default=1800.0, ge=1, allow_inf_nan=False, json_schema_extra=explain(f"{_SECONDS} >= 1")
+    )
+    callback_grace: float = Field(
+        default=300.0, ge=0, allow_inf_nan=False, json_schema_extra=explain(f"{_SECONDS} >= 0")
+    )
+
+
+class DownloadSettings(BaseModel):
+    """``[downloads]``: where result videos may come from, how big they may be, where they wait."""
+
+    model_config = STRICT
+
+    allowed_hosts: Annotated[tuple[DownloadHost, ...], BeforeValidator(as_tuple)] = Field(
+        default=("cdn.discordapp.com", "media.discordapp.net"),
+        json_schema_extra=explain(
+            'must be an array of hostnames, e.g. ["cdn.discordapp.com"]',
+            item=HOST_ALLOWED,
+        ),
+    )
+    max_bytes: int = Field(
+        default=104857600,
+        ge=1,
+        le=2**31,
+        json_schema_extra=explain(
+            f"must be between 1 and {2**31}", type_hint=f"must be an integer between 1 and {2**31}"
+        ),
+    )
+    dir: str = Field(default="", json_schema_extra=explain('must be a directory path, or "" for the default'))
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _check_hosts(cls, hosts: tuple[str, ...]) -> tuple[str, ...]:
+        if not hosts:
+            raise reject('must list at least one host, e.g. ["cdn.discordapp.com"] (got [])')
+        return tuple(dict.fromkeys(hosts))  # drop duplicates, keep the operator's order
+
+    @field_validator("dir")
+    @classmethod
+    def _expand_dir(cls, value: str) -> str:
+        value = value.strip()
+        return str(Path(value).expanduser()) if value else ""
+
+
+class DatabaseSettings(BaseModel):
+    """``[database]``: the SQLite file holding jobs."""
+
+    model_config = STRICT
+
+    path: str = Field(
+        default="pikabot.sqlite3", json_schema_extra=explain('must be a file path, e.g. "pikabot.sqlite3"')
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _check_path(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise reject('must be a file path, e.g. "pikabot.sqlite3" (got "")')
+        return str(Path(value).expanduser()) if value.startswith("~") else value
+
+
+class LimitSettings(BaseModel):
+    """``[limits]``: per-member limits on paid generations (guilds may override them)."""
+
+    model_config = STRICT
+
+    in_flight: int = Field(
+        default=2,
+        ge=1,
+        le=100,
+        json_schema_extra=explain(
+            "must be between 1 and 100", type_hint="must be an integer between 1 and 100"
+        ),
+    )
+    per_day: int = Field(
+        default=0,
+        ge=0,
+        le=100_000,
+        json_schema_extra=explain(
+            "must be between 0 (no limit) and 100000", type_hint="must be an integer between 0 and 100000"
+        ),
+    )
+    cooldown: float = Field(
+        default=3.0,
+        ge=0,
+        le=3600,
+        allow_inf_nan=False,
+        json_schema_extra=explain(f"{_SECONDS} from 0 to 3600"),
+    )
+
+
+class Settings(BaseModel):
+    """The whole configuration; every section has defaults, so an empty file is valid."""
+
+    model_config = STRICT
+
+    discord: DiscordSettings = DiscordSettings()  # frozen, so one shared default is safe
+    useapi: UseapiSettings = UseapiSettings()
+    apiglue: ApiGlueSettings = ApiGlueSettings()
+    fal: FalSettings = FalSettings()
+    routing: RoutingSettings = RoutingSettings()
+    callbacks: CallbackSettings = CallbackSettings()
+    jobs: JobSettings = JobSettings()
+    downloads: DownloadSettings = DownloadSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    limits: LimitSettings = LimitSettings()
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every non-empty secret value, for log redaction."""
+        found = (getattr(getattr(self, section), key) for section, key in secret_paths())
+        return tuple(secret.get_secret_value() for secret in found if secret is not None)
+
+    @property
+    def media_dir(self) -> Path:
+        """Where finished videos wait for delivery: downloads.dir or <database dir>/pikabot-media."""
+        if self.downloads.dir:
+            return Path(self.downloads.dir)
+        return Path(self.database.path).parent / "pikabot-media"
+
+
+def secret_paths() -> tuple[tuple[str, str], ...]:
+    """Every (section, key) of the schema that holds a secret, e.g. ("fal", "key"), in schema order."""
+    paths: list[tuple[str, str]] = []
+    for section, field in Settings.model_fields.items():
+        model = model_in(field.annotation)
+        if model is not None:
+            keys = (key for key, info in model.model_fields.items() if info.annotation == SecretStr | None)
+            paths.extend((section, key) for key in keys)
+    return tuple(paths)
