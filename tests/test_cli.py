@@ -17,7 +17,7 @@ from bot import cli
 from bot.cli import COMMANDS, Command, build_parser, main
 from bot.domain.jobs import JobKind, JobRequest, JobState, Origin
 from bot.store import Database, JobStore
-from bot.store.job_store import JobUpdate
+from bot.store.job_rows import JobUpdate
 
 REPO = Path(__file__).resolve().parent.parent
 DISCORD_SECRET = "MTEdiscordSECRETvalue.abcdef.ghijklmnopqrstuvwxYz"

@@ -29,7 +29,7 @@ from bot.providers.base import Account, SubmitRequest
 from bot.providers.registry import SECRET_ENV
 from bot.providers.useapi import UseapiPikaProvider
 from bot.store import Database, JobStore
-from bot.store.job_store import JobUpdate
+from bot.store.job_rows import JobUpdate
 from sandbox.useapi_sim import DEFAULT_CHANNEL, JobStatus, RunningSimulator, SimConfig, start_simulator
 
 T0 = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC

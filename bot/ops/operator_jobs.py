@@ -23,7 +23,7 @@ from bot.engine.delivery import DeliveryError, DeliveryReceipt, JobPlacement
 from bot.engine.service import CancelOutcome, JobNotFound, JobService
 from bot.runtime import Runtime
 from bot.store import JobStore
-from bot.store.job_store import JobEvent
+from bot.store.job_rows import JobEvent
 
 __all__ = [
     "CancelReport",

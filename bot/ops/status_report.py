@@ -9,7 +9,7 @@ from bot.domain.limits import day_start
 from bot.engine.service import JobService
 from bot.providers.base import Account, ProviderHealth, UpstreamError
 from bot.providers.useapi import ListsAccounts
-from bot.store.job_store import StateCount
+from bot.store.job_rows import StateCount
 
 
 @dataclass(frozen=True)

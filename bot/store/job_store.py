@@ -6,187 +6,27 @@ import json
 import logging
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from bot.domain.jobs import (
     TERMINAL_STATES,
     IllegalTransition,
     InputFile,
     Job,
-    JobKind,
     JobRequest,
     JobState,
-    Origin,
-    VideoResult,
     predecessors,
 )
 from bot.domain.limits import MemberLimits, MemberUsage
-from bot.domain.params import VideoParams
-from bot.domain.prompt import PikaOptions
 from bot.observability.logsetup import job_extra
 from bot.store.callback_tokens import CallbackTarget
 from bot.store.database import Database
+from bot.store.fair_queue import FAIR_ORDER, FAIR_QUEUE
+from bot.store.job_rows import JobEvent, JobUpdate, StateCount, assignments, row_to_job
 
 log = logging.getLogger(__name__)
 
 # Once a job is completed or terminal, its callback capability is spent (I4 in the fault suite).
 _SPENDS_TOKEN = TERMINAL_STATES | {JobState.COMPLETED}
-
-
-@dataclass(frozen=True)
-class JobUpdate:
-    """Columns to change with a transition; None means "leave as it is"."""
-
-    account: str | None = None
-    upstream_id: str | None = None
-    upstream_handle: str | None = None
-    callback_token_hash: str | None = None
-    attempts: int | None = None
-    next_attempt_at: float | None = None
-    next_poll_at: float | None = None
-    progress: str | None = None
-    error_code: str | None = None
-    error_message: str | None = None
-    video: VideoResult | None = None
-    delivered_message_id: int | None = None
-    delivery_attempts: int | None = None
-    notified: bool | None = None
-    submitted_at: float | None = None
-    thread_id: int | None = None
-    status_message_id: int | None = None
-    clear_video: bool = False
-
-
-@dataclass(frozen=True)
-class JobEvent:
-    """One recorded state change."""
-
-    job_id: int
-    from_state: JobState | None
-    to_state: JobState
-    at: float
-
-
-@dataclass(frozen=True)
-class StateCount:
-    """How many jobs are in one state."""
-
-    state: JobState
-    count: int
-
-
-def _assignments(update: JobUpdate) -> tuple[list[str], list[object]]:
-    columns: list[str] = []
-    values: list[object] = []
-
-    def put(column: str, value: object) -> None:
-        columns.append(f"{column} = ?")
-        values.append(value)
-
-    simple: Sequence[tuple[str, object]] = (
-        ("account", update.account),
-        ("upstream_id", update.upstream_id),
-        ("upstream_handle", update.upstream_handle),
-        ("callback_token_hash", update.callback_token_hash),
-        ("attempts", update.attempts),
-        ("next_attempt_at", update.next_attempt_at),
-        ("next_poll_at", update.next_poll_at),
-        ("progress", update.progress),
-        ("error_code", update.error_code),
-        ("error_message", update.error_message),
-        ("delivered_message_id", update.delivered_message_id),
-        ("delivery_attempts", update.delivery_attempts),
-        ("submitted_at", update.submitted_at),
-        ("thread_id", update.thread_id),
-        ("status_message_id", update.status_message_id),
-    )
-    for column, value in simple:
-        if value is not None:
-            put(column, value)
-    if update.notified is not None:
-        put("notified", int(update.notified))
-    if update.video is not None:
-        video = update.video
-        for column, value in (
-            ("video_path", video.path),
-            ("video_size", video.size),
-            ("video_filename", video.filename),
-            ("video_content_type", video.content_type),
-            ("video_url", video.source_url),
-            ("video_seed", None if video.seed is None else str(video.seed)),
-        ):
-            put(column, value)
-    elif update.clear_video:
-        columns.append("video_path = NULL")
-    return columns, values
-
-
-def row_to_job(row: sqlite3.Row) -> Job:
-    """Turn a jobs row into a Job."""
-    video = None
-    if row["video_filename"] is not None:
-        video = VideoResult(
-            path=row["video_path"] or "",
-            size=int(row["video_size"] or 0),
-            filename=row["video_filename"],
-            content_type=row["video_content_type"] or "video/mp4",
-            source_url=row["video_url"] or "",
-            seed=None if row["video_seed"] is None else int(row["video_seed"]),
-        )
-    return Job(
-        id=row["id"],
-        provider=row["provider"],
-        kind=JobKind(row["kind"]),
-        state=JobState(row["state"]),
-        owner_id=row["owner_id"],
-        origin=Origin(
-            guild_id=row["guild_id"],
-            channel_id=row["channel_id"],
-            thread_id=row["thread_id"],
-            interaction_id=row["interaction_id"],
-            upload_limit=row["upload_limit"],
-        ),
-        prompt=row["prompt"],
-        options=PikaOptions.from_json(json.loads(row["options_json"])),
-        message_text=row["message_text"],
-        font=row["font"],
-        parent_id=row["parent_id"],
-        account=row["account"],
-        upstream_id=row["upstream_id"],
-        attempts=row["attempts"],
-        next_attempt_at=row["next_attempt_at"],
-        progress=row["progress"],
-        error_code=row["error_code"],
-        error_message=row["error_message"],
-        video=video,
-        delivered_message_id=row["delivered_message_id"],
-        delivery_attempts=row["delivery_attempts"],
-        notified=bool(row["notified"]),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        submitted_at=row["submitted_at"],
-        finished_at=row["finished_at"],
-        status_message_id=row["status_message_id"],
-        params=VideoParams.from_json(json.loads(row["params_json"])),
-        upstream_handle=row["upstream_handle"],
-        cost_usd=row["cost_usd"],
-        placed=bool(row["placed"]),
-    )
-
-
-# Round-robin by owner: each owner's n-th waiting job gets turn n and turns are served in order;
-# within a turn, the owner served longest ago goes first. So a member with a batch of 20 cannot
-# hold back someone who asked once, even right after one of the batch finished.
-_FAIR_QUEUE = """
-    WITH q AS (
-        SELECT j.id, j.created_at, j.next_attempt_at,
-               ROW_NUMBER() OVER (PARTITION BY j.owner_id ORDER BY j.created_at, j.id) AS turn,
-               COALESCE((SELECT MAX(s.submitted_at) FROM jobs s WHERE s.owner_id = j.owner_id), 0)
-                   AS last_served
-        FROM jobs j WHERE j.state = 'queued'
-    )
-"""
-_FAIR_ORDER = "q.turn, q.last_served, q.created_at, q.id"
 
 
 class JobStore:
@@ -306,7 +146,7 @@ class JobStore:
         allowed = legal if expected is None else frozenset(expected)
         if not allowed <= legal:
             raise IllegalTransition(job_id, next(iter(allowed - legal)), target)
-        columns, values = _assignments(update or JobUpdate())
+        columns, values = assignments(update or JobUpdate())
         columns += ["state = ?", "updated_at = ?"]
         values += [target.value, now]
         if target.terminal:
@@ -328,7 +168,7 @@ class JobStore:
 
     async def update(self, job_id: int, expected: JobState, now: float, update: JobUpdate) -> Job | None:
         """Change columns of a job that is still in `expected`; None if it has moved on."""
-        columns, values = _assignments(update)
+        columns, values = assignments(update)
         if not columns:
             return await self.get(job_id)
         columns.append("updated_at = ?")
@@ -351,10 +191,10 @@ class JobStore:
     async def due_queued(self, now: float, limit: int) -> list[Job]:
         """Queued jobs whose wait is over, in fair (round-robin by owner) order."""
         sql = (
-            _FAIR_QUEUE
+            FAIR_QUEUE
             + """SELECT jobs.* FROM q JOIN jobs ON jobs.id = q.id
                  WHERE q.next_attempt_at <= ? ORDER BY """
-            + _FAIR_ORDER
+            + FAIR_ORDER
             + " LIMIT ?"
         )
         rows = await self._fetch(sql, (now, limit))
@@ -363,9 +203,9 @@ class JobStore:
     async def queue_position(self, job_id: int) -> int | None:
         """1-based place of a queued job in the fair order; None if it is not queued."""
         sql = (
-            _FAIR_QUEUE
+            FAIR_QUEUE
             + ", ranked AS (SELECT q.id, ROW_NUMBER() OVER (ORDER BY "
-            + _FAIR_ORDER
+            + FAIR_ORDER
             + ") AS pos FROM q) SELECT pos FROM ranked WHERE id = ?"
         )
         row = await self._fetch_one(sql, (job_id,))
@@ -374,9 +214,9 @@ class JobStore:
     async def queued_in_order(self, limit: int) -> list[Job]:
         """The first `limit` queued jobs in fair order: position n is index n-1."""
         sql = (
-            _FAIR_QUEUE
+            FAIR_QUEUE
             + "SELECT jobs.* FROM q JOIN jobs ON jobs.id = q.id ORDER BY "
-            + _FAIR_ORDER
+            + FAIR_ORDER
             + " LIMIT ?"
         )
         rows = await self._fetch(sql, (limit,))
