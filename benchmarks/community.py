@@ -19,7 +19,7 @@ from bot.domain.jobs import Job
 from sandbox.discord_emu import EmuConfig
 from sandbox.stack import LocalStack
 from sandbox.useapi_sim import DEFAULT_DISCORD, SimAccount, SimConfig
-from tests.invariants import find_violations
+from tests.helpers.invariants import find_violations
 
 MEMBERS = 100
 COMMANDS = 300

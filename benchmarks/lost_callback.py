@@ -15,7 +15,7 @@ from pathlib import Path
 from benchmarks.figures import Row, summary
 from bot.domain.jobs import JobKind, JobRequest, JobState, Origin
 from sandbox.useapi_sim import SimConfig
-from tests.engine.harness import Engine, is_job_fetch, is_listing, start_engine
+from tests.helpers.engine import Engine, is_job_fetch, is_listing, start_engine
 
 INTERVAL = 2.0  # poll_interval for this figure (production default 15 s; the bound scales with it)
 JOBS = 12

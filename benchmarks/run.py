@@ -31,7 +31,7 @@ from benchmarks.lost_callback import bench_lost_callback
 from bot.domain.jobs import JobKind, JobRequest, JobState, Origin
 from bot.store import Database, JobStore, JobUpdate
 from sandbox.useapi_sim import SimConfig
-from tests.engine.harness import start_engine
+from tests.helpers.engine import start_engine
 
 
 @contextlib.asynccontextmanager
@@ -446,7 +446,7 @@ async def bench_acks(tmp: Path) -> list[Row]:
     Both bots run as their own processes (`pikabot run` and bare_bot.py), so neither shares its event
     loop with the emulator; they still share the machine's two cores with it.
     """
-    from tests.faults.harness import ProcessStack
+    from tests.helpers.process import ProcessStack
 
     rows: list[Row] = []
     for n in (1, 50, 200):
@@ -622,7 +622,7 @@ async def wait_first_video(emu: Any) -> None:
 
 async def bench_process(tmp: Path) -> list[Row]:
     """RSS of the `pikabot run` process with 0, 1,000 and 10,000 jobs in flight; time to the first video."""
-    from tests.faults.harness import ProcessStack
+    from tests.helpers.process import ProcessStack
 
     rows: list[Row] = []
     rss: dict[int, float] = {}

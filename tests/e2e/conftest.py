@@ -10,8 +10,8 @@ import pytest
 
 from sandbox.stack import LocalStack
 from sandbox.useapi_sim import SimConfig
-from tests.engine.harness import FAST_POLICY
-from tests.invariants import assert_invariants
+from tests.helpers.engine import FAST_POLICY
+from tests.helpers.invariants import assert_invariants
 
 FAST_SIM = SimConfig(job_started_delay=0.05, job_progress_delay=0.1, job_complete_delay=0.2)
 

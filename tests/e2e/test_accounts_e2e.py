@@ -15,8 +15,8 @@ from sandbox.stack import LocalStack
 from sandbox.useapi_sim import DEFAULT_DISCORD, SimAccount
 from tests.e2e.conftest import FAST_SIM, settle_all
 from tests.e2e.test_bot_e2e import emu_ids, jobs, reply_of
-from tests.engine.harness import FAST_POLICY
-from tests.invariants import assert_invariants
+from tests.helpers.engine import FAST_POLICY
+from tests.helpers.invariants import assert_invariants
 
 ACCOUNT_A = "1183508299895820391"
 ACCOUNT_B = "1183508299895820392"

@@ -15,8 +15,8 @@ from sandbox.demo import tiny_png
 from sandbox.stack import LocalStack
 from tests.e2e.conftest import FAST_SIM, settle_all
 from tests.e2e.test_bot_e2e import emu_ids, jobs, reply_of, result_in
-from tests.engine.harness import FAST_POLICY
-from tests.invariants import assert_invariants
+from tests.helpers.engine import FAST_POLICY
+from tests.helpers.invariants import assert_invariants
 
 FAST_GLUE = GlueConfig(queued_delay=0.05, progress_delay=0.1, progress_steps=(40, 80))
 

@@ -259,7 +259,7 @@ async def test_video_over_the_upload_limit_becomes_a_link(tmp_path) -> None:  # 
     """With a 1 KB upload limit the 2.7 KB sample is posted as a link with a note, not uploaded."""
     from sandbox.discord_emu import EmuConfig
     from tests.e2e.conftest import FAST_SIM
-    from tests.engine.harness import FAST_POLICY
+    from tests.helpers.engine import FAST_POLICY
 
     stack = await LocalStack.start(
         tmp_path, sim_config=FAST_SIM, emu_config=EmuConfig(attachment_size_limit=1000), policy=FAST_POLICY
@@ -436,7 +436,7 @@ async def test_member_limits_are_answered_privately(tmp_path) -> None:  # type: 
     """Over the in-flight limit or inside the cooldown: an ephemeral answer saying when to try again."""
     from bot.config import LimitSettings
     from tests.e2e.conftest import FAST_SIM
-    from tests.engine.harness import FAST_POLICY
+    from tests.helpers.engine import FAST_POLICY
 
     stack = await LocalStack.start(
         tmp_path, sim_config=FAST_SIM, policy=FAST_POLICY, limits=LimitSettings(in_flight=1, cooldown=30)
@@ -506,8 +506,8 @@ async def test_nowhere_to_post_ends_without_a_retry_loop(tmp_path) -> None:  # t
     token lives (15 minutes); the failure is also logged for admins.
     """
     from tests.e2e.conftest import FAST_SIM
-    from tests.engine.harness import FAST_POLICY
-    from tests.invariants import find_violations
+    from tests.helpers.engine import FAST_POLICY
+    from tests.helpers.invariants import find_violations
 
     stack = await LocalStack.start(tmp_path, sim_config=FAST_SIM, policy=FAST_POLICY)
     try:

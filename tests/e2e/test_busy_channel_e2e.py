@@ -13,8 +13,8 @@ from sandbox.discord_emu import EmuConfig
 from sandbox.stack import LocalStack
 from tests.e2e.conftest import FAST_SIM, settle_all
 from tests.e2e.test_bot_e2e import jobs
-from tests.engine.harness import FAST_POLICY
-from tests.invariants import assert_invariants
+from tests.helpers.engine import FAST_POLICY
+from tests.helpers.invariants import assert_invariants
 
 MEMBERS = {101 + n: f"member{n}" for n in range(12)}
 

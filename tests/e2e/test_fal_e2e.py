@@ -16,8 +16,8 @@ from sandbox.fal_sim import SimConfig as FalConfig
 from sandbox.stack import LocalStack
 from tests.e2e.conftest import FAST_SIM, settle_all
 from tests.e2e.test_bot_e2e import emu_ids, jobs, reply_of, result_in
-from tests.engine.harness import FAST_POLICY
-from tests.invariants import assert_invariants
+from tests.helpers.engine import FAST_POLICY
+from tests.helpers.invariants import assert_invariants
 
 FAST_FAL = FalConfig(queue_delay=0.02, step_delay=0.1)
 TO_FAL = RoutingSettings(create="fal", animate="fal")

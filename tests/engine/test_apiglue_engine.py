@@ -8,7 +8,7 @@ from bot.domain.jobs import JobKind, JobRequest, JobState, Origin
 from bot.domain.params import VideoParams
 from bot.providers.apiglue import ApiGlueProvider
 from sandbox.apiglue_sim import SimConfig, start_simulator
-from tests.engine.harness import start_provider_engine
+from tests.helpers.engine import start_provider_engine
 
 
 async def test_a_job_stuck_in_api_glues_queue_expires_and_is_told(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from bot.domain.jobs import JobKind, JobRequest, JobState, Origin
 from bot.providers.fal.pika import FalPikaProvider
 from sandbox.fal_sim import SimConfig, start_simulator
-from tests.engine.harness import start_provider_engine
+from tests.helpers.engine import start_provider_engine
 
 
 async def test_a_request_stuck_in_fals_queue_is_cancelled_there_and_expires(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from bot.providers.base import Account
 from bot.providers.fal.pika import FalPikaProvider
 from sandbox import apiglue_sim, fal_sim
 from sandbox.useapi_sim import DEFAULT_CHANNEL, SimAccount, SimConfig, start_simulator
-from tests.engine.harness import Engine, is_job_fetch, is_listing, start_engine, start_provider_engine
+from tests.helpers.engine import Engine, is_job_fetch, is_listing, start_engine, start_provider_engine
 
 SECOND = "1183508299895820391"
 

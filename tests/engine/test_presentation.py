@@ -11,7 +11,7 @@ from bot.domain.jobs import Job, JobKind, JobRequest, JobState, Origin
 from bot.engine.delivery import JobPlacement
 from bot.store import Database, JobStore
 from sandbox.useapi_sim import SimConfig
-from tests.engine.harness import RecordingDelivery, start_engine
+from tests.helpers.engine import RecordingDelivery, start_engine
 
 FAST = SimConfig(job_started_delay=0.02, job_progress_delay=0.05, job_complete_delay=0.1)
 

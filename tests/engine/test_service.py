@@ -24,7 +24,7 @@ from sandbox.useapi_sim import (
     SimConfig,
     start_simulator,
 )
-from tests.engine.harness import Engine, RecordingDelivery, is_job_fetch, is_listing, start_engine
+from tests.helpers.engine import Engine, RecordingDelivery, is_job_fetch, is_listing, start_engine
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
@@ -595,7 +595,7 @@ async def test_hanging_and_huge_answers_to_polls(tmp_path: Path) -> None:
     a job on a healthy answer path finishes meanwhile."""
     from dataclasses import replace as dc_replace
 
-    from tests.engine.harness import FAST_POLICY
+    from tests.helpers.engine import FAST_POLICY
 
     policy = dc_replace(FAST_POLICY, poll_failures_max=3)
     engine = await start_engine(tmp_path, callbacks=False, poll_interval=1.0, read_timeout=0.3, policy=policy)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.engine.crashpoints import POINTS
-from tests.faults.harness import ProcessStack
+from tests.helpers.process import ProcessStack
 
 TRIALS = 2  # per point in CI; `make soak` runs the randomized long run
 

@@ -11,7 +11,7 @@ import aiohttp
 
 from bot.domain.jobs import JobKind, JobRequest, JobState, Origin
 from bot.web.webhooks import MissLimiter
-from tests.engine.harness import start_engine
+from tests.helpers.engine import start_engine
 
 
 def row_counts(db: Path) -> tuple[int, int]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.engine.crashpoints import POINTS
-from tests.faults.harness import ProcessStack
+from tests.helpers.process import ProcessStack
 
 
 @dataclass

@@ -6,7 +6,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from tests.faults.harness import FAULT_SIM, ProcessStack
+from tests.helpers.process import FAULT_SIM, ProcessStack
 
 
 async def test_sigterm_mid_flight_then_restart(tmp_path: Path) -> None:

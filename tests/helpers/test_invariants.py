@@ -9,7 +9,7 @@ import pytest
 
 from bot.domain.jobs import JobKind, JobRequest, JobState, Origin
 from bot.store import Database, JobStore, JobUpdate
-from tests.invariants import InvariantError, assert_invariants, find_violations
+from tests.helpers.invariants import InvariantError, assert_invariants, find_violations
 
 
 async def make_db(path: Path) -> JobStore:

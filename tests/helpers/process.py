@@ -17,7 +17,7 @@ from pathlib import Path
 from sandbox.discord_emu import RunningEmulator, start_emulator
 from sandbox.stack import free_port
 from sandbox.useapi_sim import DEFAULT_CHANNEL, RunningSimulator, SimConfig, start_simulator
-from tests.invariants import assert_invariants
+from tests.helpers.invariants import assert_invariants
 
 FAULT_SIM = SimConfig(job_started_delay=0.05, job_progress_delay=0.1, job_complete_delay=0.3)
 RETRY_SCALE = "0.02"  # every back-off 50x shorter, so a reconciliation takes well under a second

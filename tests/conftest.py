@@ -1,4 +1,4 @@
-"""Fixtures for engine tests: a real SQLite file per test."""
+"""Fixtures shared by the store and engine tests: a real SQLite file per test."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ from bot.config import (
 from bot.domain.jobs import JobKind
 from bot.providers.registry import SECRET_ENV, keyed_providers, provider_warnings, routes_from
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "config.example.toml"
 
 DISCORD_SECRET = "MTEdiscordSECRETvalue.abcdef.ghijklmnopqrstuvwxYz"

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.domain.jobs import JobKind, JobRequest, JobState, Origin
 from bot.observability.metrics import Metrics
 from bot.web.webhooks import WebhookServer
-from tests.engine.harness import Engine, start_engine
+from tests.helpers.engine import Engine, start_engine
 
 
 @pytest.fixture

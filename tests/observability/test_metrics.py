@@ -33,7 +33,7 @@ from bot.providers.useapi import Timeouts, UseapiPikaProvider
 from bot.store import Database, JobStore
 from sandbox.discord_emu import EmuConfig, RunningEmulator, start_emulator
 from sandbox.useapi_sim import DEFAULT_CHANNEL, RunningSimulator, SimConfig, start_simulator
-from tests.engine.harness import start_engine
+from tests.helpers.engine import start_engine
 
 FAMILIES = {
     "pikabot_jobs": "gauge",
