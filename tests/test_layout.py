@@ -1,0 +1,34 @@
+"""The layout's size rules, checked: modules under bot/ and cogs/ stay readable at a glance."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+MAX_MODULE_LINES = 500
+MAX_FUNCTION_LINES = 60
+
+
+def product_modules() -> list[Path]:
+    return sorted([*REPO.glob("bot/**/*.py"), *REPO.glob("cogs/**/*.py")])
+
+
+def test_no_module_is_over_500_lines() -> None:
+    long = {
+        str(p.relative_to(REPO)): n
+        for p in product_modules()
+        if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}
+
+
+def test_no_function_is_over_60_lines() -> None:
+    long: dict[str, int] = {}
+    for path in product_modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno is not None:
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    long[f"{path.relative_to(REPO)}:{node.name}"] = lines
+    assert long == {}
