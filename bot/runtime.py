@@ -15,13 +15,12 @@ from bot.engine.service import EngineSettings, JobService, RecoveryReport
 from bot.observability.metrics import Metrics
 from bot.providers.base import Provider
 from bot.providers.metered import MeteredProvider
-from bot.providers.registry import SECRET_ENV, accounts_from, providers_from, routes_from
+from bot.providers.registry import accounts_from, providers_from
 from bot.store import Database, JobStore
 from bot.store.settings_store import SettingsStore
 from bot.web.webhooks import WebhookServer
 
-# The registry's derived tables, re-exported for the layers above: cogs may not import providers.
-__all__ = ["SECRET_ENV", "Runtime", "accounts_from", "engine_settings_from", "providers_from", "routes_from"]
+__all__ = ["Runtime", "engine_settings_from"]
 
 log = logging.getLogger(__name__)
 

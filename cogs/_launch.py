@@ -16,7 +16,6 @@ from bot.discord.render import eta_text, size_text
 from bot.domain.jobs import InputFile, Job, JobKind, JobRequest, Origin
 from bot.domain.params import VideoParams
 from bot.domain.prompt import PikaOptions, PromptKind, merge_options, parse_prompt
-from bot.runtime import SECRET_ENV
 from cogs._guards import check_banned, guard, limits_of_member
 
 if TYPE_CHECKING:
@@ -150,7 +149,8 @@ async def launch(
     bot = interaction.client
     upstream = bot.runtime.service.provider_info(provider)
     if upstream is None:
-        raise UserFacingError(not_set_up(provider, bot.runtime.service.display_name(provider)))
+        service = bot.runtime.service
+        raise UserFacingError(not_set_up(service.display_name(provider), service.key_variable(provider)))
     placement = placement_for(interaction)
     settings = await guard(interaction)
     if upstream.capabilities.prompt_flags:
@@ -186,10 +186,9 @@ async def launch(
     await announce(interaction, job, placement)
 
 
-def not_set_up(provider: str, name: str) -> str:
+def not_set_up(name: str, variable: str | None) -> str:
     """The answer to a command whose provider (shown as `name`) this bot has no credentials for."""
-    # Each provider's config section is named after it, and its secret comes from this variable.
-    variable = next((env for env, section, _ in SECRET_ENV if section == provider), "its token")
+    variable = variable or "its token"
     return (
         f"This command uses **{name}**, which is not set up on this bot. A bot admin can turn it on "
         f'by setting `{variable}` (see the README, "Choosing a provider").'

@@ -17,7 +17,8 @@ from bot.discord.delivery import DiscordDelivery
 from bot.discord.errors import PikaTree
 from bot.domain.retry import RetryPolicy
 from bot.observability.metrics import Metrics, discord_trace_config
-from bot.runtime import Runtime, routes_from
+from bot.providers.registry import routes_from
+from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

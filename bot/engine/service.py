@@ -29,7 +29,7 @@ from bot.engine.submitting import Submitter
 from bot.engine.tracking import Tracking
 from bot.observability.metrics import JobGauges, Metrics
 from bot.providers.base import Capabilities, Provider
-from bot.providers.registry import DISPLAY_NAMES
+from bot.providers.registry import BY_NAME, DISPLAY_NAMES
 from bot.store import JobStore
 
 __all__ = [
@@ -190,6 +190,11 @@ class JobService:
     def display_name(self, provider: str) -> str:
         """How members see a provider's name, configured here or not ("fal.ai")."""
         return DISPLAY_NAMES.get(provider, provider)
+
+    def key_variable(self, provider: str) -> str | None:
+        """The environment variable that turns a provider on ("FAL_KEY"); None for an unknown name."""
+        entry = BY_NAME.get(provider)
+        return entry.env_var if entry is not None else None
 
     def provider_info(self, name: str) -> ProviderInfo | None:
         """How a configured provider is named and what it can do; None when it is not configured."""
