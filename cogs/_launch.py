@@ -279,7 +279,7 @@ async def announce(interaction: discord.Interaction[PikaBot], job: Job, placemen
     bot.delivery.remember_interaction(
         job.id, Announcement(interaction, accepted, use_thread=placement.use_thread, note=placement.note)
     )
-    service.present(job.id)
+    service.present(job.id, (position, eta))
 
 
 __all__ = [

@@ -19,6 +19,10 @@ _RUN_TIMES_TTL = 30.0  # seconds between refreshes of that sample
 _QUEUE_SHOWN = 10  # queued jobs whose status is edited when the queue moves; the rest wait their turn
 
 
+#: A job's place in the queue and the ETA shown with it (seconds), as read for display.
+QueuePlace = tuple[int | None, float | None]
+
+
 class Presentation:
     """Status messages, threads, progress and queue places, as the member sees them."""
 
@@ -28,18 +32,24 @@ class Presentation:
         self._run_times_at = float("-inf")
         self._shown_positions: dict[int, int] = {}
 
-    def present(self, job_id: int) -> None:
-        """Place the job in the background (at most one placement per job at a time)."""
-        self._ctx.tasks.spawn(("place", job_id), self.place(job_id))
+    def present(self, job_id: int, shown: QueuePlace | None = None) -> None:
+        """Place the job in the background (at most one placement per job at a time); `shown` is its
+        queue place as the caller just read it, so it is not read twice."""
+        self._ctx.tasks.spawn(("place", job_id), self.place(job_id, shown))
 
-    async def place(self, job_id: int) -> None:
+    async def place(self, job_id: int, shown: QueuePlace | None = None) -> None:
         """Post the job's status message and thread, record them once, then show its current state."""
         ctx = self._ctx
         job = await ctx.store.get(job_id)
         if job is None or job.placed:
             return
-        position = await ctx.store.queue_position(job.id) if job.state is JobState.QUEUED else None
-        eta = await self.queue_eta(job, position) if position else None
+        if job.state is not JobState.QUEUED:
+            position, eta = None, None
+        elif shown is not None:
+            position, eta = shown
+        else:
+            position = await ctx.store.queue_position(job.id)
+            eta = await self.queue_eta(job, position) if position else None
         try:
             where = await ctx.delivery.place_job(job, position, eta)
         except Exception:

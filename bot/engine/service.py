@@ -23,7 +23,7 @@ from bot.engine.finishing import Finishing
 from bot.engine.intake import CancelOutcome, Intake, JobNotFound, NotRetryable, check_declared
 from bot.engine.loop import EngineLoop, RecoveryReport
 from bot.engine.lost_callbacks import ExecutingSweep
-from bot.engine.presentation import Presentation
+from bot.engine.presentation import Presentation, QueuePlace
 from bot.engine.scheduler import Scheduler
 from bot.engine.submitting import Submitter
 from bot.engine.tracking import Tracking
@@ -150,10 +150,11 @@ class JobService:
         """
         return await self._intake.submit(request, announce=announce, limits=limits)
 
-    def present(self, job_id: int) -> None:
+    def present(self, job_id: int, shown: QueuePlace | None = None) -> None:
         """Post a new job's status message and thread now (the Discord layer has the member's
-        interaction at hand); the loop's sweep covers any job this misses."""
-        self._presentation.present(job_id)
+        interaction at hand; `shown` is the queue place it just told them); the loop's sweep covers
+        any job this misses."""
+        self._presentation.present(job_id, shown)
 
     async def retry(
         self, job_id: int, requester_id: int, *, announce: bool = False, limits: MemberLimits | None = None
