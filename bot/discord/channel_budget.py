@@ -12,6 +12,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 
+_MAX_CHANNELS = 10_000  # windows kept before idle ones are dropped
 _RECHECK = 0.05  # seconds between looks while an edit waits behind posts
 
 
@@ -57,11 +58,11 @@ class ChannelBudget:
             await asyncio.sleep(max(wait, _RECHECK))
 
     def _window(self, channel_id: int) -> deque[float]:
-        window = self._spent.setdefault(channel_id, deque())
         cutoff = self._clock() - self.per
+        if channel_id not in self._spent and len(self._spent) >= _MAX_CHANNELS:
+            # Every thread is a channel of its own: forget the ones with nothing left in their window.
+            self._spent = {k: w for k, w in self._spent.items() if w and w[-1] > cutoff}
+        window = self._spent.setdefault(channel_id, deque())
         while window and window[0] <= cutoff:
             window.popleft()
-        if not window and len(self._spent) > 10_000:
-            del self._spent[channel_id]  # idle channels are free to forget
-            window = self._spent.setdefault(channel_id, deque())
         return window

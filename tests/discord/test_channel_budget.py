@@ -52,3 +52,13 @@ async def test_channels_have_their_own_budgets() -> None:
     async with asyncio.timeout(0.5):
         await budget.post(2)  # another channel (a thread) is not held back
     assert budget.room(1) == 0 and budget.room(2) == 0
+
+
+async def test_idle_channels_are_forgotten_once_many_are_known() -> None:
+    now = [0.0]
+    budget = ChannelBudget(limit=1, per=1.0, clock=lambda: now[0])
+    for channel in range(10_000):
+        await budget.post(channel)
+    now[0] = 5.0  # every window is empty now
+    await budget.post(10_000_001)
+    assert len(budget._spent) == 1
