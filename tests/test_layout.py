@@ -32,3 +32,24 @@ def test_no_function_is_over_60_lines() -> None:
                 if lines > MAX_FUNCTION_LINES:
                     long[f"{path.relative_to(REPO)}:{node.name}"] = lines
     assert long == {}
+
+
+def test_code_cites_only_notes_in_the_repository() -> None:
+    """Design notes the code relies on live in docs/; no build machine's path appears anywhere."""
+    outside = (
+        "api-contract.md",
+        "fal-pika-contract.md",
+        "design.md",
+        "discord-emulator-notes",
+        "/work/",
+        "/root/",
+    )
+    found = [
+        f"{path.relative_to(REPO)}: {word}"
+        for folder in ("bot", "cogs", "sandbox", "tests", "benchmarks")
+        for path in (REPO / folder).rglob("*.py")
+        if path.name != "test_layout.py"
+        for word in outside
+        if word in path.read_text()
+    ]
+    assert found == []

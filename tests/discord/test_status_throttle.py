@@ -61,3 +61,19 @@ async def test_no_status_message_means_no_edit() -> None:
     await delivery.job_changed(job(status_message_id=None), 1)
     await asyncio.sleep(0.05)
     assert client.edits == []
+
+
+async def test_the_final_edit_keeps_the_pace_and_nothing_follows_it() -> None:
+    """The last edit (delivered) waits out the interval after the previous edit; later changes are ignored."""
+    client = RecordedEdits()
+    delivery = DiscordDelivery(cast(discord.Client, client), status_interval=0.3)
+    base = job(status_message_id=77, state=JobState.RUNNING)
+    await delivery.job_changed(base, None)
+    await asyncio.sleep(0.01)
+    await delivery._final_status(base, JobState.DELIVERED)
+    await delivery.job_changed(replace(base, progress="late"), None)
+    await asyncio.sleep(0.5)
+    assert len(client.edits) == 2
+    (first_at, _, _), (final_at, _, final) = client.edits
+    assert final_at - first_at >= 0.29 and "late" not in final
+    assert delivery._status == {}
