@@ -49,7 +49,9 @@ What the sources do not say, and what this module therefore chose (each marked U
 * Cancel: a queued request is removed and ends COMPLETED with ``error_type`` ``client_cancelled``;
   its result is 499 ``{"detail": "Request cancelled by client", "error_type": "client_cancelled"}``
   and its webhook is an ERROR.  A running request stops at its next step the same way, unless
-  ``cancel_running_finishes`` (then the signal is ignored and the job finishes normally).
+  ``cancel_running_finishes`` (then the signal is ignored and the job finishes normally).  An
+  accepted cancel answers 202 ``{"status": "CANCELLATION_REQUESTED"}``, or 200 ``{"status": "OK"}``
+  with ``cancel_accepted_status = 200`` (fal documents both bodies; its client accepts any 2xx).
 * The queue retries ``runner_*`` failures only (not ``request_timeout``/``startup_timeout``) and
   puts the request back at the end of the queue; each retry gets a new ``gateway_request_id``.
 * Webhooks: the ``X-Fal-Webhook-Request-Id`` header carries ``request_id``; each attempt is signed
@@ -277,6 +279,8 @@ class SimConfig:
     accept_string_duration: bool = False
     model_errors_on_status: bool = True
     cancel_running_finishes: bool = False
+    #: How an accepted cancel answers: 202 CANCELLATION_REQUESTED, or 200 OK (both documented by fal).
+    cancel_accepted_status: int = 202
     scenes_images: tuple[int, int] = (1, 5)
     frames_images: tuple[int, int] = (2, 5)
     max_transitions_total: int = 25
@@ -1603,6 +1607,8 @@ class FalSimulator:
             self._stop_run(req)
             self._cancelled(req)
         self._notify(req)
+        if self.config.cancel_accepted_status == 200:
+            return self._reply({"status": "OK"}, 200, request_id=req.id)
         return self._reply({"status": "CANCELLATION_REQUESTED"}, 202, request_id=req.id)
 
     # ----- storage and media --------------------------------------------------------------------
@@ -1780,7 +1786,10 @@ _ERROR_TYPE_KNOBS: Final = frozenset({"submit_fail_error_type", "fail_error_type
 
 def _coerce_knob(name: str, current: object, value: object) -> object:
     """Check a knob value against the knob's type (bool before int: bool is an int subclass)."""
-    if name in _STATUS_KNOBS:
+    if name == "cancel_accepted_status":
+        if value in (200, 202) and _is_int(value):
+            return value
+    elif name in _STATUS_KNOBS:
         if (value is None and name == "jwks_status") or (_is_int(value) and 400 <= value <= 599):
             return value
     elif name in _ERROR_TYPE_KNOBS:

@@ -184,6 +184,50 @@ async def test_cancel_outcomes(env: Env, fal: FalClient) -> None:
     assert await fal.cancel(unknown) is FalCancelOutcome.NOT_FOUND
 
 
+@pytest.mark.parametrize(("status", "body"), [(202, "CANCELLATION_REQUESTED"), (200, "OK")])
+async def test_cancel_accepted_as_200_ok_or_202(env: Env, fal: FalClient, status: int, body: str) -> None:
+    """The simulator answers as configured; either answer is REQUESTED, as fal's own client reads it."""
+    env.sim.update_config({"cancel_accepted_status": status})
+    env.sim.update_faults({"stuck_queued": True})
+    sub = await fal.submit(TEXT_TO_VIDEO, T2V)
+    async with env.http.put(sub.cancel_url, headers={"Authorization": f"Key {DEFAULT_KEY}"}) as raw:
+        assert (raw.status, await raw.json()) == (status, {"status": body})
+    assert await fal.cancel(sub.cancel_url) is FalCancelOutcome.ALREADY_COMPLETED  # the raw PUT won
+    sub = await fal.submit(TEXT_TO_VIDEO, T2V)
+    assert await fal.cancel(sub.cancel_url) is FalCancelOutcome.REQUESTED
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "outcome"),
+    [
+        (204, b"", FalCancelOutcome.REQUESTED),
+        (200, b"not json", FalCancelOutcome.REQUESTED),
+        (201, b'{"status": "SOMETHING_NEW"}', FalCancelOutcome.REQUESTED),
+        (200, b'{"status": "ALREADY_COMPLETED"}', FalCancelOutcome.ALREADY_COMPLETED),
+        (200, b'{"status": "NOT_FOUND"}', FalCancelOutcome.NOT_FOUND),
+    ],
+)
+async def test_cancel_reads_any_2xx_as_accepted_unless_the_body_says_otherwise(
+    env: Env, status: int, body: bytes, outcome: FalCancelOutcome
+) -> None:
+    """fal's docs list OK, CANCELLATION_REQUESTED, ALREADY_COMPLETED and NOT_FOUND as cancel bodies."""
+
+    async def answer(request: web.Request) -> web.Response:
+        return web.Response(status=status, body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_put("/{tail:.*}", answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        fal = FalClient(base, DEFAULT_KEY, env.http)
+        assert await fal.cancel(f"{base}/fal-ai/pika/requests/x/cancel") is outcome
+    finally:
+        await runner.cleanup()
+
+
 async def test_upload_round_trip_and_token_cache(env: Env, fal: FalClient) -> None:
     url = await fal.upload(PNG, "image/png", "cat.png")
     assert url.startswith(f"{env.running.base_url}/files/u/") and url.endswith("_cat.png")

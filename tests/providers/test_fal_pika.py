@@ -394,6 +394,20 @@ async def test_cancel_answers(fal: FalPikaProvider, sim: RunningFalSimulator) ->
     assert unknown.value.kind is ErrorKind.NOT_FOUND
 
 
+@pytest.mark.parametrize("status", [202, 200])
+async def test_cancel_accepts_any_2xx(fal: FalPikaProvider, sim: RunningFalSimulator, status: int) -> None:
+    """fal answers an accepted cancel 202 CANCELLATION_REQUESTED or 200 OK: both are accepted, and the
+    job then reads CANCELLED (a 200 is not a malformed answer to retry)."""
+    sim.sim.update_config({"cancel_accepted_status": status})
+    sim.sim.faults.stuck_queued = True
+    queued = await fal.submit(submit_request(request()))
+    await fal.cancel(queued.upstream_id, queued.handle)  # no UpstreamError
+    answers = [r for r in sim.sim.recorded if r.method == "PUT" and r.path.endswith("/cancel")]
+    assert [r.status for r in answers] == [status]
+    snapshot = await fal.fetch(queued.upstream_id, queued.handle)
+    assert snapshot.status is UpstreamStatus.CANCELLED
+
+
 # -- check() ------------------------------------------------------------------------------------------
 
 

@@ -80,7 +80,7 @@ class FalState(StrEnum):
 
 
 class FalCancelOutcome(StrEnum):
-    """The three answers of ``PUT cancel_url`` (section 1.6)."""
+    """The three outcomes of ``PUT cancel_url`` (section 1.6); fal's ``OK`` body means ``REQUESTED``."""
 
     REQUESTED = "CANCELLATION_REQUESTED"
     ALREADY_COMPLETED = "ALREADY_COMPLETED"

@@ -255,7 +255,7 @@ class FalClient:
         )
 
     async def cancel(self, cancel_url: str) -> FalCancelOutcome:
-        """``PUT cancel_url``: 202 requested, 400 already completed, 404 not found (section 1.6).
+        """``PUT cancel_url``: any 2xx requested, 400 already completed, 404 not found (section 1.6).
 
         A running request may still finish after ``REQUESTED``: keep polling.
         """
@@ -263,7 +263,11 @@ class FalClient:
         answer = await self._call("PUT", cancel_url)
         data = json_or_none(answer.raw)
         text = data.get("status") if isinstance(data, dict) else None
-        if answer.status == 202:
+        if 200 <= answer.status < 300:
+            # fal's own clients take any 2xx as accepted, whatever the body ("OK" with 200,
+            # "CANCELLATION_REQUESTED" with 202, or none); only a body that says otherwise is heeded.
+            if text in (FalCancelOutcome.ALREADY_COMPLETED, FalCancelOutcome.NOT_FOUND):
+                return FalCancelOutcome(text)
             return FalCancelOutcome.REQUESTED
         if answer.status == 400 and text == FalCancelOutcome.ALREADY_COMPLETED:
             return FalCancelOutcome.ALREADY_COMPLETED
