@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from bot.config.checks import OWN_ERROR, model_in, show_value
+from bot.config.environment import environment_overrides
 from bot.config.schema import Settings, secret_paths
 
 
@@ -42,31 +43,46 @@ DISCORD_SECRET: Final[SecretEnv] = ("DISCORD_TOKEN", "discord", "token")
 def load_settings(
     path: str | Path | None, env: Mapping[str, str] | None = None, *, secret_env: Iterable[SecretEnv]
 ) -> Settings:
-    """Read and validate ``path`` (None: defaults only), with the ``secret_env`` variables overriding it.
+    """Read and validate ``path`` (None: defaults only), with the environment overriding it.
 
-    The variables are given by the caller (``bot.providers.registry.SECRET_ENV``): providers are
-    registered above the config layer. Raises ConfigError listing every problem found.
+    The ``secret_env`` variables set the secrets; they are given by the caller
+    (``bot.providers.registry.SECRET_ENV``): providers are registered above the config layer.
+    ``PIKABOT_<SECTION>_<KEY>`` variables set any other plain key (``bot.config.environment``).
+    Raises ConfigError listing every problem found.
     """
     environ: Mapping[str, str] = os.environ if env is None else env
     raw: dict[str, Any] = {} if path is None else _read_toml(Path(path))
-
-    from_env: dict[str, str] = {}  # "discord.token" -> "DISCORD_TOKEN", for error messages
+    secret_env = tuple(secret_env)
+    overrides = environment_overrides(environ, {f"{s}.{k}": variable for variable, s, k in secret_env})
+    from_env: dict[str, str] = dict(overrides.sources)  # "fal.base_url" -> "PIKABOT_FAL_BASE_URL"
+    for (section, key), value in overrides.values.items():
+        _set(raw, section, key, value)
     for variable, section, key in secret_env:
         value = environ.get(variable, "")
-        if not value.strip():
-            continue
-        table = raw.setdefault(section, {})
-        if isinstance(table, dict):  # otherwise the section itself is reported as "must be a table"
-            table[key] = value
+        if value.strip() and _set(raw, section, key, value):
             from_env[f"{section}.{key}"] = variable
 
     try:
-        return Settings.model_validate(raw)
+        settings = Settings.model_validate(raw)
     except ValidationError as exc:
         problems = [_describe(error, from_env) for error in exc.errors(include_url=False)]
         secrets = _raw_secrets(raw)
         # `from None`: the ValidationError carries the raw inputs, which may include a token.
-        raise ConfigError(_scrub(problem, secrets) for problem in dict.fromkeys(problems)) from None
+        raise ConfigError(
+            [*overrides.problems, *(_scrub(problem, secrets) for problem in dict.fromkeys(problems))]
+        ) from None
+    if overrides.problems:
+        raise ConfigError(overrides.problems)
+    return settings
+
+
+def _set(raw: dict[str, Any], section: str, key: str, value: object) -> bool:
+    """Put one value from the environment into the raw input; False if the section is not a table."""
+    table = raw.setdefault(section, {})
+    if not isinstance(table, dict):  # the section itself is then reported as "must be a table"
+        return False
+    table[key] = value
+    return True
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
