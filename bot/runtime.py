@@ -15,7 +15,7 @@ from bot.engine.service import EngineSettings, JobService, RecoveryReport
 from bot.observability.metrics import Metrics
 from bot.providers.base import Provider
 from bot.providers.metered import MeteredProvider
-from bot.providers.registry import accounts_from, providers_from
+from bot.providers.registry import accounts_from, download_hosts_from, providers_from
 from bot.store import Database, JobStore
 from bot.store.settings_store import SettingsStore
 from bot.web.webhooks import WebhookServer
@@ -92,7 +92,7 @@ class Runtime:
         }
         downloader = VideoDownloader(
             DownloadPolicy(
-                allowed_hosts=frozenset(settings.downloads.allowed_hosts),
+                allowed_hosts=download_hosts_from(settings),
                 max_bytes=settings.downloads.max_bytes,
             )
         )

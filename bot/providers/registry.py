@@ -20,6 +20,7 @@ from bot.config import DISCORD_SECRET, RoutingSettings, SecretEnv, Settings
 from bot.domain.jobs import JobKind
 from bot.providers.apiglue import ApiGlueProvider
 from bot.providers.base import Account, Capabilities, Provider
+from bot.providers.fal.client import RESULT_HOSTS as FAL_RESULT_HOSTS
 from bot.providers.fal.pika import FalPikaProvider
 from bot.providers.fal.prices import FalPrices
 from bot.providers.useapi import UseapiPikaProvider
@@ -39,6 +40,9 @@ class ProviderEntry:
     setting: str  # the key of its section that variable overrides, e.g. "key" for [fal] key
     accounts: Callable[[Settings], list[Account]]  # its accounts and their slots (keyed only)
     build: Callable[[Settings, str], Provider]  # its client, from the settings and the secret
+    #: Hosts its result videos come from, allowed for download while it has a key (on top of
+    #: [downloads] allowed_hosts), so a first run needs no list of hosts to post a video.
+    result_hosts: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -98,6 +102,7 @@ PROVIDERS: Final[tuple[ProviderEntry, ...]] = (
         # fal queues excess requests itself; our cap keeps the queue (and its positions) ours.
         accounts=lambda s: [Account("fal", None, s.fal.max_jobs, provider=FalPikaProvider.name)],
         build=_fal,
+        result_hosts=FAL_RESULT_HOSTS,
     ),
     ProviderEntry(
         UseapiPikaProvider,
@@ -162,6 +167,18 @@ def accounts_from(settings: Settings) -> list[Account]:
         if entry.secret(settings) is not None
         for account in entry.accounts(settings)
     ]
+
+
+def provider_download_hosts(settings: Settings) -> tuple[str, ...]:
+    """The result hosts of every keyed provider that [downloads] allowed_hosts does not list."""
+    listed = set(settings.downloads.allowed_hosts)
+    hosts = (host for entry in PROVIDERS if entry.secret(settings) is not None for host in entry.result_hosts)
+    return tuple(host for host in dict.fromkeys(hosts) if host not in listed)
+
+
+def download_hosts_from(settings: Settings) -> frozenset[str]:
+    """Every host result videos may be downloaded from: the configured ones and the keyed providers'."""
+    return frozenset(settings.downloads.allowed_hosts) | frozenset(provider_download_hosts(settings))
 
 
 def provider_warnings(settings: Settings) -> list[str]:

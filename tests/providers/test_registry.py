@@ -7,7 +7,16 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from bot.config import ApiGlueSettings, ConfigError, FalSettings, Settings, UseapiSettings, load_settings
+from bot.config import (
+    ApiGlueSettings,
+    ConfigError,
+    DatabaseSettings,
+    DownloadSettings,
+    FalSettings,
+    Settings,
+    UseapiSettings,
+    load_settings,
+)
 from bot.domain.jobs import JobKind
 from bot.providers.apiglue import ApiGlueProvider
 from bot.providers.base import Provider
@@ -20,7 +29,9 @@ from bot.providers.registry import (
     ROUTED_KINDS,
     SECRET_ENV,
     accounts_from,
+    download_hosts_from,
     keyed_providers,
+    provider_download_hosts,
     providers_from,
     routes_from,
 )
@@ -107,3 +118,36 @@ def test_generate_routed_to_a_provider_that_cannot_serve_it_is_refused_by_name(t
     with pytest.raises(ConfigError) as caught:
         load_settings(path, env={}, secret_env=SECRET_ENV)
     assert caught.value.problems == ('routing.generate: must be "auto" or "apiglue" (got "useapi")',)
+
+
+def test_a_keyed_provider_s_result_hosts_are_allowed_for_download() -> None:
+    """fal.ai's videos come from its CDN: with FAL_KEY set they download without listing its hosts
+    (a first run has no [downloads] list); without the key, only the configured hosts."""
+    discord_cdn = frozenset(Settings().downloads.allowed_hosts)
+    assert download_hosts_from(Settings()) == discord_cdn
+    fal_only = Settings(fal=FalSettings(key=SecretStr("id:secret")))
+    assert download_hosts_from(fal_only) == discord_cdn | {
+        "v3.fal.media",
+        "v3b.fal.media",
+        "v2.fal.media",
+        "fal.media",
+    }
+    assert provider_download_hosts(fal_only)[0] == "v3.fal.media"
+    listed = fal_only.model_copy(update={"downloads": DownloadSettings(allowed_hosts=("v3.fal.media",))})
+    assert "v3.fal.media" not in provider_download_hosts(listed)  # already listed: not named twice
+
+
+async def test_the_running_engine_downloads_from_the_keyed_providers_hosts(tmp_path: Path) -> None:
+    """The assembly hands the downloader the widened list, not only [downloads] allowed_hosts."""
+    from bot.ops.operator_jobs import OperatorDelivery
+    from bot.runtime import Runtime
+
+    settings = Settings(
+        fal=FalSettings(key=SecretStr("id:secret")),
+        database=DatabaseSettings(path=str(tmp_path / "pikabot.sqlite3")),
+    )
+    runtime = await Runtime.open(settings, OperatorDelivery(), start_loop=False, serve_webhooks=False)
+    try:
+        assert "v3.fal.media" in runtime.downloader.policy.allowed_hosts
+    finally:
+        await runtime.stop()

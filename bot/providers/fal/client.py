@@ -47,13 +47,15 @@ from bot.providers.fal.answers import (
     parse_logs,
 )
 
-__all__ = ["CDN_URL", "QUEUE_URL", "REST_URL", "FalClient"]
+__all__ = ["CDN_URL", "QUEUE_URL", "REST_URL", "RESULT_HOSTS", "FalClient"]
 
 log = logging.getLogger(__name__)
 
 QUEUE_URL: Final = "https://queue.fal.run"
 REST_URL: Final = "https://rest.fal.ai"
 CDN_URL: Final = "https://v3.fal.media"
+#: The CDN hosts fal serves model outputs from (section 1.1): result videos are downloaded from them.
+RESULT_HOSTS: Final = ("v3.fal.media", "v3b.fal.media", "v2.fal.media", "fal.media")
 
 MAX_ANSWER_BYTES: Final = 8 * 1024 * 1024
 #: A storage token is renewed this long before its ``expires_at``.
