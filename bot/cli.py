@@ -9,15 +9,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
+from urllib.parse import urlsplit, urlunsplit
 
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings, render_settings, settings_warnings
+from bot.config.environment import environment_overrides
 from bot.domain.jobs import JobState
 from bot.observability.logsetup import LOG_FORMATS, SecretRedactor, setup_logging
 from bot.providers.registry import (
@@ -25,6 +28,7 @@ from bot.providers.registry import (
     PROVIDER_KEYS_HINT,
     SECRET_ENV,
     keyed_providers,
+    provider_download_hosts,
     provider_warnings,
     routes_from,
 )
@@ -79,6 +83,42 @@ def load_config(args: argparse.Namespace) -> Settings | None:
         return None
 
 
+def describe_source(path: Path | None) -> str:
+    """Where the settings come from: the file read, or that none was found and defaults apply."""
+    if path is not None:
+        return f"config file {path}"
+    return f"no config file found (no --config, no ./{DEFAULT_CONFIG}): using built-in defaults and the environment"
+
+
+def describe_environment() -> str:
+    """The ``PIKABOT_*`` variables that set keys (names only), or "" when none do."""
+    used = sorted(environment_overrides(os.environ).sources.values())
+    return ", ".join(used)
+
+
+def describe_database(settings: Settings) -> str:
+    """The database as an operator finds it: an absolute file path, or a URL without its password."""
+    location = settings.database.path
+    if "://" in location:  # a URL-style location: never log a password it may carry
+        parts = urlsplit(location)
+        if parts.password is not None:
+            host = parts.hostname or ""
+            netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+            location = urlunsplit(parts._replace(netloc=netloc))
+        return location
+    if location == ":memory:":
+        return location
+    return str(Path(location).absolute())
+
+
+def describe_callbacks(settings: Settings) -> str:
+    """Whether upstreams call back, or the bot only polls (and how often)."""
+    every = f"{settings.jobs.poll_interval:g} s"
+    if settings.callbacks.enabled:
+        return f"on at {settings.callbacks.public_url} (polling every {every} as a backup)"
+    return f"off, polling every {every} (set [callbacks] public_url to turn them on)"
+
+
 def describe_routes(settings: Settings) -> str:
     """Each routed command and the provider it goes to, e.g. ``create → fal.ai``; unkeyed ones marked."""
     keyed = keyed_providers(settings)
@@ -100,8 +140,12 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     source = str(path) if path is not None else f"built-in defaults ({DEFAULT_CONFIG} not found)"
     # stdout stays valid TOML (the header is a comment); warnings go to stderr.
     print(f"# pikabot {__version__}: effective configuration from {source}; secrets masked")
+    if environment := describe_environment():
+        print(f"# settings from the environment (they override the file): {environment}")
     print(render_settings(settings), end="")
     print(f"# effective routes: {describe_routes(settings)}")
+    if extra_hosts := provider_download_hosts(settings):
+        print(f"# result videos may also come from the keyed providers' hosts: {', '.join(extra_hosts)}")
     for warning in [*settings_warnings(settings), *provider_warnings(settings)]:
         print(f"warning: {warning}", file=sys.stderr)
     return 0
@@ -121,7 +165,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"config: set {' and '.join(missing)} in the environment (or the config file)", file=sys.stderr)
         return EXIT_CONFIG
     setup_logging(args.log_level, settings.secrets(), args.log_format)
-    log.info("pikabot %s starting; routes: %s", __version__, describe_routes(settings))
+    log.info("pikabot %s starting; %s", __version__, describe_source(config_path(args)))
+    if environment := describe_environment():
+        log.info("settings from the environment: %s", environment)
+    log.info("routes: %s", describe_routes(settings))
+    log.info("database: %s; videos wait in %s", describe_database(settings), settings.media_dir.absolute())
+    log.info("callbacks: %s", describe_callbacks(settings))
     from bot.discord.runner import run_bot  # imported late: check-config must not need discord.py
 
     return asyncio.run(run_bot(settings))

@@ -30,6 +30,8 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("DISCORD_TOKEN", raising=False)
     for variable in ("USEAPI_TOKEN", "APIGLUE_TOKEN", "FAL_KEY"):
         monkeypatch.delenv(variable, raising=False)
+    for variable in [v for v in os.environ if v.startswith("PIKABOT_")]:
+        monkeypatch.delenv(variable)
     monkeypatch.chdir(tmp_path)
 
 
@@ -174,6 +176,81 @@ def test_python_dash_m_bot(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "jobs.poll_interval: must be a number >= 1 (got 0)" in result.stderr
+
+
+def test_check_config_names_environment_settings_and_provider_hosts(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Which PIKABOT_* variables applied (names only), and that fal's CDN is allowed once FAL_KEY is set."""
+    monkeypatch.setenv("PIKABOT_DATABASE_PATH", "/srv/pikabot/jobs.sqlite3")
+    monkeypatch.setenv("FAL_KEY", "key-id:key-secret")
+    assert main(["check-config"]) == 0
+    out = capsys.readouterr().out
+    assert "# settings from the environment (they override the file): PIKABOT_DATABASE_PATH\n" in out
+    assert 'path = "/srv/pikabot/jobs.sqlite3"' in out
+    assert "# result videos may also come from the keyed providers' hosts: v3.fal.media, " in out
+
+
+# --- pikabot run: what it says at start ------------------------------------------------------------
+
+
+def _run_without_connecting(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> None:
+    """`pikabot run` up to the point it would connect to Discord (the log goes to stderr)."""
+    seen: list[object] = []
+
+    async def run_bot(settings: object) -> int:
+        seen.append(settings)
+        return 0
+
+    monkeypatch.setattr("bot.discord.runner.run_bot", run_bot)
+    monkeypatch.setenv("DISCORD_TOKEN", DISCORD_SECRET)
+    monkeypatch.setenv("FAL_KEY", "key-id:key-secret")
+    assert main(["run", *argv]) == 0
+    assert len(seen) == 1
+
+
+def test_run_logs_version_source_routes_database_and_callbacks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no config file: the version, that defaults are used, the routes, the database file (absolute)
+    and that callbacks are off (polling); the secrets never."""
+    _run_without_connecting(monkeypatch, [])
+    err = capsys.readouterr().err
+    assert (
+        "pikabot 0.1.0 starting; no config file found (no --config, no ./config.toml): "
+        "using built-in defaults and the environment" in err
+    )
+    assert "routes: create → fal.ai, animate → fal.ai, scenes → fal.ai, frames → fal.ai" in err
+    assert f"database: {tmp_path / 'pikabot.sqlite3'}; videos wait in {tmp_path / 'pikabot-media'}" in err
+    assert "callbacks: off, polling every 15 s" in err
+    assert DISCORD_SECRET not in err and "key-secret" not in err
+
+
+def test_run_logs_the_config_file_and_callbacks_when_set(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "pika.toml"
+    config.write_text(
+        '[database]\npath = "/var/lib/pikabot/pikabot.sqlite3"\n'
+        '[callbacks]\npublic_url = "https://bot.example.com"\n[jobs]\npoll_interval = 20\n',
+        encoding="utf-8",
+    )
+    _run_without_connecting(monkeypatch, ["--config", str(config)])
+    err = capsys.readouterr().err
+    assert f"pikabot 0.1.0 starting; config file {config}" in err
+    assert "database: /var/lib/pikabot/pikabot.sqlite3; videos wait in /var/lib/pikabot/pikabot-media" in err
+    assert "callbacks: on at https://bot.example.com (polling every 20 s as a backup)" in err
+
+
+def test_database_is_shown_without_a_password() -> None:
+    """A URL-style database location (a server, as issue 15 plans) is logged with its password masked."""
+    from bot.config import DatabaseSettings, Settings
+
+    url = "postgresql://pika:s3cret@db.example.com:5432/pikabot"
+    shown = cli.describe_database(Settings(database=DatabaseSettings(path=url)))
+    assert shown == "postgresql://pika:***@db.example.com:5432/pikabot"
+    relative = cli.describe_database(Settings(database=DatabaseSettings(path="jobs.sqlite3")))
+    assert Path(relative).is_absolute() and relative.endswith("jobs.sqlite3")
 
 
 # --- log format ------------------------------------------------------------------------------------

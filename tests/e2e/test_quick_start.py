@@ -1,0 +1,106 @@
+"""The README's "Quick start with fal.ai", step by step, against the stand-ins.
+
+1. A Discord application with a bot token: the emulator's application and token.
+2. The invite URL with the scopes and permissions the bot needs: logged by the bot at start.
+3. Installed: the venv's ``pikabot`` console script (what ``make install`` / ``pip install`` makes).
+4. ``export DISCORD_TOKEN=… FAL_KEY=…`` and ``pikabot run``: no config file anywhere, no --config.
+5. ``/pika create`` in a channel: the video arrives in the request's thread.
+
+The stand-ins' addresses reach the process as ``PIKABOT_*`` variables (what an operator behind a
+proxy would set), never as a file; no file is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from bot import __version__
+from bot.discord.app import REQUIRED_PERMISSIONS
+from sandbox.discord_emu import RunningEmulator, start_emulator
+from sandbox.fal_sim import RunningFalSimulator, SimConfig, start_simulator
+from sandbox.stack import free_port
+
+SECRETS = ("DISCORD_TOKEN", "USEAPI_TOKEN", "APIGLUE_TOKEN", "FAL_KEY")
+
+
+def pikabot_command() -> list[str]:
+    """The installed console script when there is one (step 3), else the same entry point by module."""
+    script = Path(sys.executable).parent / "pikabot"
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "bot"]
+
+
+def quick_start_env(emulator: RunningEmulator, fal: RunningFalSimulator, listen_port: int) -> dict[str, str]:
+    """Step 4's two secrets, plus only the stand-ins' addresses; nothing else of ours is inherited."""
+    env = {k: v for k, v in os.environ.items() if k not in SECRETS and not k.startswith("PIKABOT_")}
+    env |= {"DISCORD_TOKEN": emulator.emu.config.bot_token, "FAL_KEY": fal.sim.config.key}
+    env |= {
+        # Where "Discord" and "fal.ai" are: the emulator and the simulator on 127.0.0.1.
+        "PIKABOT_DISCORD_API_BASE_URL": emulator.api_base_url,
+        "PIKABOT_DISCORD_GATEWAY_URL": emulator.gateway_url,
+        "PIKABOT_FAL_BASE_URL": fal.base_url,
+        "PIKABOT_FAL_REST_BASE_URL": fal.base_url,
+        "PIKABOT_FAL_JWKS_URL": fal.jwks_url,
+        # The simulator's "CDN" is 127.0.0.1, which the download guard refuses unless listed.
+        "PIKABOT_DOWNLOADS_ALLOWED_HOSTS": "127.0.0.1",
+        # The health server's default port 8787 may be taken by a test running alongside.
+        "PIKABOT_CALLBACKS_LISTEN": f"127.0.0.1:{listen_port}",
+    }
+    return env
+
+
+async def test_quick_start_with_fal_and_no_config_file(tmp_path: Path) -> None:
+    """With only DISCORD_TOKEN and FAL_KEY and no config file, `pikabot run` starts on built-in
+    defaults, says so, and `/pika create` makes a video; SIGTERM then stops it with exit 0."""
+    emulator = await start_emulator()
+    fal = await start_simulator(SimConfig(queue_delay=0.02, step_delay=0.1))
+    workdir = tmp_path / "team"
+    workdir.mkdir()
+    log_path = tmp_path / "pikabot.log"  # outside the working directory: it holds only what the bot makes
+    env = quick_start_env(emulator, fal, free_port())
+    with log_path.open("wb") as log_file:
+        process = await asyncio.create_subprocess_exec(
+            *pikabot_command(), "run",
+            cwd=workdir, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=log_file,
+        )  # fmt: skip
+    try:
+        emu = emulator.emu
+        await emu.wait_ready(timeout=30)
+        channel = emu.config.text_channel_id
+        await emu.slash(101, channel, "pika", "create", {"prompt": "a fox on its first run"})
+        await emu.wait_for(lambda: len(emu.threads(channel)) == 1, 15)
+        (thread,) = emu.threads(channel)
+        video = await emu.wait_for_message(
+            lambda m: m.channel_id == thread.id and bool(m.attachments), timeout=45
+        )
+        assert video.attachments[0].filename.endswith(".mp4")
+        assert [r.path for r in fal.sim.recorded if r.method == "POST"] == ["/fal-ai/pika/v2.2/text-to-video"]
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), timeout=15) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await emulator.close()
+        await fal.close()
+
+    log = log_path.read_text(errors="replace")
+    assert (
+        f"pikabot {__version__} starting; no config file found (no --config, no ./config.toml): "
+        "using built-in defaults and the environment"
+    ) in log
+    assert "routes: create → fal.ai, animate → fal.ai, scenes → fal.ai, frames → fal.ai" in log
+    assert f"database: {workdir / 'pikabot.sqlite3'}; videos wait in {workdir / 'pikabot-media'}" in log
+    assert "callbacks: off, polling every 15 s" in log
+    assert "scope=bot+applications.commands" in log and f"permissions={REQUIRED_PERMISSIONS.value}" in log
+    for secret in (emu.config.bot_token, fal.sim.config.key):
+        assert secret not in log
+    assert emu.violations == []
+    # No config file was written or read: the working directory holds only the bot's own state.
+    made = {p.name for p in workdir.iterdir()}
+    assert "pikabot.sqlite3" in made
+    assert made <= {"pikabot-media", "pikabot.sqlite3", "pikabot.sqlite3-wal", "pikabot.sqlite3-shm"}
+    assert not list(tmp_path.rglob("*.toml"))
