@@ -13,43 +13,15 @@ proxy would set), never as a file; no file is written.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from pathlib import Path
 
 from bot import __version__
 from bot.discord.app import REQUIRED_PERMISSIONS
-from sandbox.discord_emu import RunningEmulator, start_emulator
-from sandbox.fal_sim import RunningFalSimulator, SimConfig, start_simulator
+from sandbox.discord_emu import start_emulator
+from sandbox.fal_sim import SimConfig, start_simulator
 from sandbox.stack import free_port
-
-SECRETS = ("DISCORD_TOKEN", "USEAPI_TOKEN", "APIGLUE_TOKEN", "FAL_KEY")
-
-
-def pikabot_command() -> list[str]:
-    """The installed console script when there is one (step 3), else the same entry point by module."""
-    script = Path(sys.executable).parent / "pikabot"
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "bot"]
-
-
-def quick_start_env(emulator: RunningEmulator, fal: RunningFalSimulator, listen_port: int) -> dict[str, str]:
-    """Step 4's two secrets, plus only the stand-ins' addresses; nothing else of ours is inherited."""
-    env = {k: v for k, v in os.environ.items() if k not in SECRETS and not k.startswith("PIKABOT_")}
-    env |= {"DISCORD_TOKEN": emulator.emu.config.bot_token, "FAL_KEY": fal.sim.config.key}
-    env |= {
-        # Where "Discord" and "fal.ai" are: the emulator and the simulator on 127.0.0.1.
-        "PIKABOT_DISCORD_API_BASE_URL": emulator.api_base_url,
-        "PIKABOT_DISCORD_GATEWAY_URL": emulator.gateway_url,
-        "PIKABOT_FAL_BASE_URL": fal.base_url,
-        "PIKABOT_FAL_REST_BASE_URL": fal.base_url,
-        "PIKABOT_FAL_JWKS_URL": fal.jwks_url,
-        # The simulator's "CDN" is 127.0.0.1, which the download guard refuses unless listed.
-        "PIKABOT_DOWNLOADS_ALLOWED_HOSTS": "127.0.0.1",
-        # The health server's default port 8787 may be taken by a test running alongside.
-        "PIKABOT_CALLBACKS_LISTEN": f"127.0.0.1:{listen_port}",
-    }
-    return env
+from tests.helpers.standins import clean_env, pikabot_command, standin_env
 
 
 async def test_quick_start_with_fal_and_no_config_file(tmp_path: Path) -> None:
@@ -60,7 +32,9 @@ async def test_quick_start_with_fal_and_no_config_file(tmp_path: Path) -> None:
     workdir = tmp_path / "team"
     workdir.mkdir()
     log_path = tmp_path / "pikabot.log"  # outside the working directory: it holds only what the bot makes
-    env = quick_start_env(emulator, fal, free_port())
+    # Step 4's two secrets, plus only the stand-ins' addresses.
+    env = clean_env() | standin_env(emulator, fal, free_port())
+    env |= {"DISCORD_TOKEN": emulator.emu.config.bot_token, "FAL_KEY": fal.sim.config.key}
     with log_path.open("wb") as log_file:
         process = await asyncio.create_subprocess_exec(
             *pikabot_command(), "run",
