@@ -13,6 +13,7 @@ proxy would set), never as a file; no file is written.
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from sandbox.discord_emu import start_emulator
 from sandbox.fal_sim import SimConfig, start_simulator
 from sandbox.stack import free_port
 from tests.helpers.standins import clean_env, pikabot_command, standin_env
+
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 async def test_quick_start_with_fal_and_no_config_file(tmp_path: Path) -> None:
@@ -78,3 +81,17 @@ async def test_quick_start_with_fal_and_no_config_file(tmp_path: Path) -> None:
     assert "pikabot.sqlite3" in made
     assert made <= {"pikabot-media", "pikabot.sqlite3", "pikabot.sqlite3-wal", "pikabot.sqlite3-shm"}
     assert not list(tmp_path.rglob("*.toml"))
+
+
+def test_the_readme_quick_start_is_these_steps() -> None:
+    """The README's first section is the quick start this file runs: five steps, the invite URL the
+    bot builds, only the two variables, and `pikabot run` with no config file."""
+    text = README.read_text(encoding="utf-8")
+    sections = re.findall(r"(?m)^## (.+)$", text)
+    assert sections[0] == "Quick start with fal.ai"
+    quick = text.split("## Quick start with fal.ai", 1)[1].split("\n## ", 1)[0]
+    assert re.findall(r"(?m)^(\d)\. ", quick) == ["1", "2", "3", "4", "5"]
+    assert f"scope=bot+applications.commands&permissions={REQUIRED_PERMISSIONS.value}" in quick
+    assert re.findall(r"(?m)^\s*export (.+)$", quick) == ["DISCORD_TOKEN=…  FAL_KEY=…"]
+    assert re.findall(r"(?m)^\s*pikabot (.+)$", quick) == ["run"]
+    assert "make install" in quick and "pip install ." in quick
