@@ -14,7 +14,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Final
+from types import UnionType
+from typing import Annotated, Any, Final, Literal, Union, get_args, get_origin
 
 from pydantic import SecretStr
 
@@ -85,36 +86,54 @@ def environment_overrides(
                 found.problems.append(_unknown(variable, keys, secret_variables or {}))
             continue
         section, key = keys[variable]
-        found.values[(section, key)] = _typed(text.strip(), _default_of(section, key))
+        found.values[(section, key)] = read_value(text.strip(), _annotation_of(section, key))
         found.sources[f"{section}.{key}"] = variable
     return found
 
 
-def _default_of(section: str, key: str) -> object:
+def _annotation_of(section: str, key: str) -> Any:
     model = model_in(Settings.model_fields[section].annotation)
     assert model is not None
-    return model.model_fields[key].default
+    return model.model_fields[key].annotation
 
 
-def _typed(text: str, default: object) -> object:
-    """``text`` as the type of the key's default; text the type cannot read is passed on as is, so
-    validation reports it with the key, the variable and what is allowed."""
-    if isinstance(default, bool):
-        lowered = text.lower()
-        return True if lowered in _TRUE else False if lowered in _FALSE else text
-    if isinstance(default, int):
-        try:
-            return int(text)
-        except ValueError:
-            return text
-    if isinstance(default, float):
-        try:
-            return float(text)
-        except ValueError:
-            return text
-    if isinstance(default, tuple):
-        return [item.strip() for item in text.split(",") if item.strip()]
+def read_value(text: str, annotation: Any) -> object:
+    """A variable's ``text`` read as a key of type ``annotation``: a tuple's items comma-separated,
+    each read as the item type (``"0, 1"`` for ``tuple[int, ...]`` is ``[0, 1]``)."""
+    if get_origin(annotation) is Annotated:
+        return read_value(text, get_args(annotation)[0])
+    if get_origin(annotation) is tuple:
+        item = get_args(annotation)[0]
+        return [_scalar(part.strip(), item) for part in text.split(",") if part.strip()]
+    return _scalar(text, annotation)
+
+
+def _scalar(text: str, annotation: Any) -> object:
+    """One value as the first type of the annotation that reads it; text none reads is passed on as
+    is, so validation reports it with the key, the variable and what is allowed."""
+    kinds = _kinds(annotation)
+    lowered = text.lower()
+    if bool in kinds and lowered in _TRUE | _FALSE:
+        return lowered in _TRUE
+    for kind in (int, float):
+        if kind in kinds:
+            try:
+                return kind(text)
+            except ValueError:
+                pass
     return text
+
+
+def _kinds(annotation: Any) -> set[type]:
+    """The plain types an annotation admits: through Annotated, unions and Literal values."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _kinds(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        return {kind for arg in get_args(annotation) for kind in _kinds(arg)}
+    if origin is Literal:
+        return {type(value) for value in get_args(annotation)}
+    return {annotation} if isinstance(annotation, type) else set()
 
 
 def _unknown(variable: str, keys: Mapping[str, tuple[str, str]], secret_variables: Mapping[str, str]) -> str:

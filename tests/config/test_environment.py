@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Literal
 
 import pytest
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.config.environment import settable_keys
+from bot.config.environment import read_value, settable_keys
 from bot.providers.registry import SECRET_ENV
 
 
@@ -96,3 +97,25 @@ def test_each_default_written_as_a_variable_reads_back_unchanged() -> None:
         value = getattr(getattr(defaults, section), key)
         env[variable] = ",".join(value) if isinstance(value, tuple) else str(value)
     assert load(None, env) == defaults
+
+
+@pytest.mark.parametrize(
+    ("text", "annotation", "value"),
+    [
+        ("0, 1", Annotated[tuple[int, ...], "meta"], [0, 1]),
+        ("a,,b", tuple[str, ...], ["a", "b"]),
+        ("x, 2", tuple[int, ...], ["x", 2]),  # "x" is left for validation to name
+        ("true", Literal["auto"] | bool, True),
+        ("Off", Literal["auto"] | bool, False),
+        ("auto", Literal["auto"] | bool, "auto"),
+        ("5", int | None, 5),
+        ("2.5", float, 2.5),
+        ("2.5", int, "2.5"),
+        ("yes", bool, True),
+        ("maybe", bool, "maybe"),
+        ("15", str, "15"),
+    ],
+)
+def test_values_are_read_as_the_key_s_type(text: str, annotation: object, value: object) -> None:
+    """By the annotation, not the default, so keys such as a list of shard ids or "auto"-or-a-bool read right."""
+    assert read_value(text, annotation) == value
