@@ -308,6 +308,14 @@ class JobSettings(BaseModel):
     callback_grace: float = Field(
         default=300.0, ge=0, allow_inf_nan=False, json_schema_extra=explain(f"{_SECONDS} >= 0")
     )
+    # Several processes on one database: a job stays with a process that stops renewing it this
+    # long (it died), then another takes it over.
+    lease: float = Field(
+        default=30.0, ge=3, allow_inf_nan=False, json_schema_extra=explain(f"{_SECONDS} >= 3")
+    )
+    # Names this machine in leases ("" = its host name); a restarted process frees its dead
+    # predecessor's leases on the same instance at once. Unique per machine or container.
+    instance: str = Field(default="", max_length=100, json_schema_extra=explain("must be a string"))
 
 
 class DownloadSettings(BaseModel):
