@@ -122,6 +122,17 @@ class Leases:
             renewed += len(rows)
         return renewed
 
+    async def take_turn(self, chore: str, now: float, next_at: float) -> bool:
+        """Whether this process does a periodic chore now: True for the first process to ask once
+        it is due, which makes it due again at `next_at` (for every process sharing the database)."""
+        rows = await self.db.write_returning(
+            """INSERT INTO meta (key, value) VALUES (?, ?)
+               ON CONFLICT (key) DO UPDATE SET value = excluded.value
+               WHERE CAST(meta.value AS DOUBLE PRECISION) <= ? RETURNING key""",
+            (f"turn:{chore}", repr(next_at), now),
+        )
+        return bool(rows)
+
     async def holders(self) -> list[str]:
         """Every process that holds some lease."""
         rows = await self.db.conn.execute_fetchall(

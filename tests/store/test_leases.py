@@ -99,3 +99,17 @@ def test_lease_owner_round_trips_through_its_text() -> None:
     owner = LeaseOwner("host/with/slashes", 12, "abcd")
     assert LeaseOwner.parse(str(owner)) == owner
     assert LeaseOwner.parse("garbage") is None
+
+
+async def test_a_periodic_chore_is_done_by_one_process_per_interval(store: JobStore) -> None:
+    """take_turn: the first process to ask once the chore is due gets it; the rest wait its interval."""
+    a, b = process(store, "a"), process(store, "b")
+    assert await a.leases.take_turn("listing:useapi", 100.0, 115.0)
+    assert not await b.leases.take_turn("listing:useapi", 101.0, 116.0)
+    assert not await a.leases.take_turn("listing:useapi", 114.9, 129.9)
+    assert await b.leases.take_turn("listing:useapi", 115.0, 130.0)
+    assert await a.leases.take_turn("listing:fal", 115.0, 130.0)  # chores are independent
+    # Wall-clock seconds keep their precision in the stored text.
+    assert await a.leases.take_turn("big", 1_764_000_000.25, 1_764_000_015.5)
+    assert not await b.leases.take_turn("big", 1_764_000_015.25, 0.0)
+    assert await b.leases.take_turn("big", 1_764_000_015.5, 0.0)
