@@ -22,6 +22,7 @@ from bot.store.callback_tokens import CallbackTarget
 from bot.store.database import Database
 from bot.store.fair_queue import FAIR_ORDER, FAIR_QUEUE
 from bot.store.job_rows import JobEvent, JobUpdate, StateCount, assignments, row_to_job
+from bot.store.leases import LEASE_FREE, PLACE_FREE, LeaseOwner, Leases
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +31,11 @@ _SPENDS_TOKEN = TERMINAL_STATES | {JobState.COMPLETED}
 
 
 class JobStore:
-    """The query object: all SQL for jobs lives here."""
+    """The query object: all SQL for jobs lives here (due-work queries skip jobs others lease)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, owner: LeaseOwner | None = None) -> None:
         self.db = db
+        self.leases = Leases(db, owner or LeaseOwner())
 
     async def _fetch(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
         """Every row of one read, in a single trip to aiosqlite's thread (a cursor costs three)."""
@@ -193,11 +195,13 @@ class JobStore:
         sql = (
             FAIR_QUEUE
             + """SELECT jobs.* FROM q JOIN jobs ON jobs.id = q.id
-                 WHERE q.next_attempt_at <= ? ORDER BY """
+                 WHERE q.next_attempt_at <= ? AND """
+            + LEASE_FREE
+            + " ORDER BY "
             + FAIR_ORDER
             + " LIMIT ?"
         )
-        rows = await self._fetch(sql, (now, limit))
+        rows = await self._fetch(sql, (now, self.leases.name, now, limit))
         return [row_to_job(r) for r in rows]
 
     async def queue_position(self, job_id: int) -> int | None:
@@ -239,12 +243,11 @@ class JobStore:
         """Jobs across every guild, newest first, optionally of one state and one owner (`jobs list`)."""
         # Fixed SQL: "IS NULL OR" keeps one statement for every combination of filters.
         state_value = state.value if state is not None else None
-        async with self.db.conn.execute(
+        rows = await self._fetch(
             "SELECT * FROM jobs WHERE (? IS NULL OR state = ?) AND (? IS NULL OR owner_id = ?) "
             "ORDER BY created_at DESC, id DESC LIMIT ?",
             (state_value, state_value, owner_id, owner_id, limit),
-        ) as cursor:
-            rows = await cursor.fetchall()
+        )
         return [row_to_job(row) for row in rows]
 
     async def member_job_count(self, owner_id: int, guild_id: int | None) -> int:
@@ -307,16 +310,17 @@ class JobStore:
         """Jobs in `state` whose next attempt time has come (reconcile; deliver once placed)."""
         rows = await self._fetch(
             "SELECT * FROM jobs WHERE state = ? AND next_attempt_at <= ? AND (placed = 1 OR state != 'completed') "
-            "ORDER BY next_attempt_at LIMIT ?",
-            (state.value, now, limit),
+            f"AND {LEASE_FREE} ORDER BY next_attempt_at LIMIT ?",
+            (state.value, now, self.leases.name, now, limit),
         )
         return [row_to_job(r) for r in rows]
 
-    async def unplaced(self, created_before: float, limit: int) -> list[Job]:
-        """Jobs whose status message and thread are not posted yet, oldest first."""
+    async def unplaced(self, created_before: float, now: float, limit: int) -> list[Job]:
+        """Jobs whose status message and thread are not posted (nor being posted) yet, oldest first."""
         rows = await self._fetch(
-            "SELECT * FROM jobs WHERE placed = 0 AND created_at < ? ORDER BY created_at LIMIT ?",
-            (created_before, limit),
+            f"SELECT * FROM jobs WHERE placed = 0 AND created_at < ? AND {PLACE_FREE} "
+            "ORDER BY created_at LIMIT ?",
+            (created_before, self.leases.name, now, limit),
         )
         return [row_to_job(r) for r in rows]
 
@@ -335,8 +339,9 @@ class JobStore:
     async def due_for_poll(self, now: float, limit: int) -> list[Job]:
         """Running jobs whose next poll time has come."""
         rows = await self._fetch(
-            "SELECT * FROM jobs WHERE state = 'running' AND next_poll_at <= ? ORDER BY next_poll_at LIMIT ?",
-            (now, limit),
+            f"SELECT * FROM jobs WHERE state = 'running' AND next_poll_at <= ? AND {LEASE_FREE} "
+            "ORDER BY next_poll_at LIMIT ?",
+            (now, self.leases.name, now, limit),
         )
         return [row_to_job(r) for r in rows]
 
@@ -363,8 +368,10 @@ class JobStore:
         """Terminal jobs that ended without a result and whose member has not been told yet."""
         rows = await self._fetch(
             """SELECT * FROM jobs WHERE state IN ('failed', 'moderated', 'cancelled', 'expired')
-               AND notified = 0 AND placed = 1 AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?""",
-            (now, limit),
+               AND notified = 0 AND placed = 1 AND next_attempt_at <= ? AND """
+            + LEASE_FREE
+            + " ORDER BY next_attempt_at LIMIT ?",
+            (now, self.leases.name, now, limit),
         )
         return [row_to_job(r) for r in rows]
 
