@@ -147,7 +147,9 @@ def _describe(error: Mapping[str, Any], from_env: Mapping[str, str]) -> str:
             model = model_in(field.annotation) if field is not None else None
 
     kind: str = error["type"]
-    label = f"{path} (from {from_env[path]})" if path in from_env else path
+    # An item of a list set by a variable ("discord.shard_ids[1]") names that variable too.
+    variable = from_env.get(path) or from_env.get(path.split("[", 1)[0])
+    label = f"{path} (from {variable})" if variable else path
     if kind == "extra_forbidden":
         allowed = list(parent.model_fields)
         return f"{label}: unknown key (allowed: {', '.join(allowed)}{_suggest(name, allowed)})"

@@ -119,3 +119,20 @@ def test_each_default_written_as_a_variable_reads_back_unchanged() -> None:
 def test_values_are_read_as_the_key_s_type(text: str, annotation: object, value: object) -> None:
     """By the annotation, not the default, so keys such as a list of shard ids or "auto"-or-a-bool read right."""
     assert read_value(text, annotation) == value
+
+
+def test_a_process_s_shards_come_from_the_environment() -> None:
+    """Several processes share one config file; each gets its shards from its own variables."""
+    settings = load(
+        None,
+        {
+            "PIKABOT_DISCORD_SHARD_COUNT": "2",
+            "PIKABOT_DISCORD_SHARD_IDS": "1",
+            "PIKABOT_DISCORD_SYNC_COMMANDS": "false",
+            "PIKABOT_JOBS_INSTANCE": "box-2",
+        },
+    )
+    assert (settings.discord.shard_count, settings.discord.shard_ids) == (2, (1,))
+    assert settings.discord.sync_commands is False and settings.jobs.instance == "box-2"
+    found = problems({"PIKABOT_DISCORD_SHARD_COUNT": "2", "PIKABOT_DISCORD_SHARD_IDS": "0,one"})
+    assert any(p.startswith("discord.shard_ids[1] (from PIKABOT_DISCORD_SHARD_IDS)") for p in found), found
