@@ -10,7 +10,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, SecretStr, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    PlainValidator,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from bot.config.checks import (
     HOST_ALLOWED,
@@ -27,6 +35,9 @@ from bot.config.checks import (
     reject,
     show_value,
 )
+from bot.config.database_url import EXAMPLES as DATABASE_URL_EXAMPLES
+from bot.config.database_url import DatabaseUrl, DatabaseUrlError, parse_database_url
+from bot.config.database_url import shown as shown_database_url
 
 
 class DiscordSettings(BaseModel):
@@ -346,13 +357,30 @@ class DownloadSettings(BaseModel):
         return str(Path(value).expanduser()) if value else ""
 
 
+def _database_url(value: object) -> DatabaseUrl | None:
+    """``[database] url``: "" means unset; errors show the URL with its password masked."""
+    if value is None or isinstance(value, DatabaseUrl):
+        return value
+    if not isinstance(value, str):
+        raise reject(f"must be {DATABASE_URL_EXAMPLES} (got {show_value(value)})")
+    if not value.strip():
+        return None
+    try:
+        return parse_database_url(value)
+    except DatabaseUrlError as exc:
+        raise reject(f"{exc} {shown_database_url(value)}") from None
+
+
 class DatabaseSettings(BaseModel):
-    """``[database]``: the SQLite file holding jobs."""
+    """``[database]``: where jobs are kept: a SQLite file (``path``, the default) or ``url``."""
 
     model_config = STRICT
 
     path: str = Field(
         default="pikabot.sqlite3", json_schema_extra=explain('must be a file path, e.g. "pikabot.sqlite3"')
+    )
+    url: Annotated[DatabaseUrl | None, PlainValidator(_database_url)] = Field(
+        default=None, json_schema_extra=explain(f"must be {DATABASE_URL_EXAMPLES}")
     )
 
     @field_validator("path")
@@ -362,6 +390,33 @@ class DatabaseSettings(BaseModel):
         if not value:
             raise reject('must be a file path, e.g. "pikabot.sqlite3" (got "")')
         return str(Path(value).expanduser()) if value.startswith("~") else value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sqlite_url_as_path(cls, data: Any) -> Any:
+        # One spelling per store: a SQLite URL becomes `path`, so settings compare equal however the
+        # file was named and code reading `path` sees the file. Invalid URLs are left to `url`'s check.
+        if not isinstance(data, dict) or "path" in data:
+            return data
+        url = data.get("url")
+        try:
+            target = parse_database_url(url) if isinstance(url, str) else url
+        except DatabaseUrlError:
+            return data
+        if not isinstance(target, DatabaseUrl) or target.backend != "sqlite":
+            return data
+        return {**{k: v for k, v in data.items() if k != "url"}, "path": target.path}
+
+    @model_validator(mode="after")
+    def _url_or_path(self) -> DatabaseSettings:
+        if self.url is not None and "path" in self.model_fields_set:
+            raise reject('set url or path, not both (path = "x" is short for url = "sqlite:///x")')
+        return self
+
+    @property
+    def target(self) -> DatabaseUrl:
+        """The store to open: ``url`` if set, else the SQLite file at ``path``."""
+        return self.url if self.url is not None else DatabaseUrl.sqlite(self.path)
 
 
 class LimitSettings(BaseModel):
@@ -413,14 +468,18 @@ class Settings(BaseModel):
     def secrets(self) -> tuple[str, ...]:
         """Every non-empty secret value, for log redaction."""
         found = (getattr(getattr(self, section), key) for section, key in secret_paths())
-        return tuple(secret.get_secret_value() for secret in found if secret is not None)
+        tokens = tuple(secret.get_secret_value() for secret in found if secret is not None)
+        return tokens + self.database.target.secrets()
 
     @property
     def media_dir(self) -> Path:
-        """Where finished videos wait for delivery: downloads.dir or <database dir>/pikabot-media."""
+        """Where finished videos wait for delivery: downloads.dir, else pikabot-media beside the SQLite
+        file, or in the working directory when the database is a server."""
         if self.downloads.dir:
             return Path(self.downloads.dir)
-        return Path(self.database.path).parent / "pikabot-media"
+        target = self.database.target
+        base = Path(target.path).parent if target.backend == "sqlite" else Path()
+        return base / "pikabot-media"
 
 
 def secret_paths() -> tuple[tuple[str, str], ...]:
