@@ -83,8 +83,8 @@ class Runtime:
         serve_webhooks: bool = True,
     ) -> Runtime:
         """Assemble the engine; with start_loop, recover and run it; with serve_webhooks, take callbacks."""
-        db = await Database.open(settings.database.path)
-        store = JobStore(db)
+        db = await Database.open(settings.database.target)
+        log.info("database: %s", db.description)  # the password masked
         metrics = metrics or Metrics()
         # Every upstream call is counted by provider, operation and HTTP status for /metrics.
         providers: dict[str, Provider] = {
@@ -97,7 +97,7 @@ class Runtime:
             )
         )
         service = JobService(
-            store,
+            JobStore(db),
             providers,
             Scheduler(accounts_from(settings), policy),
             delivery,
@@ -113,7 +113,7 @@ class Runtime:
         runtime = cls(
             settings,
             db,
-            store,
+            service.store,
             providers,
             downloader,
             service,

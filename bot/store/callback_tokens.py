@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from bot.store.rows import Row
+
 
 @dataclass(frozen=True)
 class CallbackTarget:
@@ -60,7 +62,7 @@ class CallbackTokens:
         self.loaded = True
         self.checked(data_version)
 
-    def observe(self, rows: Iterable[sqlite3.Row]) -> None:
+    def observe(self, rows: Iterable[Row]) -> None:
         """Committed jobs rows (RETURNING *): follow their token column."""
         if not self.loaded:
             return  # the first load reads the table itself, these rows included
