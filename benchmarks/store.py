@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from benchmarks.figures import Row, summary
-from bot.config.database_url import parse_database_url
+from bot.config.database import parse_database_url
 from bot.domain.jobs import JobKind, JobRequest, JobState, Origin
 from bot.store import JobStore, JobUpdate
 from bot.store.postgres import PostgresDatabase

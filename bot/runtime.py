@@ -17,6 +17,7 @@ from bot.providers.base import Provider
 from bot.providers.metered import MeteredProvider
 from bot.providers.registry import accounts_from, providers_from
 from bot.store import Database, JobStore
+from bot.store.leases import LeaseOwner
 from bot.store.settings_store import SettingsStore
 from bot.web.webhooks import WebhookServer
 
@@ -32,6 +33,7 @@ def engine_settings_from(settings: Settings) -> EngineSettings:
         poll_interval=settings.jobs.poll_interval,
         timeout=settings.jobs.timeout,
         callback_grace=settings.jobs.callback_grace,
+        lease=settings.jobs.lease,
         callback_base_url=settings.callbacks.public_url or None,
         max_video_bytes=settings.downloads.max_bytes,
         limits=MemberLimits(
@@ -40,6 +42,11 @@ def engine_settings_from(settings: Settings) -> EngineSettings:
             cooldown=settings.limits.cooldown,
         ),
     )
+
+
+def lease_owner(settings: Settings) -> LeaseOwner:
+    """This process's name in job leases: the configured instance (or host name), pid and a nonce."""
+    return LeaseOwner(settings.jobs.instance) if settings.jobs.instance else LeaseOwner()
 
 
 @dataclass
@@ -97,7 +104,7 @@ class Runtime:
             )
         )
         service = JobService(
-            JobStore(db),
+            JobStore(db, lease_owner(settings)),
             providers,
             Scheduler(accounts_from(settings), policy),
             delivery,

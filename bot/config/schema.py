@@ -10,15 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    Field,
-    PlainValidator,
-    SecretStr,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, BeforeValidator, Field, SecretStr, field_validator
 
 from bot.config.checks import (
     HOST_ALLOWED,
@@ -35,9 +27,7 @@ from bot.config.checks import (
     reject,
     show_value,
 )
-from bot.config.database_url import EXAMPLES as DATABASE_URL_EXAMPLES
-from bot.config.database_url import DatabaseUrl, DatabaseUrlError, parse_database_url
-from bot.config.database_url import shown as shown_database_url
+from bot.config.database import DatabaseSettings
 
 
 class DiscordSettings(BaseModel):
@@ -319,6 +309,14 @@ class JobSettings(BaseModel):
     callback_grace: float = Field(
         default=300.0, ge=0, allow_inf_nan=False, json_schema_extra=explain(f"{_SECONDS} >= 0")
     )
+    # Several processes on one database: a job stays with a process that stops renewing it this
+    # long (it died), then another takes it over.
+    lease: float = Field(
+        default=30.0, ge=3, allow_inf_nan=False, json_schema_extra=explain(f"{_SECONDS} >= 3")
+    )
+    # Names this machine in leases ("" = its host name); a restarted process frees its dead
+    # predecessor's leases on the same instance at once. Unique per machine or container.
+    instance: str = Field(default="", max_length=100, json_schema_extra=explain("must be a string"))
 
 
 class DownloadSettings(BaseModel):
@@ -355,68 +353,6 @@ class DownloadSettings(BaseModel):
     def _expand_dir(cls, value: str) -> str:
         value = value.strip()
         return str(Path(value).expanduser()) if value else ""
-
-
-def _database_url(value: object) -> DatabaseUrl | None:
-    """``[database] url``: "" means unset; errors show the URL with its password masked."""
-    if value is None or isinstance(value, DatabaseUrl):
-        return value
-    if not isinstance(value, str):
-        raise reject(f"must be {DATABASE_URL_EXAMPLES} (got {show_value(value)})")
-    if not value.strip():
-        return None
-    try:
-        return parse_database_url(value)
-    except DatabaseUrlError as exc:
-        raise reject(f"{exc} {shown_database_url(value)}") from None
-
-
-class DatabaseSettings(BaseModel):
-    """``[database]``: where jobs are kept: a SQLite file (``path``, the default) or ``url``."""
-
-    model_config = STRICT
-
-    path: str = Field(
-        default="pikabot.sqlite3", json_schema_extra=explain('must be a file path, e.g. "pikabot.sqlite3"')
-    )
-    url: Annotated[DatabaseUrl | None, PlainValidator(_database_url)] = Field(
-        default=None, json_schema_extra=explain(f"must be {DATABASE_URL_EXAMPLES}")
-    )
-
-    @field_validator("path")
-    @classmethod
-    def _check_path(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise reject('must be a file path, e.g. "pikabot.sqlite3" (got "")')
-        return str(Path(value).expanduser()) if value.startswith("~") else value
-
-    @model_validator(mode="before")
-    @classmethod
-    def _sqlite_url_as_path(cls, data: Any) -> Any:
-        # One spelling per store: a SQLite URL becomes `path`, so settings compare equal however the
-        # file was named and code reading `path` sees the file. Invalid URLs are left to `url`'s check.
-        if not isinstance(data, dict) or "path" in data:
-            return data
-        url = data.get("url")
-        try:
-            target = parse_database_url(url) if isinstance(url, str) else url
-        except DatabaseUrlError:
-            return data
-        if not isinstance(target, DatabaseUrl) or target.backend != "sqlite":
-            return data
-        return {**{k: v for k, v in data.items() if k != "url"}, "path": target.path}
-
-    @model_validator(mode="after")
-    def _url_or_path(self) -> DatabaseSettings:
-        if self.url is not None and "path" in self.model_fields_set:
-            raise reject('set url or path, not both (path = "x" is short for url = "sqlite:///x")')
-        return self
-
-    @property
-    def target(self) -> DatabaseUrl:
-        """The store to open: ``url`` if set, else the SQLite file at ``path``."""
-        return self.url if self.url is not None else DatabaseUrl.sqlite(self.path)
 
 
 class LimitSettings(BaseModel):

@@ -23,6 +23,7 @@ from bot.engine.scheduler import Scheduler
 from bot.observability.metrics import Metrics
 from bot.providers.base import Provider
 from bot.store import JobStore
+from bot.store.leases import Pipeline
 
 # Every part of the job service logs as it did when it was one module, so the log lines (and any
 # operator's filter on this logger name) stay the same.
@@ -42,6 +43,7 @@ class EngineSettings:
     callback_base_url: str | None = None  # e.g. https://bot.example.com; None = polling only
     max_video_bytes: int = 100 * 1024 * 1024
     tick: float = 1.0  # how often the loop looks for due work when nothing wakes it
+    lease: float = 30.0  # how long a job stays with a process that stops renewing it (it died)
     max_parallel_polls: int = 16
     limits: MemberLimits = field(default_factory=MemberLimits)
 
@@ -96,10 +98,10 @@ class KeyedLocks:
 class Tasks:
     """Background tasks with strong references (the loop keeps only weak ones) and per-key dedupe."""
 
-    running: set[asyncio.Task[None]] = field(default_factory=set)
+    running: set[asyncio.Task[object]] = field(default_factory=set)
     keys: set[tuple[str, int]] = field(default_factory=set)
 
-    def spawn(self, key: tuple[str, int], coro: Coroutine[Any, Any, None]) -> bool:
+    def spawn(self, key: tuple[str, int], coro: Coroutine[Any, Any, object]) -> bool:
         if key in self.keys:
             coro.close()
             return False
@@ -107,7 +109,7 @@ class Tasks:
         task = asyncio.create_task(coro, name=f"pikabot-{key[0]}-{key[1]}")
         self.running.add(task)
 
-        def done(t: asyncio.Task[None]) -> None:
+        def done(t: asyncio.Task[object]) -> None:
             self.running.discard(t)
             self.keys.discard(key)
             if not t.cancelled() and t.exception() is not None:
@@ -152,9 +154,43 @@ class EngineContext:
         except KeyError:
             raise LookupError(f"provider {name!r} is not configured") from None
 
-    async def locked(self, job_id: int, work: Callable[[], Awaitable[None]]) -> None:
-        """Run `work` holding job `job_id`'s lock."""
-        await self.locks.run(job_id, work)
+    async def locked(self, job_id: int, work: Callable[[], Awaitable[None]], *, lease: bool = True) -> bool:
+        """Run `work` holding job `job_id`'s lock and (with `lease`) its work lease, which keeps
+        every other process off the job meanwhile; False if another process holds the lease."""
+        ran = False
+
+        async def leased() -> None:
+            nonlocal ran
+            leases = self.store.leases
+            now = self.clock()
+            if lease and not await leases.acquire(job_id, Pipeline.WORK, now, now + self.settings.lease):
+                return
+            ran = True
+            try:
+                await work()
+            finally:
+                if lease:
+                    await self._release(job_id, Pipeline.WORK)
+
+        await self.locks.run(job_id, leased)
+        return ran
+
+    async def _release(self, job_id: int, pipeline: Pipeline) -> None:
+        try:
+            await self.store.leases.release(job_id, pipeline)
+        except Exception:
+            # Not fatal: the lease runs out by itself, then any process takes the job again.
+            log.warning("could not release job %s's %s lease", job_id, pipeline.name.lower(), exc_info=True)
+
+    async def placing(self, job_id: int, work: Callable[[], Awaitable[None]]) -> None:
+        """Run `work` holding job `job_id`'s placement lease; skipped while another process places it."""
+        now = self.clock()
+        if not await self.store.leases.acquire(job_id, Pipeline.PLACEMENT, now, now + self.settings.lease):
+            return
+        try:
+            await work()
+        finally:
+            await self._release(job_id, Pipeline.PLACEMENT)
 
     def spawn_locked(self, what: str, job_id: int, work: Callable[[int], Awaitable[None]]) -> None:
         """Run `work(job_id)` in the background under the job's lock, unless the job is busy."""

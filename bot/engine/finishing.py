@@ -7,6 +7,7 @@ terminal job keeps neither its input images nor its downloaded video.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 from bot.domain.jobs import Job, JobState, VideoResult
@@ -106,7 +107,8 @@ class Finishing:
         now = ctx.clock()
         crashpoint("deliver.before")
         try:
-            receipt = await ctx.delivery.deliver_result(job, job.video)
+            video = await self._video_here(job, job.video)
+            receipt = await ctx.delivery.deliver_result(job, video)
         except Exception as exc:
             await self._delivery_failed(job, exc, now)
             return
@@ -125,6 +127,23 @@ class Finishing:
                 (delivered.finished_at or delivered.updated_at) - delivered.created_at
             )
             await self.forget_files(delivered)
+
+    async def _video_here(self, job: Job, video: VideoResult) -> VideoResult:
+        """The video as a file on this machine: another process may have downloaded it on its own
+        disk and died before posting it, so fetch it again from upstream's link."""
+        if not video.path or await asyncio.to_thread(Path(video.path).is_file):
+            return video
+        ctx = self._ctx
+        ctx.settings.media_dir.mkdir(parents=True, exist_ok=True)
+        fetched = await self._download(job, video.source_url)
+        if isinstance(fetched, DownloadError):
+            raise DeliveryError(
+                f"the video is not on this machine and {fetched.message}", not fetched.transient
+            )
+        here = replace(video, path=str(fetched.path), size=fetched.size)
+        await ctx.store.update(job.id, JobState.COMPLETED, ctx.clock(), JobUpdate(video=here))
+        log.info("job %s: fetched its video again (it was downloaded on another machine)", job.id)
+        return here
 
     async def _delivery_failed(self, job: Job, exc: Exception, now: float) -> None:
         ctx = self._ctx

@@ -198,7 +198,9 @@ class Intake:
             nonlocal outcome
             outcome = await self._cancel_locked(job_id)
 
-        await self._ctx.locked(job_id, work)
+        # No lease: a member's cancel must not wait for another process's poll; the compare-and-set
+        # decides between them.
+        await self._ctx.locked(job_id, work, lease=False)
         return outcome
 
     async def _cancel_locked(self, job_id: int) -> CancelOutcome:

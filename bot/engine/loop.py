@@ -60,6 +60,9 @@ class EngineLoop:
         await asyncio.to_thread(_remove_partial_downloads, ctx.settings.media_dir)
         # Jobs not yet placed in Discord are picked up by the loop's placement sweep.
         self._started_at = now
+        freed = await ctx.store.leases.free_dead_local()
+        if freed:
+            log.info("took back %d leases of an earlier process on this machine", freed)
         counts = dict.fromkeys(JobState, 0)
         for job in await ctx.store.unfinished():
             counts[job.state] += 1
@@ -86,7 +89,8 @@ class EngineLoop:
         self._task = asyncio.create_task(self._run(), name="pikabot-engine")
 
     async def stop(self) -> None:
-        """Stop the loop and wait for in-flight work (state is in SQLite; nothing is lost)."""
+        """Stop the loop and wait for in-flight work (state is in the store; nothing is lost), then
+        hand this process's leases back so the other processes take its jobs at once."""
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -95,12 +99,21 @@ class EngineLoop:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        leases = self._ctx.store.leases
+        try:
+            await leases.free_all_of(leases.name)
+        except Exception:
+            log.warning(
+                "could not hand back this process's leases; they run out by themselves", exc_info=True
+            )
 
     async def _run(self) -> None:
         wake = self._ctx.wake
+        renewed_at = self._ctx.clock()
         while True:
             wake.clear()
             try:
+                renewed_at = await self._heartbeat(renewed_at)
                 await self.run_once()
             except Exception:
                 log.exception("engine loop iteration failed; continuing")
@@ -109,6 +122,15 @@ class EngineLoop:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._ctx.settings.tick):
                     await wake.wait()
+
+    async def _heartbeat(self, renewed_at: float) -> float:
+        """Renew this process's leases a few times per lease period; when they were last renewed."""
+        ctx = self._ctx
+        now = ctx.clock()
+        if now - renewed_at < ctx.settings.lease / 3:
+            return renewed_at
+        await ctx.store.leases.renew(now + ctx.settings.lease)
+        return now
 
     async def run_once(self) -> None:
         """One pass over everything that is due."""
@@ -128,7 +150,7 @@ class EngineLoop:
             ctx.spawn_locked("notify", job.id, self._finishing.notify)
         # The member's own interaction places a new job at once (present()); this sweep takes the
         # ones it missed: jobs from before a restart, or whose command handler failed midway.
-        for job in await ctx.store.unplaced(max(now - _PLACE_GRACE, self._started_at), 50):
+        for job in await ctx.store.unplaced(max(now - _PLACE_GRACE, self._started_at), now, 50):
             ctx.tasks.spawn(("place", job.id), self._presentation.place(job.id))
 
     async def _schedule(self, now: float) -> None:
@@ -142,15 +164,14 @@ class EngineLoop:
             account = ctx.scheduler.choose(job, free)
             if account is None:
                 continue
-            # Claim the slot in SQLite before the POST, so the next pass counts it.
-            claimed = await ctx.store.transition(
-                job.id,
-                JobState.SUBMITTING,
-                now,
-                JobUpdate(account=account.name, submitted_at=now),
-                expected=(JobState.QUEUED,),
+            # Claim the job and the slot in the store before the POST, so every process counts it.
+            claimed = await ctx.store.leases.claim(
+                job.id, account.name, account.max_jobs, now, now + ctx.settings.lease
             )
             if claimed is None:
+                # Another process took the job or the account's slot meanwhile; either way a slot
+                # of this pass's count is gone.
+                free[account.name] -= 1
                 continue
             free[account.name] -= 1
             moved = True

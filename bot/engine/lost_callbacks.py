@@ -86,6 +86,9 @@ class ExecutingSweep:
         lister = executing_lister(self._providers[name])
         if not running or lister is None:
             return []  # nothing to look for: no request spent
+        now = self._clock()
+        if not await self._store.leases.take_turn(f"listing:{name}", now, now + self._interval * 0.9):
+            return []  # another process sharing the database asked this interval
         try:
             executing = set(await lister.executing())
         except UpstreamError as error:

@@ -8,6 +8,7 @@ a job's outcome never depends on them.
 from __future__ import annotations
 
 import statistics
+from functools import partial
 
 from bot.domain.jobs import Job, JobState
 from bot.engine.context import EngineContext, log
@@ -38,7 +39,11 @@ class Presentation:
         self._ctx.tasks.spawn(("place", job_id), self.place(job_id, shown))
 
     async def place(self, job_id: int, shown: QueuePlace | None = None) -> None:
-        """Post the job's status message and thread, record them once, then show its current state."""
+        """Post the job's status message and thread, record them once, then show its current state
+        (holding the job's placement lease, so no other process posts a second status meanwhile)."""
+        await self._ctx.placing(job_id, partial(self._place, job_id, shown))
+
+    async def _place(self, job_id: int, shown: QueuePlace | None) -> None:
         ctx = self._ctx
         job = await ctx.store.get(job_id)
         if job is None or job.placed:

@@ -60,10 +60,17 @@ class Tracking:
             hint = self._hints.pop(job_id, None)
             self._again.discard(job_id)
             started = time.monotonic()
-            await self._ctx.locked(job_id, partial(self.confirm, job_id, hint))
+            if not await self._ctx.locked(job_id, partial(self.confirm, job_id, hint)):
+                await self._confirm_elsewhere(job_id)
             if job_id not in self._again:
                 return
             await asyncio.sleep(max(0.0, started + _CONFIRM_GAP - time.monotonic()))
+
+    async def _confirm_elsewhere(self, job_id: int) -> None:
+        """Another process holds the job (it is polling or submitting it): have its next poll come
+        now, whichever process takes it, instead of dropping what the callback told us."""
+        now = self._ctx.clock()
+        await self._ctx.store.update(job_id, JobState.RUNNING, now, JobUpdate(next_poll_at=now))
 
     def sweep_due(self, now: float) -> None:
         """Start the executing-list requests that are due (callbacks on only; see ExecutingSweep)."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from bot.config.database_url import Backend, DatabaseUrl, parse_database_url
+from bot.config.database import Backend, DatabaseUrl, parse_database_url
 from bot.store.callback_tokens import CallbackTokens
 from bot.store.rows import Params, Row, Rows
 

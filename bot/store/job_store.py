@@ -21,6 +21,7 @@ from bot.store.backend import Database
 from bot.store.callback_tokens import CallbackTarget
 from bot.store.fair_queue import FAIR_ORDER, FAIR_QUEUE
 from bot.store.job_rows import JobEvent, JobUpdate, StateCount, assignments, row_to_job
+from bot.store.leases import LEASE_FREE, PLACE_FREE, LeaseOwner, Leases
 from bot.store.rows import Row, Rows
 
 log = logging.getLogger(__name__)
@@ -30,10 +31,12 @@ _SPENDS_TOKEN = TERMINAL_STATES | {JobState.COMPLETED}
 
 
 class JobStore:
-    """The query object: all SQL for jobs lives here, written once for every backend."""
+    """The query object: all SQL for jobs lives here, written once for every backend (due-work
+    queries skip jobs others lease)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, owner: LeaseOwner | None = None) -> None:
         self.db = db
+        self.leases = Leases(db, owner or LeaseOwner())
         # Null-safe equality (guild_id is NULL in DMs), spelled as the backend spells it.
         self._same = db.dialect.same
 
@@ -193,11 +196,13 @@ class JobStore:
         sql = (
             FAIR_QUEUE
             + """SELECT jobs.* FROM q JOIN jobs ON jobs.id = q.id
-                 WHERE q.next_attempt_at <= ? ORDER BY """
+                 WHERE q.next_attempt_at <= ? AND """
+            + LEASE_FREE
+            + " ORDER BY "
             + FAIR_ORDER
             + " LIMIT ?"
         )
-        rows = await self._fetch(sql, (now, limit))
+        rows = await self._fetch(sql, (now, self.leases.name, now, limit))
         return [row_to_job(r) for r in rows]
 
     async def queue_position(self, job_id: int) -> int | None:
@@ -307,16 +312,17 @@ class JobStore:
         """Jobs in `state` whose next attempt time has come (reconcile; deliver once placed)."""
         rows = await self._fetch(
             "SELECT * FROM jobs WHERE state = ? AND next_attempt_at <= ? AND (placed = 1 OR state != 'completed') "
-            "ORDER BY next_attempt_at LIMIT ?",
-            (state.value, now, limit),
+            f"AND {LEASE_FREE} ORDER BY next_attempt_at LIMIT ?",
+            (state.value, now, self.leases.name, now, limit),
         )
         return [row_to_job(r) for r in rows]
 
-    async def unplaced(self, created_before: float, limit: int) -> list[Job]:
-        """Jobs whose status message and thread are not posted yet, oldest first."""
+    async def unplaced(self, created_before: float, now: float, limit: int) -> list[Job]:
+        """Jobs whose status message and thread are not posted (nor being posted) yet, oldest first."""
         rows = await self._fetch(
-            "SELECT * FROM jobs WHERE placed = 0 AND created_at < ? ORDER BY created_at LIMIT ?",
-            (created_before, limit),
+            f"SELECT * FROM jobs WHERE placed = 0 AND created_at < ? AND {PLACE_FREE} "
+            "ORDER BY created_at LIMIT ?",
+            (created_before, self.leases.name, now, limit),
         )
         return [row_to_job(r) for r in rows]
 
@@ -335,8 +341,9 @@ class JobStore:
     async def due_for_poll(self, now: float, limit: int) -> list[Job]:
         """Running jobs whose next poll time has come."""
         rows = await self._fetch(
-            "SELECT * FROM jobs WHERE state = 'running' AND next_poll_at <= ? ORDER BY next_poll_at LIMIT ?",
-            (now, limit),
+            f"SELECT * FROM jobs WHERE state = 'running' AND next_poll_at <= ? AND {LEASE_FREE} "
+            "ORDER BY next_poll_at LIMIT ?",
+            (now, self.leases.name, now, limit),
         )
         return [row_to_job(r) for r in rows]
 
@@ -363,8 +370,10 @@ class JobStore:
         """Terminal jobs that ended without a result and whose member has not been told yet."""
         rows = await self._fetch(
             """SELECT * FROM jobs WHERE state IN ('failed', 'moderated', 'cancelled', 'expired')
-               AND notified = 0 AND placed = 1 AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?""",
-            (now, limit),
+               AND notified = 0 AND placed = 1 AND next_attempt_at <= ? AND """
+            + LEASE_FREE
+            + " ORDER BY next_attempt_at LIMIT ?",
+            (now, self.leases.name, now, limit),
         )
         return [row_to_job(r) for r in rows]
 

@@ -1,7 +1,8 @@
 """Numbered migrations, one folder per backend: ``migrations/<backend>/NNNN_name.sql``.
 
-SQLite keeps its version in ``PRAGMA user_version`` (0001-0006 predate PostgreSQL support);
-PostgreSQL numbers its own files from 0001, its first being the SQLite schema as of 0006.
+SQLite keeps its version in ``PRAGMA user_version``. PostgreSQL numbers its own files from 0001,
+which is the SQLite schema as of SQLite's 0006; each later SQLite migration has a PostgreSQL twin
+(SQLite 0007 is PostgreSQL 0002), so both backends always have the same tables and columns.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-from bot.config.database_url import Backend
+from bot.config.database import Backend
 from bot.store.backend import MigrationError
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")

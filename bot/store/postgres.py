@@ -17,7 +17,7 @@ from typing import Final
 
 import asyncpg
 
-from bot.config.database_url import DatabaseUrl
+from bot.config.database import DatabaseUrl
 from bot.store.backend import POSTGRESQL, Database, DatabaseUnavailable, Session
 from bot.store.migrate import Migration, load_migrations, newer_than_known
 from bot.store.rows import Params, Rows

@@ -120,11 +120,11 @@ async def test_store_places_a_job_once(tmp_path: Path) -> None:
     store = JobStore(db)
     try:
         job = await store.insert(request(101), 100.0, placed=False)
-        assert [j.id for j in await store.unplaced(101.0, 10)] == [job.id]
-        assert await store.unplaced(100.0, 10) == []  # created at 100: not before 100
+        assert [j.id for j in await store.unplaced(101.0, 101.0, 10)] == [job.id]
+        assert await store.unplaced(100.0, 101.0, 10) == []  # created at 100: not before 100
         first = await store.place(job.id, 101.0, thread_id=7, status_message_id=7)
         assert first is not None and first.placed and first.origin.thread_id == 7
         assert await store.place(job.id, 102.0, thread_id=8, status_message_id=8) is None
-        assert await store.unplaced(1e9, 10) == []
+        assert await store.unplaced(1e9, 1e9, 10) == []
     finally:
         await db.close()

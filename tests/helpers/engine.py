@@ -23,6 +23,7 @@ from bot.engine.service import EngineSettings, JobService
 from bot.providers.base import Account, Provider
 from bot.providers.useapi import Timeouts, UseapiPikaProvider
 from bot.store import Database, JobStore
+from bot.store.leases import LeaseOwner
 from bot.web.webhooks import WebhookServer
 from sandbox.useapi_sim import RecordedRequest, RunningSimulator, SimConfig, start_simulator
 
@@ -172,11 +173,17 @@ async def start_engine(
     read_timeout: float | None = None,
     token: str | None = None,
     limits: MemberLimits = NO_LIMITS,
+    db_path: Path | None = None,
+    owner: LeaseOwner | None = None,
+    lease: float = 30.0,
 ) -> Engine:
-    """Start the simulator (unless given), the store, the webhook server and the service."""
+    """Start the simulator (unless given), the store, the webhook server and the service.
+
+    Two engines given one `db_path` (and one `sim`) are two processes sharing a database.
+    """
     running_sim = sim or await start_simulator(sim_config or SimConfig())
-    db = await Database.open(tmp_path / "pikabot.sqlite3")
-    store = JobStore(db)
+    db = await Database.open(db_path or tmp_path / "pikabot.sqlite3")
+    store = JobStore(db, owner)
     timeouts = Timeouts(submit_total=submit_timeout or 90.0, read_total=read_timeout or 30.0)
     provider = UseapiPikaProvider(
         running_sim.base_url, token or running_sim.sim.config.api_token, timeouts=timeouts
@@ -195,6 +202,7 @@ async def start_engine(
         callback_base_url=f"http://127.0.0.1:{port}" if callbacks else None,
         tick=0.05,
         limits=limits,
+        lease=lease,
     )
     account = Account(name=channel or "default", channel=channel, max_jobs=max_jobs)
     service = JobService(

@@ -1,4 +1,4 @@
-"""``[database] url``: which store holds the jobs, a SQLite file or a PostgreSQL server.
+"""``[database]``: which store holds the jobs, a SQLite file (``path``) or a URL (``url``).
 
 ``sqlite:///pikabot.sqlite3`` (relative to the working directory), ``sqlite:////var/lib/pikabot/db``
 (absolute), or ``postgresql://user[:password]@host[:port]/database``. A password never leaves this
@@ -10,8 +10,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal
+from typing import Annotated, Any, Final, Literal
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+
+from pydantic import BaseModel, Field, PlainValidator, field_validator, model_validator
+
+from bot.config.checks import STRICT, explain, reject, show_value
 
 SQLITE_PREFIX: Final = "sqlite:///"
 POSTGRES_SCHEMES: Final = ("postgresql", "postgres")
@@ -80,6 +84,68 @@ def parse_database_url(value: str) -> DatabaseUrl:
     if parts.fragment:
         raise DatabaseUrlError("a postgresql URL takes no #fragment")
     return DatabaseUrl("postgresql", dsn=text)
+
+
+def _database_url(value: object) -> DatabaseUrl | None:
+    """``[database] url``: "" means unset; errors show the URL with its password masked."""
+    if value is None or isinstance(value, DatabaseUrl):
+        return value
+    if not isinstance(value, str):
+        raise reject(f"must be {EXAMPLES} (got {show_value(value)})")
+    if not value.strip():
+        return None
+    try:
+        return parse_database_url(value)
+    except DatabaseUrlError as exc:
+        raise reject(f"{exc} {shown(value)}") from None
+
+
+class DatabaseSettings(BaseModel):
+    """``[database]``: where jobs are kept: a SQLite file (``path``, the default) or ``url``."""
+
+    model_config = STRICT
+
+    path: str = Field(
+        default="pikabot.sqlite3", json_schema_extra=explain('must be a file path, e.g. "pikabot.sqlite3"')
+    )
+    url: Annotated[DatabaseUrl | None, PlainValidator(_database_url)] = Field(
+        default=None, json_schema_extra=explain(f"must be {EXAMPLES}")
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _check_path(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise reject('must be a file path, e.g. "pikabot.sqlite3" (got "")')
+        return str(Path(value).expanduser()) if value.startswith("~") else value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sqlite_url_as_path(cls, data: Any) -> Any:
+        # One spelling per store: a SQLite URL becomes `path`, so settings compare equal however the
+        # file was named and code reading `path` sees the file. Invalid URLs are left to `url`'s check.
+        if not isinstance(data, dict) or "path" in data:
+            return data
+        url = data.get("url")
+        try:
+            target = parse_database_url(url) if isinstance(url, str) else url
+        except DatabaseUrlError:
+            return data
+        if not isinstance(target, DatabaseUrl) or target.backend != "sqlite":
+            return data
+        return {**{k: v for k, v in data.items() if k != "url"}, "path": target.path}
+
+    @model_validator(mode="after")
+    def _url_or_path(self) -> DatabaseSettings:
+        if self.url is not None and "path" in self.model_fields_set:
+            raise reject('set url or path, not both (path = "x" is short for url = "sqlite:///x")')
+        return self
+
+    @property
+    def target(self) -> DatabaseUrl:
+        """The store to open: ``url`` if set, else the SQLite file at ``path``."""
+        return self.url if self.url is not None else DatabaseUrl.sqlite(self.path)
 
 
 def shown(value: str) -> str:

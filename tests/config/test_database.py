@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, Settings, load_settings, render_settings
-from bot.config.database_url import DatabaseUrl, DatabaseUrlError, parse_database_url
+from bot.config.database import DatabaseUrl, DatabaseUrlError, parse_database_url
 from bot.observability.logsetup import SecretRedactor
 from bot.providers.registry import SECRET_ENV
 

@@ -1,0 +1,95 @@
+"""Two engines ("processes") on one database and one upstream: each job is taken, sent and posted
+once, the account's slots are counted over both, and a dead process's jobs move on after its lease."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from bot.domain.jobs import JobState
+from bot.providers.base import SubmitRequest
+from bot.store.leases import LeaseOwner
+from sandbox.useapi_sim import SimConfig, start_simulator
+from tests.engine.test_service import make_request, max_executing, submits_by_ref
+from tests.helpers.engine import Engine, start_engine
+
+
+async def _pair(tmp_path: Path, **kwargs: object) -> tuple[Engine, Engine]:
+    sim = await start_simulator(SimConfig())
+    shared = tmp_path / "shared.sqlite3"
+    engines = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        engines.append(
+            await start_engine(
+                tmp_path / name,
+                sim=sim,
+                db_path=shared,
+                owner=LeaseOwner(name),
+                **kwargs,  # type: ignore[arg-type]
+            )
+        )
+    return engines[0], engines[1]
+
+
+async def _stop(*engines: Engine) -> None:
+    for engine in engines:
+        await engine.stop(keep_sim=True)
+    await engines[0].sim.close()
+
+
+async def test_two_processes_share_the_queue_and_the_slots(tmp_path: Path) -> None:
+    """30 jobs accepted by two processes: all posted exactly once, both did work, never over 3 slots."""
+    a, b = await _pair(tmp_path, max_jobs=3, poll_interval=1.0)
+    try:
+        async with max_executing(a.sim) as peak:
+            for n in range(30):
+                await (a if n % 2 else b).service.submit(make_request(owner=100 + n % 5, prompt=f"scene {n}"))
+            jobs = await a.wait_all_terminal(timeout=60)
+        assert all(j.state is JobState.DELIVERED for j in jobs), {j.id: j.state for j in jobs}
+        posted = a.delivery.result_ids() + b.delivery.result_ids()
+        assert sorted(posted) == sorted(j.id for j in jobs)  # once each, by one process or the other
+        assert a.delivery.results and b.delivery.results  # both took part
+        assert set(submits_by_ref(a.sim).values()) == {1} and len(submits_by_ref(a.sim)) == 30
+        assert peak[0] <= 3
+        assert not [r for r in a.sim.sim.requests if r.status == 429]  # upstream never said "full"
+    finally:
+        await _stop(a, b)
+
+
+async def test_a_dead_processs_submit_is_reconciled_after_its_lease_not_resent(tmp_path: Path) -> None:
+    """A process claimed a job, sent it upstream and died before recording the answer. Nobody
+    touches the job while the lease lasts; then another process finds it by replyRef and posts it."""
+    a, b = await _pair(tmp_path, max_jobs=3, poll_interval=1.0, lease=3.0)
+    await b.service.stop()  # b is the process that dies; only a's loop runs
+    try:
+        job = await a.store.insert(make_request(owner=1), time.time())
+        now = time.time()
+        assert await b.store.leases.claim(job.id, "1183508299895820390", 3, now, now + 3.0) is not None
+        account = next(iter(a.service.scheduler.accounts.values()))
+        a.sim.sim.faults.hold_jobs = True  # useapi.net finds a job by replyRef only while it runs
+        await b.provider.submit(
+            SubmitRequest(
+                job_id=job.id,
+                kind=job.kind,
+                prompt=job.prompt,
+                options=job.options,
+                account=account,
+                reply_ref=str(job.id),
+                reply_url=None,
+            )
+        )
+        await asyncio.sleep(2.0)
+        held = await a.store.get(job.id)
+        assert held is not None and held.state is JobState.SUBMITTING  # still b's
+        await a.wait_until(lambda jobs: jobs[0].state is JobState.RUNNING, timeout=10)  # a found it
+        a.sim.sim.release_all()
+        jobs = await a.wait_all_terminal(timeout=20)
+        assert [j.state for j in jobs] == [JobState.DELIVERED], [
+            (j.error_code, j.error_message) for j in jobs
+        ]
+        assert a.delivery.result_ids() == [job.id]
+        assert submits_by_ref(a.sim) == {str(job.id): 1}  # reconciled, never sent again
+    finally:
+        await _stop(a, b)
