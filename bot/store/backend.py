@@ -37,14 +37,26 @@ class Dialect:
     same: str
     #: One top-level field of a JSON text column, as SQL (format with ``column`` and ``key``).
     json_field: str
+    #: Ends a SELECT that takes rows for its transaction: PostgreSQL skips rows another process
+    #: holds instead of waiting; SQLite runs one write transaction at a time and needs nothing.
+    skip_locked: str
+    #: Makes the transactions that run it with one (space, key) take turns across processes, until
+    #: they end; None where write transactions already run one at a time (SQLite).
+    key_lock: str | None
 
     def json(self, column: str, key: str) -> str:
         """SQL for ``column``'s JSON field ``key`` (NULL when absent or JSON null)."""
         return self.json_field.format(column=column, key=key)
 
 
-SQLITE: Final = Dialect("sqlite", "IS", "json_extract({column}, '$.{key}')")
-POSTGRESQL: Final = Dialect("postgresql", "IS NOT DISTINCT FROM", "({column}::jsonb ->> '{key}')")
+SQLITE: Final = Dialect("sqlite", "IS", "json_extract({column}, '$.{key}')", "", None)
+POSTGRESQL: Final = Dialect(
+    "postgresql",
+    "IS NOT DISTINCT FROM",
+    "({column}::jsonb ->> '{key}')",
+    " FOR UPDATE SKIP LOCKED",
+    "SELECT pg_advisory_xact_lock(?, hashtext(?))",
+)
 
 
 class Session(ABC):

@@ -13,6 +13,7 @@ import pytest
 
 from bot.domain.jobs import JobKind, JobRequest, JobState, Origin, VideoResult
 from bot.store import Database, DatabaseUnavailable, JobStore, JobUpdate, MigrationError
+from bot.store.leases import LeaseOwner
 from bot.store.migrate import load_migrations
 from bot.store.postgres import to_postgres
 from tests.helpers.postgres import PostgresServer
@@ -154,6 +155,27 @@ async def test_many_jobs_moved_by_two_processes_each_move_once(postgres_url: str
         assert sorted(t.id for t in winners) == [job.id for job in jobs]
         stored = {j.id: j.account for j in await a.all_jobs()}
         assert all(stored[t.id] == t.account for t in winners)
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_claims_from_two_processes_never_overfill_an_account(postgres_url: str) -> None:
+    """Two processes (pools) race to claim 40 queued jobs for one account, round after round: the
+    account never holds more than max_jobs, and each job is claimed at most once."""
+    first, second = await Database.open(postgres_url), await Database.open(postgres_url)
+    try:
+        a, b = JobStore(first, LeaseOwner("a", 1, "x")), JobStore(second, LeaseOwner("b", 2, "y"))
+        jobs = [await a.insert(request(owner=n), 1.0) for n in range(40)]
+        for max_jobs in (1, 3, 5):
+            claims = await asyncio.gather(
+                *(store.leases.claim(job.id, "acct", max_jobs, 2.0, 60.0) for job in jobs for store in (a, b))
+            )
+            won = [job for job in claims if job is not None]
+            assert len(won) == len({job.id for job in won})  # never the same job twice
+            assert await a.active_by_account() == {"acct": max_jobs}
+        owners = await first.fetch("SELECT DISTINCT lease_owner FROM jobs WHERE state = 'submitting'")
+        assert {row[0] for row in owners} <= {"a/1/x", "b/2/y"}
     finally:
         await first.close()
         await second.close()
