@@ -1,4 +1,8 @@
-"""Live callback capabilities mirrored in memory, so a valid callback costs no SQLite round trip."""
+"""Live callback capabilities mirrored in memory, so a valid callback costs no SQLite round trip.
+
+SQLite only: there one process owns the file. On PostgreSQL other processes issue and spend tokens
+all the time, so JobStore.callback_target reads the table instead (one unique-index lookup).
+"""
 
 from __future__ import annotations
 
