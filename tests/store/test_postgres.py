@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,7 @@ from bot.store import Database, DatabaseUnavailable, JobStore, JobUpdate, Migrat
 from bot.store.leases import LeaseOwner
 from bot.store.migrate import load_migrations
 from bot.store.postgres import to_postgres
+from bot.store.sqlite import SqliteDatabase
 from tests.helpers.postgres import PostgresServer
 
 SNOWFLAKE = 1183508299895820390  # a real-looking Discord id: far beyond 32 bits
@@ -179,3 +181,41 @@ async def test_claims_from_two_processes_never_overfill_an_account(postgres_url:
     finally:
         await first.close()
         await second.close()
+
+
+async def test_both_backends_have_the_same_tables_columns_and_indexes(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """A migration added to one backend and not the other fails here (SQLite NNNN needs a PostgreSQL twin)."""
+    lite = await SqliteDatabase.connect(tmp_path / "same.sqlite3")
+    pg = await Database.open(postgres_url)
+    try:
+        tables = [
+            r[0]
+            for r in await lite.fetch(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        ]
+        lite_columns = {t: [r["name"] for r in await lite.fetch(f"PRAGMA table_info({t})")] for t in tables}
+        rows = await pg.fetch(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name <> 'pikabot_migrations' ORDER BY ordinal_position"
+        )
+        pg_columns: dict[str, list[str]] = {}
+        for row in rows:
+            pg_columns.setdefault(row["table_name"], []).append(row["column_name"])
+        assert pg_columns == lite_columns
+        lite_indexes = {
+            r[0]
+            for r in await lite.fetch(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex_%'"
+            )
+        }
+        pg_indexes = {
+            r[0]
+            for r in await pg.fetch("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
+        }
+        assert lite_indexes <= pg_indexes
+    finally:
+        await lite.close()
+        await pg.close()
