@@ -1,7 +1,7 @@
 """A protocol-level local stand-in for Discord that the real discord.py client connects to.
 
 One aiohttp app on 127.0.0.1 serves the gateway websocket (``/gateway``: HELLO, heartbeats, IDENTIFY,
-READY, GUILD_CREATE, RESUME, dispatches), the REST routes discord.py 2.7 uses (``/api/v10/...``), a CDN
+READY, GUILD_CREATE, RESUME, dispatches; one session per shard, each hearing its guilds), the REST routes discord.py 2.7 uses (``/api/v10/...``), a CDN
 for attachment bytes (``/cdn/attachments/<id>/<filename>``) and a small control API (``/_emu/...``).
 
 It enforces what Discord enforces and fails loudly otherwise: every breach (late or double ack, dead
@@ -11,7 +11,8 @@ spec, unknown routes, bad tokens) is answered with Discord's error body *and* ap
 
 Deliberately independent: it imports nothing from the engine (``bot``/``cogs``) and nothing from
 discord.py, so a misunderstanding of Discord in the bot cannot be mirrored (and hidden) here.
-Facts it relies on: docs/discord.md (sections 8-9 for discord.py's needs, 1-7 for Discord's limits).
+Facts it relies on: docs/discord.md (sections 8-9 for discord.py's needs, 1-7 for Discord's limits,
+10 for sharding).
 
 Run it standalone with ``python -m sandbox.discord_emu --port 0``; it prints its URLs as JSON.
 """
@@ -65,6 +66,7 @@ __all__ = [
     "EmuChannel",
     "EmuConfig",
     "EmuFaults",
+    "EmuGuild",
     "EmuInteraction",
     "EmuMessage",
     "EmuResponse",
@@ -73,6 +75,8 @@ __all__ = [
     "RecordedCall",
     "RecordedFile",
     "RunningEmulator",
+    "ShardSession",
+    "shard_of",
     "start_emulator",
 ]
 
@@ -142,6 +146,9 @@ EVENT_INTENTS: Final = {
     "MESSAGE_DELETE": INTENT_GUILD_MESSAGES,
 }
 REPLAY_BUFFER: Final = 2000
+# Gateway close codes for a bad ``shard`` in IDENTIFY (docs/discord.md, section 10).
+CLOSE_INVALID_SHARD: Final = 4010
+CLOSE_SHARDING_REQUIRED: Final = 4011
 
 # Discord JSON error codes used here.
 UNKNOWN_CHANNEL: Final = 10003
@@ -173,6 +180,11 @@ log = logging.getLogger(__name__)
 
 def _now_wall() -> float:
     return time.time()
+
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """The shard that receives a guild's events: Discord's ``(guild_id >> 22) % num_shards``."""
+    return (guild_id >> 22) % shard_count
 
 
 def _is_int(value: object) -> TypeGuard[int]:
@@ -784,6 +796,20 @@ def _default_members() -> dict[int, str]:
     return {101: "alice", 102: "bob", 103: "carol", 104: "mod"}
 
 
+@dataclass(frozen=True)
+class EmuGuild:
+    """A further guild the bot is in, beside EmuConfig's own: one text channel and the same members.
+
+    Its roles are @everyone (the guild's id), Moderator (``guild_id + 1``) and the bot's managed role
+    (``guild_id + 2``); the roles tests add with ``add_role`` exist only in the first guild.
+    """
+
+    guild_id: int
+    name: str
+    text_channel_id: int
+    text_channel_name: str = "generate"
+
+
 @dataclass
 class EmuConfig:
     """The emulated application, guild and Discord's limits; defaults match the docs."""
@@ -819,6 +845,14 @@ class EmuConfig:
     openapi_path: Path | None = None
     #: ``http://host:port`` used in CDN URLs; start_emulator fills it in, else the first request does.
     public_base_url: str = ""
+    #: Guilds beyond ``guild_id`` (e.g. one whose id falls on another shard).
+    extra_guilds: tuple[EmuGuild, ...] = ()
+    #: ``GET /gateway/bot``'s recommended number of shards.
+    recommended_shards: int = 1
+    #: Discord's cap on guilds per gateway session; an IDENTIFY that would hold more is closed 4011.
+    max_guilds_per_session: int = 2500
+    #: Large-bot sharding: the shard count must be a multiple of this, or IDENTIFY is closed 4010.
+    shard_multiple: int = 1
 
 
 @dataclass
@@ -835,13 +869,13 @@ class EmuFaults:
     retry_after: float = 0.2
     #: Seconds every interaction follow-up takes to answer (a slow Discord; results beat their thread).
     followup_delay: float = 0.0
-    _drop: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    _drop: Callable[[int], None] | None = field(default=None, repr=False, compare=False)
 
-    def drop_gateway(self) -> None:
-        """Close the bot's websocket with 4000; discord.py reconnects and RESUMEs."""
+    def drop_gateway(self, shard: int = 0) -> None:
+        """Close the bot's websocket (on ``shard``) with 4000; discord.py reconnects and RESUMEs."""
         if self._drop is None:
             raise RuntimeError("faults are not attached to an emulator")
-        self._drop()
+        self._drop(shard)
 
 
 @dataclass(frozen=True)
@@ -1029,6 +1063,8 @@ class EmuInteraction:
     followup_ids: list[int] = field(default_factory=list)
     responses: list[EmuResponse] = field(default_factory=list)
     modal: JsonObj | None = None
+    #: ``[shard_id, num_shards]`` of each gateway session INTERACTION_CREATE went to.
+    shards: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def ack_latency(self) -> float | None:
@@ -1117,6 +1153,28 @@ class _GatewaySession:
     buffer: deque[tuple[int, str, str]] = field(default_factory=lambda: deque(maxlen=REPLAY_BUFFER))
     conn: _GatewayConn | None = None
     intents: int = 0
+    shard: tuple[int, int] = (0, 1)
+    sharded: bool = False  # IDENTIFY carried ``shard`` (READY then echoes it)
+    guild_ids: tuple[int, ...] = ()
+    #: GUILD_CREATEs queued at IDENTIFY and not yet written: the session is ready at zero.
+    unsent_guilds: int = 0
+    ready: bool = False
+
+    def receives(self, guild_id: int | None) -> bool:
+        """Whether this session gets a guild's events (events without a guild go to shard 0)."""
+        shard_id, count = self.shard
+        return shard_id == 0 if guild_id is None else shard_of(guild_id, count) == shard_id
+
+
+@dataclass(frozen=True)
+class ShardSession:
+    """A gateway session that receives events now, as tests see it."""
+
+    session_id: str
+    shard: tuple[int, int]
+    guild_ids: tuple[int, ...]
+    connected: bool
+    ready: bool
 
 
 _ROUTES_ATTR: Final = "_emu_routes"
@@ -1148,8 +1206,20 @@ def _route(
 # --------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Guild:
+    id: int
+    name: str
+    moderator_role_id: int
+    bot_role_id: int
+
+
 class DiscordEmulator:
-    """State, enforcement and recording for one emulated application in one guild."""
+    """State, enforcement and recording for one emulated application in its guilds.
+
+    Each gateway session receives the events of the guilds on its shard (one unsharded session
+    receives everything); see docs/discord.md, section 10.
+    """
 
     def __init__(self, config: EmuConfig | None = None) -> None:
         self.config = config or EmuConfig()
@@ -1177,22 +1247,33 @@ class DiscordEmulator:
         self._nonces: dict[tuple[int, str], tuple[int, float]] = {}
         self._channel_windows: dict[int, _Window] = defaultdict(_Window)
         self._global_window = _Window()
-        self._session: _GatewaySession | None = None
+        #: Every session ever identified (RESUME finds them here) and those that receive events now.
         self._sessions: dict[str, _GatewaySession] = {}
+        self._current: dict[str, _GatewaySession] = {}
         self._conns: set[_GatewayConn] = set()
-        self._ready = asyncio.Event()
         self._changed = asyncio.Event()
         self._timers: list[asyncio.TimerHandle] = []
         self._routes = self._build_routes()
         self._started_at = self.now()
-        for position, (cid, name) in enumerate(
-            (
-                (self.config.text_channel_id, self.config.text_channel_name),
-                (self.config.community_channel_id, self.config.community_channel_name),
+        cfg = self.config
+        self.guilds: dict[int, _Guild] = {
+            cfg.guild_id: _Guild(cfg.guild_id, cfg.guild_name, cfg.moderator_role_id, cfg.bot_role_id)
+        }
+        texts = [
+            (cfg.guild_id, cfg.text_channel_id, cfg.text_channel_name),
+            (cfg.guild_id, cfg.community_channel_id, cfg.community_channel_name),
+        ]
+        for extra in cfg.extra_guilds:
+            if extra.guild_id in self.guilds:
+                raise ValueError(f"guild {extra.guild_id} is configured twice")
+            self.guilds[extra.guild_id] = _Guild(
+                extra.guild_id, extra.name, extra.guild_id + 1, extra.guild_id + 2
             )
-        ):
+            texts.append((extra.guild_id, extra.text_channel_id, extra.text_channel_name))
+        for guild_id, cid, name in texts:
+            position = sum(c.guild_id == guild_id for c in self.channels.values())
             self.channels[cid] = EmuChannel(
-                cid, ChannelType.GUILD_TEXT, name, self.config.guild_id, self._started_at, position=position
+                cid, ChannelType.GUILD_TEXT, name, guild_id, self._started_at, position=position
             )
 
     # ----- clock, ids, change notification ----------------------------------------------------
@@ -1240,14 +1321,20 @@ class DiscordEmulator:
             raise KeyError(user_id)
         return P.user_payload(user_id, name)
 
-    def _role_ids(self, user_id: int) -> list[int]:
+    def _guild(self, guild_id: int | None) -> _Guild:
+        return self.guilds[self.config.guild_id if guild_id is None else guild_id]
+
+    def _role_ids(self, user_id: int, guild_id: int | None = None) -> list[int]:
+        guild = self._guild(guild_id)
         if user_id == self.config.bot_user_id:
-            return [self.config.bot_role_id]
-        base = [self.config.moderator_role_id] if user_id in self.config.moderator_ids else []
+            return [guild.bot_role_id]
+        base = [guild.moderator_role_id] if user_id in self.config.moderator_ids else []
+        if guild.id != self.config.guild_id:
+            return base  # roles added by tests live in the first guild only
         return base + sorted(self.member_roles.get(user_id, ()))
 
     def add_role(self, name: str) -> int:
-        """Create a role with no permissions beyond @everyone's; the bot hears GUILD_ROLE_CREATE."""
+        """Create a role in the first guild with no permissions beyond @everyone's (GUILD_ROLE_CREATE)."""
         role_id = self._new_id()
         self.extra_roles[role_id] = name
         self._dispatch(
@@ -1263,18 +1350,20 @@ class DiscordEmulator:
             raise ValueError(f"unknown role {role_id}; create it with add_role()")
         self.member_roles[user_id].add(role_id)
 
-    def _role_payloads(self) -> dict[int, JsonObj]:
-        """Every role in the guild by id, as Discord sends them."""
-        cfg = self.config
+    def _role_payloads(self, guild_id: int | None = None) -> dict[int, JsonObj]:
+        """Every role in a guild (the first by default) by id, as Discord sends them."""
+        guild = self._guild(guild_id)
         roles = {
-            cfg.guild_id: P.role_payload(cfg.guild_id, "@everyone", P.EVERYONE_PERMS),
-            cfg.moderator_role_id: P.role_payload(
-                cfg.moderator_role_id, "Moderator", P.EVERYONE_PERMS | P.MODERATOR_PERMS, position=1
+            guild.id: P.role_payload(guild.id, "@everyone", P.EVERYONE_PERMS),
+            guild.moderator_role_id: P.role_payload(
+                guild.moderator_role_id, "Moderator", P.EVERYONE_PERMS | P.MODERATOR_PERMS, position=1
             ),
-            cfg.bot_role_id: P.role_payload(
-                cfg.bot_role_id, cfg.bot_name, P.BOT_ROLE_PERMS, position=2, managed=True
+            guild.bot_role_id: P.role_payload(
+                guild.bot_role_id, self.config.bot_name, P.BOT_ROLE_PERMS, position=2, managed=True
             ),
         }
+        if guild.id != self.config.guild_id:
+            return roles
         for position, (role_id, name) in enumerate(self.extra_roles.items(), start=3):
             roles[role_id] = P.role_payload(role_id, name, P.EVERYONE_PERMS, position=position)
         return roles
@@ -1303,9 +1392,17 @@ class DiscordEmulator:
         return self._base_perms(self.config.bot_user_id) & ~self._denied_in(channel_id)
 
     def member_payload(
-        self, user_id: int, *, with_permissions: bool = False, channel_id: int | None = None
+        self,
+        user_id: int,
+        *,
+        with_permissions: bool = False,
+        channel_id: int | None = None,
+        guild_id: int | None = None,
     ) -> JsonObj:
-        """A guild member object (with ``permissions`` as interactions carry it, when asked)."""
+        """A guild member object (with ``permissions`` as interactions carry it, when asked).
+
+        The member's roles are those of ``guild_id`` (the first guild by default).
+        """
         perms = None
         if with_permissions:
             perms = (
@@ -1315,7 +1412,7 @@ class DiscordEmulator:
             )
         return P.member_payload(
             self._user_payload(user_id),
-            self._role_ids(user_id),
+            self._role_ids(user_id, guild_id),
             joined_at=self._started_at - 86400,
             permissions=perms,
         )
@@ -1491,6 +1588,7 @@ class DiscordEmulator:
     def message_payload(self, message: EmuMessage) -> JsonObj:
         """The message object as Discord sends it now (author, attachments with CDN URLs, ...)."""
         channel = self.channels.get(message.channel_id)
+        guild_id = channel.guild_id if channel else self.config.guild_id
         interaction = self.interactions.get(message.interaction_id) if message.interaction_id else None
         from_app = message.source in (MessageSource.INTERACTION, MessageSource.FOLLOWUP)
         metadata = None
@@ -1499,14 +1597,14 @@ class DiscordEmulator:
                 interaction.id,
                 int(interaction.type),
                 self._user_payload(interaction.user_id),
-                guild_id=self.config.guild_id,
+                guild_id=guild_id,
                 message_id=interaction.message_id,
             )
         thread = self.channels.get(message.id)
         payload = P.message_payload(
             message.id,
             message.channel_id,
-            guild_id=channel.guild_id if channel else self.config.guild_id,
+            guild_id=guild_id,
             author=self._user_payload(message.author_id),
             content=message.content,
             created_at=message.created_at,
@@ -1728,12 +1826,13 @@ class DiscordEmulator:
     def _delete_message(self, message: EmuMessage) -> None:
         message.deleted = True
         if not message.ephemeral:
+            channel = self.channels.get(message.channel_id)
             self._dispatch(
                 "MESSAGE_DELETE",
                 {
                     "id": str(message.id),
                     "channel_id": str(message.channel_id),
-                    "guild_id": str(self.config.guild_id),
+                    "guild_id": str(channel.guild_id if channel else self.config.guild_id),
                 },
             )
         self._notify()
@@ -1801,14 +1900,18 @@ class DiscordEmulator:
         """Recorded calls of one route name (e.g. ``create_message``)."""
         return [c for c in self.calls if c.route == route]
 
-    async def wait_ready(self, timeout: float = 10) -> None:  # noqa: ASYNC109
-        """Wait until a bot has IDENTIFYed and been sent GUILD_CREATE."""
-        ready = self._ready
+    async def wait_ready(self, timeout: float = 10, *, shard: int | None = None) -> None:  # noqa: ASYNC109
+        """Wait until the bot has IDENTIFYed and been sent its GUILD_CREATEs.
 
-        def probe() -> bool | None:
-            return True if ready.is_set() else None
-
-        await self._wait_until(probe, timeout, "the bot to identify and receive GUILD_CREATE")
+        Without ``shard``: on every shard of each shard count in use (one session when unsharded);
+        with it, on the session holding that shard id.
+        """
+        where = "" if shard is None else f" on shard {shard}"
+        await self._wait_until(
+            lambda: True if self._ready_now(shard) else None,
+            timeout,
+            f"the bot to identify and receive GUILD_CREATE{where}",
+        )
 
     async def wait_resumed(self, count: int = 1, timeout: float = 10) -> None:  # noqa: ASYNC109
         """Wait until the gateway has been RESUMEd ``count`` times in total."""
@@ -1848,15 +1951,15 @@ class DiscordEmulator:
 
     # ----- interactions (the user side) --------------------------------------------------------
 
-    def _find_command(self, name: str) -> tuple[JsonObj | None, int | None]:
-        for scope in (self.config.guild_id, None):
+    def _find_command(self, name: str, guild_id: int) -> tuple[JsonObj | None, int | None]:
+        for scope in (guild_id, None):
             for cmd in self.commands.get(scope, []):
                 if cmd.get("name") == name and (cmd.get("type") or 1) == 1:
                     return cmd, scope
         if self.config.require_registered_commands:
             known = sorted({str(c.get("name")) for cmds in self.commands.values() for c in cmds})
             raise LookupError(f"/{name} is not a registered command (synced: {known})")
-        return None, self.config.guild_id
+        return None, guild_id
 
     def _new_interaction(
         self,
@@ -1869,8 +1972,11 @@ class DiscordEmulator:
         command: str | None = None,
         custom_id: str | None = None,
     ) -> EmuInteraction:
-        if self._session is None:
-            raise RuntimeError("no bot session: start the bot and await emu.wait_ready() first")
+        if not self._receivers(channel.guild_id):
+            raise RuntimeError(
+                f"no bot session receives guild {channel.guild_id}'s events: start the bot and await "
+                "emu.wait_ready() first"
+            )
         iid = self._new_id()
         token = "emu." + secrets.token_urlsafe(48)
         payload = P.interaction_payload(
@@ -1879,9 +1985,9 @@ class DiscordEmulator:
             interaction_type=int(kind),
             token=token,
             data=data,
-            guild_id=self.config.guild_id,
+            guild_id=channel.guild_id,
             channel=self.channel_payload(channel),
-            member=self.member_payload(user_id, with_permissions=True),
+            member=self.member_payload(user_id, with_permissions=True, guild_id=channel.guild_id),
             app_permissions=self.bot_permissions(channel.id),
             attachment_size_limit=self.config.attachment_size_limit,
             message=self.message_payload(message) if message is not None else None,
@@ -1900,7 +2006,7 @@ class DiscordEmulator:
         )
         self.interactions[iid] = inter
         self._by_token[token] = inter
-        self._dispatch("INTERACTION_CREATE", payload)
+        inter.shards = [session.shard for session in self._dispatch("INTERACTION_CREATE", payload)]
         loop = asyncio.get_running_loop()
         # Discord shows "The application did not respond" after 3 s; that is the bot's failure to report.
         self._timers.append(loop.call_later(self.config.ack_deadline + 0.05, self._check_acked, inter))
@@ -1950,7 +2056,7 @@ class DiscordEmulator:
             raise ValueError(f"unknown channel {channel_id}")
         self._refresh_archive(channel)
         self._user_payload(user_id)
-        cmd, scope = self._find_command(command)
+        cmd, scope = self._find_command(command, channel.guild_id)
         spec: JsonObj | None = cmd
         path = subcommand.split() if subcommand else []
         for part in path:
@@ -1973,17 +2079,17 @@ class DiscordEmulator:
                 if uid is None:
                     raise ValueError(f"option {name!r} needs a user id")
                 resolved.setdefault("users", {})[str(uid)] = self._user_payload(uid)
-                member = self.member_payload(uid, with_permissions=True)
+                member = self.member_payload(uid, with_permissions=True, guild_id=channel.guild_id)
                 member.pop("user")
                 resolved.setdefault("members", {})[str(uid)] = member
             elif kind is OptionType.ROLE:
-                role = self._role_payloads().get(_as_snowflake(value) or 0)
+                role = self._role_payloads(channel.guild_id).get(_as_snowflake(value) or 0)
                 if role is None:
                     raise ValueError(f"option {name!r} needs the id of a role in the guild, not {value!r}")
                 resolved.setdefault("roles", {})[role["id"]] = role
             elif kind is OptionType.CHANNEL:
                 picked = self.channels.get(_as_snowflake(value) or 0)
-                if picked is None or picked.deleted:
+                if picked is None or picked.deleted or picked.guild_id != channel.guild_id:
                     raise ValueError(f"option {name!r} needs the id of a channel in the guild, not {value!r}")
                 # Resolved channels are partial and carry the invoking member's permissions there.
                 perms = self._base_perms(user_id) & ~self._denied_in(picked.id)
@@ -2059,13 +2165,25 @@ class DiscordEmulator:
 
     # ----- gateway -----------------------------------------------------------------------------
 
-    def _dispatch(self, event: str, data: JsonObj) -> None:
-        session = self._session
-        if session is None:
-            return  # nobody connected: nothing to tell (Discord would not queue it either)
+    def _receivers(self, guild_id: int | None) -> list[_GatewaySession]:
+        """The sessions that receive a guild's events now (several when their shards overlap)."""
+        return [session for session in self._current.values() if session.receives(guild_id)]
+
+    def _dispatch(self, event: str, data: JsonObj, guild_id: int | None = None) -> list[_GatewaySession]:
+        """Send an event to every session whose shard holds its guild; returns the sessions sent to.
+
+        The guild is ``guild_id``, else ``data["guild_id"]``; an event without one goes to shard 0.
+        With nobody connected nothing is told (Discord would not queue it either).
+        """
+        if guild_id is None:
+            guild_id = _as_snowflake(data.get("guild_id"))
+        return [session for session in self._receivers(guild_id) if self._send(session, event, data)]
+
+    def _send(self, session: _GatewaySession, event: str, data: JsonObj) -> bool:
+        """Send one dispatch on one session, if its intents ask for it; False when they do not."""
         needed = EVENT_INTENTS.get(event, 0)
         if needed and not session.intents & needed:
-            return
+            return False
         if event in ("MESSAGE_CREATE", "MESSAGE_UPDATE") and not session.intents & INTENT_MESSAGE_CONTENT:
             data = self._without_content(data)
         session.seq += 1
@@ -2074,6 +2192,7 @@ class DiscordEmulator:
         self.gateway_log.append(GatewayRecord("out", OP_DISPATCH, event, session.seq, self.now()))
         if session.conn is not None:
             session.conn.queue.put_nowait((frame, event))
+        return True
 
     def _without_content(self, message: JsonObj) -> JsonObj:
         """Without MESSAGE_CONTENT, others' messages arrive blank unless they mention the bot (or are DMs)."""
@@ -2084,27 +2203,54 @@ class DiscordEmulator:
             return message
         return {**message, "content": "", "embeds": [], "attachments": [], "components": []}
 
-    def drop_gateway(self) -> None:
-        """Close the current websocket with 4000 (not fatal): discord.py reconnects and RESUMEs."""
-        session = self._session
+    def shard_sessions(self) -> list[ShardSession]:
+        """The gateway sessions that receive events now, by shard."""
+        return sorted(
+            (
+                ShardSession(s.session_id, s.shard, s.guild_ids, s.conn is not None, s.ready)
+                for s in self._current.values()
+            ),
+            key=lambda view: view.shard,
+        )
+
+    def drop_gateway(self, shard: int = 0) -> None:
+        """Close the websocket of the session holding ``shard`` (0 for an unsharded bot) with 4000.
+
+        Not fatal: discord.py reconnects and RESUMEs; events meanwhile are buffered for the replay.
+        """
+        session = next(
+            (s for s in self._current.values() if s.shard[0] == shard and s.conn is not None), None
+        )
         if session is None or session.conn is None:
-            raise RuntimeError("no gateway connection to drop")
-        conn, session.conn = session.conn, None  # events from now on are buffered for the replay
+            raise RuntimeError(f"no gateway connection on shard {shard} to drop")
+        conn, session.conn = session.conn, None
         conn.close(4000)
 
-    def reset_session(self) -> None:
-        """Forget the gateway session (as after a bot restart): ``wait_ready`` then waits for a new IDENTIFY.
+    def reset_session(self, shard: int | None = None) -> None:
+        """Forget the gateway sessions (as after a bot restart), or only those of one shard id.
 
-        A connection still open on the old session is closed with 4000; its RESUME then gets INVALID_SESSION.
+        ``wait_ready`` then waits for a new IDENTIFY. A connection still open on a forgotten session is
+        closed with 4000; its RESUME then gets INVALID_SESSION.
         """
-        session, self._session = self._session, None
-        self._ready.clear()
-        if session is not None:
+        for session in list(self._current.values()):
+            if shard is not None and session.shard[0] != shard:
+                continue
+            self._current.pop(session.session_id, None)
             self._sessions.pop(session.session_id, None)
             if session.conn is not None:
                 conn, session.conn = session.conn, None
                 conn.close(4000)
         self._notify()
+
+    def _ready_now(self, shard: int | None) -> bool:
+        sessions = list(self._current.values())
+        if shard is not None:
+            return any(s.shard[0] == shard and s.ready for s in sessions)
+        if not sessions or not all(s.ready for s in sessions):
+            return False
+        # Every shard of each shard count in use has its session: no guild is left unheard.
+        counts = {s.shard[1] for s in sessions}
+        return all({s.shard[0] for s in sessions if s.shard[1] == n} == set(range(n)) for n in counts)
 
     async def _gateway_writer(self, conn: _GatewayConn) -> None:
         while True:
@@ -2119,9 +2265,18 @@ class DiscordEmulator:
                 await conn.ws.send_str(frame)
             except (ConnectionError, RuntimeError):
                 return
-            if event == "GUILD_CREATE" and conn.session is self._session:
-                self._ready.set()
-                self._notify()
+            if event in ("READY", "GUILD_CREATE") and conn.session is not None:
+                self._written_ready_frame(conn.session, event)
+
+    def _written_ready_frame(self, session: _GatewaySession, event: str) -> None:
+        """READY and the GUILD_CREATEs queued at IDENTIFY are out: the session is ready after the last."""
+        if session.ready:
+            return
+        if event == "GUILD_CREATE":
+            session.unsent_guilds -= 1
+        if session.unsent_guilds <= 0 and session.session_id in self._current:
+            session.ready = True
+            self._notify()
 
     async def _gateway(self, request: web.Request) -> web.StreamResponse:
         self._learn_base_url(request)
@@ -2151,9 +2306,8 @@ class DiscordEmulator:
             if session is not None and session.conn is conn:
                 session.conn = None
                 # A client's own 1000/1001 close ends the session (Discord invalidates it); other codes keep it.
-                if ws.close_code in (1000, 1001) and session is self._session:
-                    self._session = None
-                    self._ready.clear()
+                if ws.close_code in (1000, 1001):
+                    self._current.pop(session.session_id, None)
             conn.queue.put_nowait(None)
             with contextlib.suppress(asyncio.CancelledError):
                 await writer
@@ -2179,23 +2333,29 @@ class DiscordEmulator:
         elif op in (OP_REQUEST_MEMBERS, OP_PRESENCE, OP_VOICE) and conn.session is None:
             self._violate(f"gateway: opcode {op} before IDENTIFY")
             conn.close(4003)  # Not authenticated
-        elif op == OP_REQUEST_MEMBERS:
-            members = [self.member_payload(u) for u in self._all_member_ids()]
-            nonce = data.get("nonce") if isinstance(data, dict) else None
-            self._dispatch(
-                "GUILD_MEMBERS_CHUNK",
-                {
-                    "guild_id": str(self.config.guild_id),
-                    "members": members,
-                    "chunk_index": 0,
-                    "chunk_count": 1,
-                    "nonce": nonce,
-                },
-            )
+        elif op == OP_REQUEST_MEMBERS and conn.session is not None:
+            self._request_members(conn.session, data if isinstance(data, dict) else {})
         elif op in (OP_PRESENCE, OP_VOICE):
             pass  # presence and voice state updates are accepted and ignored
         else:
             self._violate(f"gateway: unexpected opcode {op}")
+
+    def _request_members(self, session: _GatewaySession, data: JsonObj) -> None:
+        guild_id = _as_snowflake(data.get("guild_id"))
+        if guild_id not in session.guild_ids:
+            self._violate(f"gateway: members requested for guild {data.get('guild_id')!r}, not on this shard")
+            return
+        self._send(
+            session,
+            "GUILD_MEMBERS_CHUNK",
+            {
+                "guild_id": str(guild_id),
+                "members": [self.member_payload(u, guild_id=guild_id) for u in self._all_member_ids()],
+                "chunk_index": 0,
+                "chunk_count": 1,
+                "nonce": data.get("nonce"),
+            },
+        )
 
     def _all_member_ids(self) -> list[int]:
         return [*self.config.members, self.config.bot_user_id]
@@ -2220,43 +2380,87 @@ class DiscordEmulator:
             )
             conn.close(4014)
             return
+        shard = self._identify_shard(conn, data.get("shard"))
+        if shard is None:
+            return
         self.identifies += 1
-        session = _GatewaySession(secrets.token_hex(16), conn=conn, intents=intents)
-        self._sessions[session.session_id] = session
-        self._session = session
-        conn.session = session
-        self._ready.clear()
-        base = self.config.public_base_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
-        self._dispatch(
-            "READY",
-            P.ready_payload(
-                self._user_payload(self.config.bot_user_id),
-                [self.config.guild_id],
-                session_id=session.session_id,
-                resume_gateway_url=f"{base}/gateway",
-                application_id=self.config.application_id,
-            ),
+        # A new session on a shard replaces the one before it (a restarted bot). Discord would feed
+        # both, but the older belongs to a process that is gone; sessions of other shards stay.
+        for old in [s for s in self._current.values() if s.shard == shard]:
+            del self._current[old.session_id]
+        guild_ids = tuple(g for g in self.guilds if shard_of(g, shard[1]) == shard[0])
+        session = _GatewaySession(
+            secrets.token_hex(16),
+            conn=conn,
+            intents=intents,
+            shard=shard,
+            sharded="shard" in data,
+            guild_ids=guild_ids,
+            unsent_guilds=len(guild_ids),
         )
-        self._dispatch("GUILD_CREATE", self.guild_payload())
+        self._sessions[session.session_id] = session
+        self._current[session.session_id] = session
+        conn.session = session
+        base = self.config.public_base_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
+        ready = P.ready_payload(
+            self._user_payload(self.config.bot_user_id),
+            guild_ids,
+            session_id=session.session_id,
+            resume_gateway_url=f"{base}/gateway",
+            application_id=self.config.application_id,
+            shard=shard if session.sharded else None,
+        )
+        self._send(session, "READY", ready)
+        for guild_id in guild_ids:
+            self._send(session, "GUILD_CREATE", self.guild_payload(guild_id))
+        self._notify()
 
-    def guild_payload(self) -> JsonObj:
-        """GUILD_CREATE's ``d`` for the emulated guild."""
-        cfg = self.config
-        roles = list(self._role_payloads().values())
-        channels = [
-            self.channel_payload(c) for c in self.channels.values() if not c.is_thread and not c.deleted
-        ]
-        threads = [
-            self.channel_payload(c)
-            for c in self.channels.values()
-            if c.is_thread and not c.deleted and not c.archived
-        ]
-        members = [self.member_payload(u) for u in self._all_member_ids()]
+    def _identify_shard(self, conn: _GatewayConn, raw: object) -> tuple[int, int] | None:
+        """IDENTIFY's ``shard`` as (shard_id, num_shards), (0, 1) when absent; None after closing 4010/4011."""
+        if raw is None:
+            shard = (0, 1)
+        elif (
+            isinstance(raw, list)
+            and len(raw) == 2
+            and _is_int(raw[0])
+            and _is_int(raw[1])
+            and 0 <= raw[0] < raw[1]
+        ):
+            shard = (raw[0], raw[1])
+        else:
+            self._violate(
+                f"gateway: IDENTIFY with shard {raw!r}: must be [shard_id, num_shards], 0 <= shard_id < num_shards"
+            )
+            conn.close(CLOSE_INVALID_SHARD)
+            return None
+        if shard[1] % self.config.shard_multiple:
+            self._violate(
+                f"gateway: IDENTIFY with {shard[1]} shards: must be a multiple of {self.config.shard_multiple}"
+            )
+            conn.close(CLOSE_INVALID_SHARD)
+            return None
+        held = sum(shard_of(g, shard[1]) == shard[0] for g in self.guilds)
+        if held > self.config.max_guilds_per_session:
+            self._violate(
+                f"gateway: shard {list(shard)} would hold {held} guilds (at most "
+                f"{self.config.max_guilds_per_session} per session): sharding required"
+            )
+            conn.close(CLOSE_SHARDING_REQUIRED)
+            return None
+        return shard
+
+    def guild_payload(self, guild_id: int | None = None) -> JsonObj:
+        """GUILD_CREATE's ``d`` for one guild (the first by default)."""
+        guild = self._guild(guild_id)
+        present = [c for c in self.channels.values() if c.guild_id == guild.id and not c.deleted]
+        channels = [self.channel_payload(c) for c in present if not c.is_thread]
+        threads = [self.channel_payload(c) for c in present if c.is_thread and not c.archived]
+        members = [self.member_payload(u, guild_id=guild.id) for u in self._all_member_ids()]
         return P.guild_create_payload(
-            cfg.guild_id,
-            cfg.guild_name,
-            owner_id=cfg.owner_id,
-            roles=roles,
+            guild.id,
+            guild.name,
+            owner_id=self.config.owner_id,
+            roles=list(self._role_payloads(guild.id).values()),
             channels=channels,
             members=members,
             threads=threads,
@@ -2268,7 +2472,7 @@ class DiscordEmulator:
         seq = data.get("seq")
         valid = (
             session is not None
-            and session is self._session
+            and session.session_id in self._current
             and data.get("token") == self.config.bot_token
             and (seq is None or _is_int(seq))
         )
@@ -2285,7 +2489,8 @@ class DiscordEmulator:
             if s > last:
                 conn.queue.put_nowait((frame, event))
         self.resumes += 1
-        self._dispatch("RESUMED", {"_trace": ["discord-emulator"]})
+        # The session keeps its shard: it goes on receiving the same guilds' events.
+        self._send(session, "RESUMED", {"_trace": ["discord-emulator"]})
         self._notify()
 
     # ----- HTTP plumbing -----------------------------------------------------------------------
@@ -2563,7 +2768,7 @@ class DiscordEmulator:
 
     @_route("GET", "/gateway/bot", name="get_bot_gateway")
     async def _get_gateway_bot(self, _req: _Req) -> _Resp:
-        return _Resp(body=P.gateway_bot_payload(self._ws_url()))
+        return _Resp(body=P.gateway_bot_payload(self._ws_url(), shards=self.config.recommended_shards))
 
     def _command_scope(self, req: _Req) -> int | None:
         if _as_snowflake(req.params["application_id"]) != self.config.application_id:
@@ -2573,11 +2778,12 @@ class DiscordEmulator:
         raw = req.params.get("guild_id")
         if raw is None:
             return None
-        if _as_snowflake(raw) != self.config.guild_id:
+        guild_id = _as_snowflake(raw)
+        if guild_id is None or guild_id not in self.guilds:
             raise DiscordHTTPError(
                 403, 50001, "Missing Access", violation=f"commands for unknown guild {raw}"
             )
-        return self.config.guild_id
+        return guild_id
 
     @_route("GET", "/applications/{application_id}/commands")
     @_route("GET", "/applications/{application_id}/guilds/{guild_id}/commands", name="list_guild_commands")
@@ -3143,14 +3349,15 @@ class DiscordEmulator:
 
     # ----- REST: guild reads -------------------------------------------------------------------
 
-    def _guild_or_404(self, raw: str) -> None:
-        if _as_snowflake(raw) != self.config.guild_id:
+    def _guild_or_404(self, raw: str) -> int:
+        guild_id = _as_snowflake(raw)
+        if guild_id is None or guild_id not in self.guilds:
             raise DiscordHTTPError(404, UNKNOWN_GUILD, "Unknown Guild")
+        return guild_id
 
     @_route("GET", "/guilds/{guild_id}")
     async def _get_guild(self, req: _Req) -> _Resp:
-        self._guild_or_404(req.params["guild_id"])
-        payload = self.guild_payload()
+        payload = self.guild_payload(self._guild_or_404(req.params["guild_id"]))
         for gateway_only in (
             "channels",
             "members",
@@ -3166,25 +3373,27 @@ class DiscordEmulator:
 
     @_route("GET", "/guilds/{guild_id}/channels")
     async def _list_guild_channels(self, req: _Req) -> _Resp:
-        self._guild_or_404(req.params["guild_id"])
+        guild_id = self._guild_or_404(req.params["guild_id"])
         return _Resp(
             body=[
-                self.channel_payload(c) for c in self.channels.values() if not c.is_thread and not c.deleted
+                self.channel_payload(c)
+                for c in self.channels.values()
+                if c.guild_id == guild_id and not c.is_thread and not c.deleted
             ]
         )
 
     @_route("GET", "/guilds/{guild_id}/members/{user_id}")
     async def _get_member(self, req: _Req) -> _Resp:
-        self._guild_or_404(req.params["guild_id"])
+        guild_id = self._guild_or_404(req.params["guild_id"])
         uid = _as_snowflake(req.params["user_id"])
         if uid is None or uid not in self._all_member_ids():
             raise DiscordHTTPError(404, 10007, "Unknown Member")
-        return _Resp(body=self.member_payload(uid))
+        return _Resp(body=self.member_payload(uid, guild_id=guild_id))
 
     @_route("GET", "/guilds/{guild_id}/threads/active")
     async def _active_threads(self, req: _Req) -> _Resp:
-        self._guild_or_404(req.params["guild_id"])
-        threads = [c for c in self.threads() if not c.deleted and not c.archived]
+        guild_id = self._guild_or_404(req.params["guild_id"])
+        threads = [c for c in self.threads() if c.guild_id == guild_id and not c.deleted and not c.archived]
         return _Resp(body={"threads": [self.channel_payload(t) for t in threads], "members": []})
 
     # ----- CDN ---------------------------------------------------------------------------------

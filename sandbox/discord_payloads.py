@@ -426,11 +426,11 @@ def gateway_payload(url: str) -> JsonObj:
     return {"url": url}
 
 
-def gateway_bot_payload(url: str) -> JsonObj:
-    """``GET /gateway/bot`` (used by AutoShardedClient)."""
+def gateway_bot_payload(url: str, *, shards: int = 1) -> JsonObj:
+    """``GET /gateway/bot`` (used by AutoShardedClient): ``shards`` is the recommended count."""
     return {
         "url": url,
-        "shards": 1,
+        "shards": shards,
         "session_start_limit": {
             "total": 1000,
             "remaining": 999,
@@ -441,10 +441,19 @@ def gateway_bot_payload(url: str) -> JsonObj:
 
 
 def ready_payload(
-    user: JsonObj, guild_ids: Iterable[int], *, session_id: str, resume_gateway_url: str, application_id: int
+    user: JsonObj,
+    guild_ids: Iterable[int],
+    *,
+    session_id: str,
+    resume_gateway_url: str,
+    application_id: int,
+    shard: tuple[int, int] | None = None,
 ) -> JsonObj:
-    """READY's ``d``: guilds start unavailable and arrive by GUILD_CREATE."""
-    return {
+    """READY's ``d``: guilds start unavailable and arrive by GUILD_CREATE.
+
+    ``shard`` ([shard_id, num_shards]) is echoed only when IDENTIFY sent one, as Discord does.
+    """
+    payload: JsonObj = {
         "v": API_VERSION,
         "user": {**user, "verified": True, "mfa_enabled": False, "email": None},
         "user_settings": {},
@@ -455,12 +464,14 @@ def ready_payload(
         "session_id": session_id,
         "session_type": "normal",
         "resume_gateway_url": resume_gateway_url,
-        "shard": [0, 1],
         "application": {"id": str(application_id), "flags": 0},
         "geo_ordered_rtc_regions": ["local"],
         "guild_join_requests": [],
         "auth_session_id_hash": "",
     }
+    if shard is not None:
+        payload["shard"] = list(shard)
+    return payload
 
 
 # --------------------------------------------------------------------------------------------------

@@ -101,6 +101,28 @@ def check_url(value: str, accepted: tuple[tuple[str, ...], str], example: str) -
     return value
 
 
+#: A generous cap on ``shard_count``: Discord's largest bots run a few thousand shards.
+MAX_SHARDS: Final = 65536
+
+
+def check_shard_ids(ids: tuple[int, ...], count: int) -> tuple[int, ...]:
+    """Shard ids need a count, each lies in [0, count), and none repeats (Discord closes 4010 otherwise)."""
+    if not ids:
+        return ids
+    if count == 0:
+        raise reject(
+            "needs discord.shard_count: the total number of shards across all processes "
+            f"(got {list(ids)} with shard_count 0)"
+        )
+    outside = [i for i in ids if not 0 <= i < count]
+    if outside:
+        raise reject(f"each id must be from 0 to {count - 1} (shard_count is {count}) (got {outside[0]})")
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise reject(f"each shard id may be listed once (got {repeated[0]} twice)")
+    return ids
+
+
 _HOST_LABEL: Final = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
 _HOSTNAME_RE: Final = re.compile(rf"(?=.{{1,253}}$){_HOST_LABEL}(?:\.{_HOST_LABEL})*")
 

@@ -10,16 +10,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, SecretStr, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, SecretStr, ValidationInfo, field_validator
 
 from bot.config.checks import (
     HOST_ALLOWED,
     HTTP,
+    MAX_SHARDS,
     STRICT,
     WEBSOCKET,
     DownloadHost,
     Secret,
     as_tuple,
+    check_shard_ids,
     check_url,
     explain,
     model_in,
@@ -31,7 +33,7 @@ from bot.config.database import DatabaseSettings
 
 
 class DiscordSettings(BaseModel):
-    """``[discord]``: the bot token and optional REST/gateway overrides (proxies, the emulator)."""
+    """``[discord]``: the token, REST/gateway overrides (a proxy, the emulator), this process's shards."""
 
     model_config = STRICT
 
@@ -53,6 +55,22 @@ class DiscordSettings(BaseModel):
             type_hint=f"must be an integer between 1 and {100 * 1024 * 1024}",
         ),
     )
+    # Gateway sharding across processes: 0 = unsharded (one process holds every guild).
+    shard_count: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_SHARDS,
+        json_schema_extra=explain(f"must be a whole number from 0 to {MAX_SHARDS}"),
+    )
+    shard_ids: Annotated[tuple[int, ...], BeforeValidator(as_tuple)] = Field(
+        default=(),
+        json_schema_extra=explain(
+            "must be an array of shard ids, e.g. [0, 1]", item="must be a whole number (a shard id)"
+        ),
+    )
+    sync_commands: Literal["auto"] | bool = Field(
+        default="auto", json_schema_extra=explain('must be "auto", true or false')
+    )
 
     @field_validator("api_base_url")
     @classmethod
@@ -70,6 +88,30 @@ class DiscordSettings(BaseModel):
         if not value:
             return ""
         return check_url(value, WEBSOCKET, '"ws://127.0.0.1:9000/gateway"')
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _check_shard_ids(cls, ids: tuple[int, ...], info: ValidationInfo) -> tuple[int, ...]:
+        # shard_count is declared first, so it is validated (or failed) by now.
+        count = info.data.get("shard_count")
+        return check_shard_ids(ids, count) if isinstance(count, int) else ids
+
+    @property
+    def sharded(self) -> bool:
+        """True when this process holds a set share of Discord's gateway (``shard_count`` set)."""
+        return self.shard_count > 0
+
+    @property
+    def holds_shard_zero(self) -> bool:
+        """Whether this process holds shard 0 (or is unsharded): the one that syncs commands on "auto"."""
+        return not self.sharded or not self.shard_ids or 0 in self.shard_ids
+
+    @property
+    def syncs_commands(self) -> bool:
+        """Whether this process registers the slash commands (when they changed) at start."""
+        if self.sync_commands == "auto":
+            return self.holds_shard_zero
+        return self.sync_commands
 
 
 _CHANNEL_ALLOWED: Final = 'must be a Discord channel id (15-21 digits), e.g. "1183508299895820390"'

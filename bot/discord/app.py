@@ -1,4 +1,8 @@
-"""The discord.py Bot: setup_hook wires the engine and the cogs, close() unwinds them."""
+"""The discord.py Bot: setup_hook wires the engine and the cogs, close() unwinds them.
+
+``create_bot`` picks the class: ``PikaBot`` holds Discord's whole gateway in one process, and
+``ShardedPikaBot`` only the shards ``[discord] shard_ids`` names, so several processes share a bot.
+"""
 
 from __future__ import annotations
 
@@ -117,9 +121,17 @@ class PikaBot(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         if self._with_engine:
-            await self.sync_if_changed()
+            await self._sync_here()
             if self.application_id is not None:
                 log.info("invite pikabot with: %s", invite_url(self.application_id))
+
+    async def _sync_here(self) -> None:
+        """Sync the commands from this process only if it is the one chosen to (``sync_commands``)."""
+        if self.settings.discord.syncs_commands:
+            await self.sync_if_changed()
+        else:
+            # Every process runs the same tree; N of them syncing would race for one rate limit.
+            log.info("slash commands are synced by the process holding shard 0, not this one")
 
     def command_tree_hash(self) -> str:
         """A digest of the commands as Discord would receive them."""
@@ -143,3 +155,22 @@ class PikaBot(commands.Bot):
             await runtime.stop()
         await self.delivery.close()  # while the HTTP session is still open
         await super().close()
+
+
+class ShardedPikaBot(PikaBot, commands.AutoShardedBot):
+    """PikaBot on some of Discord's gateway shards; REST (posts, edits, threads) reaches every guild.
+
+    discord.py's cache then holds only this process's guilds, so nothing that posts for a job may
+    depend on the guild being cached (the job may come from another process's shard).
+    """
+
+
+def create_bot(settings: Settings, **options: Any) -> PikaBot:
+    """The bot for this process: sharded as ``[discord] shard_count / shard_ids`` say, else whole."""
+    config = settings.discord
+    if not config.sharded:
+        return PikaBot(settings, **options)
+    # discord.py runs every shard of the count when shard_ids is None, and wants a list otherwise.
+    shard_ids = list(config.shard_ids) or None
+    log.info("gateway shards %s of %d", shard_ids or "all", config.shard_count)
+    return ShardedPikaBot(settings, shard_count=config.shard_count, shard_ids=shard_ids, **options)

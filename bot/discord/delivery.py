@@ -340,17 +340,23 @@ class DiscordDelivery:
         )
 
     async def _start_thread(self, job: Job, channel_id: int, message_id: int) -> tuple[int | None, bool]:
-        """A thread from the status message: (its id, or None; True when Discord refused)."""
+        """A thread from the status message: (its id, or None; True when Discord refused).
+
+        The raw route, not ``PartialMessage.create_thread``: that one needs the guild in discord.py's
+        cache, and a sharded process also places jobs of guilds on other processes' shards.
+        """
         await self.pacer.wait()
-        channel = self.client.get_partial_messageable(channel_id, guild_id=job.origin.guild_id)
         try:
-            thread = await channel.get_partial_message(message_id).create_thread(
-                name=thread_name(job.prompt, job.id), auto_archive_duration=THREAD_ARCHIVE_MINUTES
+            thread = await self.client.http.start_thread_with_message(
+                channel_id,
+                message_id,
+                name=thread_name(job.prompt, job.id),
+                auto_archive_duration=THREAD_ARCHIVE_MINUTES,
             )
         except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
             log.warning("job %s: could not start a thread: %s", job.id, exc)
             return None, True
-        return thread.id, False
+        return int(thread["id"]), False
 
     # -- the status message ------------------------------------------------------------------------
 

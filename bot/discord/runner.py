@@ -9,7 +9,7 @@ import os
 import signal
 
 from bot.config import Settings
-from bot.discord.app import PikaBot, point_discord_at
+from bot.discord.app import PikaBot, create_bot, point_discord_at
 from bot.domain.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ async def run_bot(settings: Settings) -> int:
     """Run until SIGTERM/SIGINT, then close everything in reverse order within SHUTDOWN_GRACE."""
     assert settings.discord.token is not None
     point_discord_at(settings.discord.api_base_url, settings.discord.gateway_url)
-    bot = PikaBot(settings, policy=retry_policy_from_env())
+    bot = create_bot(settings, policy=retry_policy_from_env())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -376,6 +376,73 @@ def test_bad_discord_urls(tmp_path: Path) -> None:
     assert found[1].startswith("discord.gateway_url: must be a ws(s) URL")
 
 
+def test_a_rest_proxy_url_is_accepted(tmp_path: Path) -> None:
+    """An http:// proxy on another host (one @discordjs/proxy for every process) is a valid REST base."""
+    text = '[discord]\napi_base_url = "http://discord-proxy.internal:8080/api/v10/"\n'
+    settings = load(write(tmp_path, text), env={})
+    assert settings.discord.api_base_url == "http://discord-proxy.internal:8080/api/v10"
+
+
+def test_sharding_defaults_to_one_unsharded_process_that_syncs() -> None:
+    discord = Settings().discord
+    assert (discord.shard_count, discord.shard_ids, discord.sync_commands) == (0, (), "auto")
+    assert not discord.sharded and discord.holds_shard_zero and discord.syncs_commands
+
+
+@pytest.mark.parametrize(
+    ("text", "syncs"),
+    [
+        ("shard_count = 2\nshard_ids = [0]", True),
+        ("shard_count = 2\nshard_ids = [1]", False),
+        ("shard_count = 4\nshard_ids = [3, 0]", True),
+        ("shard_count = 2", True),  # every shard in this process, shard 0 among them
+        ("shard_count = 2\nshard_ids = [1]\nsync_commands = true", True),
+        ("shard_count = 2\nshard_ids = [0]\nsync_commands = false", False),
+        ("sync_commands = false", False),
+    ],
+)
+def test_which_process_syncs_commands(tmp_path: Path, text: str, syncs: bool) -> None:
+    """On "auto" only the process holding shard 0 syncs; true and false decide it outright."""
+    settings = load(write(tmp_path, f"[discord]\n{text}\n"), env={})
+    assert settings.discord.syncs_commands is syncs
+    rendered = render_settings(settings)
+    assert f"shard_count = {settings.discord.shard_count}" in rendered and "sync_commands = " in rendered
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            "shard_ids = [0]",
+            "discord.shard_ids: needs discord.shard_count: the total number of shards across all "
+            "processes (got [0] with shard_count 0)",
+        ),
+        (
+            "shard_count = 2\nshard_ids = [2]",
+            "discord.shard_ids: each id must be from 0 to 1 (shard_count is 2) (got 2)",
+        ),
+        (
+            "shard_count = 2\nshard_ids = [-1]",
+            "discord.shard_ids: each id must be from 0 to 1 (shard_count is 2) (got -1)",
+        ),
+        (
+            "shard_count = 3\nshard_ids = [1, 2, 1]",
+            "discord.shard_ids: each shard id may be listed once (got 1 twice)",
+        ),
+        ("shard_count = -1", "discord.shard_count: must be a whole number from 0 to 65536 (got -1)"),
+        ('shard_count = "2"', 'discord.shard_count: must be a whole number from 0 to 65536 (got "2")'),
+        ('shard_ids = "0"', 'discord.shard_ids: must be an array of shard ids, e.g. [0, 1] (got "0")'),
+        (
+            'shard_count = 2\nshard_ids = ["a"]',
+            'discord.shard_ids[0]: must be a whole number (a shard id) (got "a")',
+        ),
+        ('sync_commands = "yes"', 'discord.sync_commands: must be "auto", true or false (got "yes")'),
+    ],
+)
+def test_bad_sharding_is_refused_with_its_key(tmp_path: Path, text: str, problem: str) -> None:
+    assert problems(tmp_path, f"[discord]\n{text}\n") == (problem,)
+
+
 @pytest.mark.parametrize(
     ("host", "fragment"),
     [
