@@ -187,7 +187,7 @@ def test_check_config_names_environment_settings_and_provider_hosts(
     assert main(["check-config"]) == 0
     out = capsys.readouterr().out
     assert "# settings from the environment (they override the file): PIKABOT_DATABASE_PATH\n" in out
-    assert 'path = "/srv/pikabot/jobs.sqlite3"' in out
+    assert 'url = "sqlite:////srv/pikabot/jobs.sqlite3"' in out
     assert "# result videos may also come from the keyed providers' hosts: v3.fal.media, " in out
 
 

@@ -195,6 +195,7 @@ class Job:
     upstream_handle: str | None = None  # provider-opaque data about the upstream job (fal's URLs)
     cost_usd: float | None = None
     placed: bool = True  # its status message and thread exist (or were given up on); results wait for it
+    callback_hint: str | None = None  # an upstream id a callback named while it was being submitted
 
     @property
     def terminal(self) -> bool:

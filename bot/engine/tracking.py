@@ -61,16 +61,20 @@ class Tracking:
             self._again.discard(job_id)
             started = time.monotonic()
             if not await self._ctx.locked(job_id, partial(self.confirm, job_id, hint)):
-                await self._confirm_elsewhere(job_id)
+                await self._confirm_elsewhere(job_id, hint)
             if job_id not in self._again:
                 return
             await asyncio.sleep(max(0.0, started + _CONFIRM_GAP - time.monotonic()))
 
-    async def _confirm_elsewhere(self, job_id: int) -> None:
-        """Another process holds the job (it is polling or submitting it): have its next poll come
-        now, whichever process takes it, instead of dropping what the callback told us."""
+    async def _confirm_elsewhere(self, job_id: int, hint: str | None) -> None:
+        """Another process holds the job. Running: its next poll comes now, whichever process takes
+        it. Still being submitted: the callback's upstream id is kept with the job, because that
+        process may die before recording upstream's answer; reconciling tries it first."""
         now = self._ctx.clock()
-        await self._ctx.store.update(job_id, JobState.RUNNING, now, JobUpdate(next_poll_at=now))
+        if await self._ctx.store.update(job_id, JobState.RUNNING, now, JobUpdate(next_poll_at=now)):
+            return
+        if hint is not None:
+            await self._ctx.store.update(job_id, JobState.SUBMITTING, now, JobUpdate(callback_hint=hint))
 
     def sweep_due(self, now: float) -> None:
         """Start the executing-list requests that are due (callbacks on only; see ExecutingSweep)."""
@@ -177,7 +181,7 @@ class Tracking:
             return
         now = ctx.clock()
         try:
-            found = await ctx.provider(job.provider).find_by_ref(reply_ref(job.id))
+            found = await self._hinted(job) or await ctx.provider(job.provider).find_by_ref(reply_ref(job.id))
         except UpstreamError as error:
             log.info("reconciling job %s: %s", job.id, error)
             await ctx.store.update(
@@ -191,6 +195,17 @@ class Tracking:
                 await self.apply(adopted, found)
             return
         await self._not_found_yet(job, now)
+
+    async def _hinted(self, job: Job) -> UpstreamJob | None:
+        """The upstream job a callback named for this job, if upstream confirms it carries our replyRef."""
+        if job.callback_hint is None:
+            return None
+        try:
+            snapshot = await self._ctx.provider(job.provider).fetch(job.callback_hint, None)
+        except UpstreamError as error:
+            log.info("job %s: the upstream job a callback named cannot be fetched: %s", job.id, error)
+            return None
+        return snapshot if snapshot.reply_ref == reply_ref(job.id) else None
 
     async def _not_found_yet(self, job: Job, now: float) -> None:
         ctx = self._ctx

@@ -19,6 +19,7 @@ class JobUpdate:
     account: str | None = None
     upstream_id: str | None = None
     upstream_handle: str | None = None
+    callback_hint: str | None = None
     callback_token_hash: str | None = None
     attempts: int | None = None
     next_attempt_at: float | None = None
@@ -66,6 +67,7 @@ def assignments(update: JobUpdate) -> tuple[list[str], list[object]]:
         ("account", update.account),
         ("upstream_id", update.upstream_id),
         ("upstream_handle", update.upstream_handle),
+        ("callback_hint", update.callback_hint),
         ("callback_token_hash", update.callback_token_hash),
         ("attempts", update.attempts),
         ("next_attempt_at", update.next_attempt_at),
@@ -148,6 +150,7 @@ def row_to_job(row: Row) -> Job:
         status_message_id=row["status_message_id"],
         params=VideoParams.from_json(json.loads(row["params_json"])),
         upstream_handle=row["upstream_handle"],
+        callback_hint=row["callback_hint"],
         cost_usd=row["cost_usd"],
         placed=bool(row["placed"]),
     )

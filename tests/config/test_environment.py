@@ -95,6 +95,8 @@ def test_each_default_written_as_a_variable_reads_back_unchanged() -> None:
     env: dict[str, str] = {}
     for variable, (section, key) in settable_keys().items():
         value = getattr(getattr(defaults, section), key)
+        if value is None:
+            continue  # unset by default (e.g. database.url beside path): there is no text for "unset"
         env[variable] = ",".join(value) if isinstance(value, tuple) else str(value)
     assert load(None, env) == defaults
 

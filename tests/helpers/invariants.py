@@ -6,7 +6,7 @@ I3 monotonic state: the recorded history follows legal transitions only; upstrea
    one submit per job (a Retry is a new job with its own id).
 I4 PRAGMA integrity_check is ok; no callback token is still valid for a completed or finished job.
 
-The checker reads the database with the sqlite3 module directly, not through pikabot's store, so a
+The checker reads the database with the sqlite3 module (or asyncpg) directly, not through pikabot's store, so a
 bug in the store cannot hide a violation. It fails loudly, naming every offending job.
 """
 
@@ -15,8 +15,10 @@ from __future__ import annotations
 import itertools
 import sqlite3
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bot.domain.jobs import TERMINAL_STATES, JobState, can_transition
 from sandbox.discord_emu import DiscordEmulator
@@ -40,23 +42,54 @@ class InvariantError(AssertionError):
     """The invariants do not hold; the message lists every violation."""
 
 
-def find_violations(
-    db_path: Path, emulator: DiscordEmulator | None = None, simulator: UseapiSimulator | None = None
-) -> list[Violation]:
-    """Every violation of I1-I4 in the database (and in the stand-ins' records when given)."""
-    found: list[Violation] = []
+@dataclass(frozen=True)
+class StoreSnapshot:
+    """What the checker reads from a store: its integrity verdict, the jobs and their history."""
+
+    integrity: str
+    jobs: Sequence[Mapping[str, Any]]
+    events: Sequence[Mapping[str, Any]]
+
+
+_JOBS = "SELECT id, state, notified, callback_token_hash, interaction_id FROM jobs ORDER BY id"
+_EVENTS = "SELECT job_id, from_state, to_state FROM job_events ORDER BY id"
+
+
+def snapshot_sqlite(db_path: Path) -> StoreSnapshot:
+    """Read an SQLite store with the sqlite3 module."""
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
     try:
-        check = conn.execute("PRAGMA integrity_check").fetchone()[0]
-        if check != "ok":
-            found.append(Violation("I4", None, f"integrity_check says {check!r}"))
-        jobs = conn.execute(
-            "SELECT id, state, notified, callback_token_hash, interaction_id FROM jobs ORDER BY id"
-        ).fetchall()
-        events = conn.execute("SELECT job_id, from_state, to_state FROM job_events ORDER BY id").fetchall()
+        check = str(conn.execute("PRAGMA integrity_check").fetchone()[0])
+        return StoreSnapshot(check, conn.execute(_JOBS).fetchall(), conn.execute(_EVENTS).fetchall())
     finally:
         conn.close()
+
+
+async def snapshot_postgres(url: str) -> StoreSnapshot:
+    """Read a PostgreSQL store with asyncpg directly (PostgreSQL checks its own pages: "ok")."""
+    import asyncpg  # only the PostgreSQL tests need it
+
+    conn = await asyncpg.connect(url)
+    try:
+        jobs = [dict(row) for row in await conn.fetch(_JOBS)]
+        events = [dict(row) for row in await conn.fetch(_EVENTS)]
+        return StoreSnapshot("ok", jobs, events)
+    finally:
+        await conn.close()
+
+
+def find_violations(
+    db: Path | StoreSnapshot,
+    emulator: DiscordEmulator | None = None,
+    simulator: UseapiSimulator | None = None,
+) -> list[Violation]:
+    """Every violation of I1-I4 in the store (and in the stand-ins' records when given)."""
+    found: list[Violation] = []
+    snapshot = db if isinstance(db, StoreSnapshot) else snapshot_sqlite(db)
+    if snapshot.integrity != "ok":
+        found.append(Violation("I4", None, f"integrity_check says {snapshot.integrity!r}"))
+    jobs, events = snapshot.jobs, snapshot.events
     history: dict[int, list[tuple[str | None, str]]] = {}
     for event in events:
         history.setdefault(event["job_id"], []).append((event["from_state"], event["to_state"]))
@@ -121,10 +154,12 @@ def find_violations(
 
 
 def assert_invariants(
-    db_path: Path, emulator: DiscordEmulator | None = None, simulator: UseapiSimulator | None = None
+    db: Path | StoreSnapshot,
+    emulator: DiscordEmulator | None = None,
+    simulator: UseapiSimulator | None = None,
 ) -> None:
     """Raise InvariantError naming every violation, if there is any."""
-    violations = find_violations(db_path, emulator, simulator)
+    violations = find_violations(db, emulator, simulator)
     if violations:
         lines = "\n  ".join(str(v) for v in violations)
         raise InvariantError(f"{len(violations)} invariant violation(s):\n  {lines}")

@@ -1,0 +1,107 @@
+"""Three `pikabot run` processes on one PostgreSQL: a burst of 150 jobs, one process killed with
+SIGKILL and another stopped with SIGTERM mid-way, and every job still delivered exactly once.
+
+Each process holds one gateway shard of three (a guild per shard), its own callback port behind one
+load balancer and its own media folder, as on three machines; they share the database only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from sandbox.discord_emu import EmuConfig, EmuGuild, shard_of
+from sandbox.useapi_sim import DEFAULT_DISCORD, SimAccount, SimConfig
+from tests.helpers.cluster import Cluster
+from tests.helpers.invariants import assert_invariants
+
+SHARDS = 3
+JOBS = 150
+ACCOUNTS = tuple(f"11835082998958204{n:02d}" for n in range(3))
+SLOTS = 4
+GUILD = EmuConfig.guild_id
+# The first guild's shard, then one guild on each other shard.
+EXTRA = tuple(EmuGuild(GUILD + (n << 22), f"Guild {n}", 900000000000000210 + n) for n in (1, 2))
+CHANNELS = (EmuConfig.text_channel_id, *(g.text_channel_id for g in EXTRA))
+MEMBERS = {101 + n: f"member{n}" for n in range(30)}
+
+
+def burst_sim() -> SimConfig:
+    """Three accounts of SLOTS each; a job takes about half a second upstream."""
+    return SimConfig(
+        job_started_delay=0.05,
+        job_progress_delay=0.1,
+        job_complete_delay=0.4,
+        accounts={a: SimAccount(discord=DEFAULT_DISCORD, max_jobs=SLOTS) for a in ACCOUNTS},
+    )
+
+
+@contextlib.asynccontextmanager
+async def peak_executing(cluster: Cluster) -> AsyncIterator[dict[str, int]]:
+    """The most jobs upstream ran at once on each account, sampled while the block runs."""
+    peak = dict.fromkeys(ACCOUNTS, 0)
+
+    async def sample() -> None:
+        while True:
+            for account in ACCOUNTS:
+                peak[account] = max(peak[account], len(cluster.simulator.sim.executing_jobids(account)))
+            await asyncio.sleep(0.005)
+
+    task = asyncio.create_task(sample())
+    try:
+        yield peak
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_three_processes_survive_a_kill_and_a_stop_mid_burst(tmp_path: Path, postgres_url: str) -> None:
+    assert sorted(shard_of(g, SHARDS) for g in (GUILD, *(e.guild_id for e in EXTRA))) == [0, 1, 2]
+    cluster = await Cluster.start(
+        tmp_path,
+        postgres_url,
+        nodes=SHARDS,
+        accounts=tuple((a, SLOTS) for a in ACCOUNTS),
+        sim_config=burst_sim(),
+        emu_config=EmuConfig(members=MEMBERS, extra_guilds=EXTRA),
+        lease=3.0,
+    )
+    emu = cluster.emulator.emu
+    try:
+        for node in cluster.nodes:
+            await cluster.launch(node)
+        async with peak_executing(cluster) as peak:
+            interactions = []
+            for n in range(JOBS):
+                member = 101 + n % len(MEMBERS)
+                channel = CHANNELS[n % len(CHANNELS)]
+                interactions.append(
+                    await emu.slash(member, channel, "pika", "create", {"prompt": f"scene {n}"})
+                )
+                if n % 10 == 9:
+                    await asyncio.sleep(0.05)
+            for interaction in interactions:
+                await emu.wait_acked(interaction, timeout=15)
+            await cluster.wait_accepted(JOBS, timeout=15)  # every command is a stored job
+            # Mid-burst: most jobs are queued, some submitting or running, a few posted.
+            doomed, stopped, survivor = cluster.nodes
+            await cluster.kill(doomed)
+            await asyncio.sleep(0.5)
+            assert await cluster.terminate(stopped) == 0
+            snapshot = await cluster.settle(JOBS, timeout=60)
+        assert survivor.alive
+        delivered = sum(j["state"] == "delivered" for j in snapshot.jobs)
+        assert delivered == JOBS, "\n".join(map(str, await cluster.job_details("state != 'delivered'")))
+        # I1-I4 over the shared store, the emulator's messages and upstream's submits: every job
+        # delivered exactly once, told once, submitted once, by legal moves only.
+        assert_invariants(snapshot, emu, cluster.simulator.sim)
+        assert emu.violations == [], emu.violations
+        assert max(peak.values()) <= SLOTS, peak  # no account over its slots, over all processes
+        assert not [r for r in cluster.simulator.sim.requests if r.status == 429]  # never refused as full
+        # The survivor took over: it posted results for jobs the other two had accepted.
+        assert "delivered" in survivor.log()
+        assert cluster.balancer.balancer.served, "no callback went through the load balancer"
+    finally:
+        await cluster.close()
