@@ -93,3 +93,39 @@ async def test_a_dead_processs_submit_is_reconciled_after_its_lease_not_resent(t
         assert submits_by_ref(a.sim) == {str(job.id): 1}  # reconciled, never sent again
     finally:
         await _stop(a, b)
+
+
+async def test_a_callback_for_a_dead_processs_submit_is_kept_until_the_job_is_free(tmp_path: Path) -> None:
+    """The callback for a job a dead process sent reaches a live one while the dead one's lease
+    lasts. Its upstream id is kept with the job, and reconciliation uses it once upstream confirms
+    the replyRef, even though upstream has finished the job and no longer lists it as running."""
+    a, b = await _pair(tmp_path, max_jobs=3, poll_interval=1.0, lease=3.0)
+    await b.service.stop()  # b is the process that dies
+    try:
+        job = await a.store.insert(make_request(owner=1), time.time())
+        now = time.time()
+        assert await b.store.leases.claim(job.id, "1183508299895820390", 3, now, now + 3.0) is not None
+        account = next(iter(a.service.scheduler.accounts.values()))
+        sent = await b.provider.submit(
+            SubmitRequest(
+                job_id=job.id,
+                kind=job.kind,
+                prompt=job.prompt,
+                options=job.options,
+                account=account,
+                reply_ref=str(job.id),
+                reply_url=None,
+            )
+        )
+        await asyncio.sleep(1.0)  # upstream has finished it by now
+        assert sent.upstream_id not in a.sim.sim.executing_jobids("1183508299895820390")
+        await a.service.handle_callback(job.id, sent.upstream_id)
+        await a.wait_until(lambda jobs: jobs[0].callback_hint == sent.upstream_id, timeout=5)
+        jobs = await a.wait_all_terminal(timeout=20)
+        assert [j.state for j in jobs] == [JobState.DELIVERED], [
+            (j.error_code, j.error_message) for j in jobs
+        ]
+        assert a.delivery.result_ids() == [job.id]
+        assert submits_by_ref(a.sim) == {str(job.id): 1}
+    finally:
+        await _stop(a, b)
