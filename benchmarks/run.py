@@ -28,8 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks import community
 from benchmarks.figures import Row, pct, summary
 from benchmarks.lost_callback import bench_lost_callback
+from benchmarks.store import bench_store, bench_store_pg
 from bot.domain.jobs import JobKind, JobRequest, JobState, Origin
 from bot.store import Database, JobStore, JobUpdate
+from bot.store.sqlite import SqliteDatabase
 from sandbox.useapi_sim import SimConfig
 from tests.helpers.engine import start_engine
 
@@ -55,98 +57,7 @@ async def lag_probe(interval: float = 0.005) -> AsyncIterator[list[float]]:
             await task
 
 
-# -- 4. store ------------------------------------------------------------------------------------
-
-
-async def bench_store(tmp: Path) -> list[Row]:
-    """Job state transitions per second through the real store (WAL, synchronous=FULL)."""
-    db = await Database.open(tmp / "store.sqlite3")
-    store = JobStore(db)
-    path = [JobState.SUBMITTING, JobState.RUNNING, JobState.COMPLETED, JobState.DELIVERED]
-
-    async def walk(job_id: int, latencies: list[float]) -> None:
-        for state in path:
-            t0 = time.perf_counter()
-            await store.transition(
-                job_id, state, 2.0, JobUpdate(notified=state is JobState.DELIVERED or None)
-            )
-            latencies.append((time.perf_counter() - t0) * 1000)
-
-    async def new_jobs() -> list[int]:
-        return [
-            (await store.insert(JobRequest(JobKind.CREATE, n % 50, Origin(1, 2), "x"), 1.0)).id
-            for n in range(500)
-        ]
-
-    # One at a time: every transition waits for its own commit (the worst case).
-    jobs = await new_jobs()
-    latencies: list[float] = []
-    start = time.perf_counter()
-    for job_id in jobs:
-        await walk(job_id, latencies)
-    rate = len(latencies) / (time.perf_counter() - start)
-    # 500 jobs moving at once, as when many videos progress together: commits are shared.
-    together = await new_jobs()
-    grouped: list[float] = []
-    start = time.perf_counter()
-    await asyncio.gather(*(walk(job_id, grouped) for job_id in together))
-    grouped_rate = len(grouped) / (time.perf_counter() - start)
-    # Floor: the same number of single-row UPDATEs through aiosqlite with no pikabot code around them.
-    t0 = time.perf_counter()
-    for n in range(len(latencies)):
-        async with db.write() as conn:
-            await conn.execute("UPDATE jobs SET progress = ? WHERE id = ?", (str(n), jobs[n % len(jobs)]))
-    floor_rate = len(latencies) / (time.perf_counter() - t0)
-    # The fair-queue read on a 100,000-job database (the query behind queue positions).
-    await db.conn.executemany(
-        "INSERT INTO jobs (provider, kind, state, owner_id, channel_id, created_at, updated_at) "
-        "VALUES ('useapi', 'create', 'delivered', ?, 2, ?, ?)",
-        [(n % 500, float(n), float(n)) for n in range(100_000)],
-    )
-    for n in range(200):
-        await store.insert(JobRequest(JobKind.CREATE, n % 20, Origin(1, 2), "q"), 1e9 + n)
-    query: list[float] = []
-    for n in range(50):
-        t0 = time.perf_counter()
-        await store.member_usage(1, n % 20, 0.0)
-        await store.due_queued(2e9, 20)
-        query.append((time.perf_counter() - t0) * 1000)
-    await db.close()
-    median, p99, top = summary(latencies)
-    q_median, q_p99, q_max = summary(query)
-    return [
-        Row("store: transition latency", "ms", median, p99, top, None, "-", None),
-        Row(
-            "store: transitions/s, one at a time",
-            "/s",
-            rate,
-            rate,
-            rate,
-            floor_rate,
-            ">= 2,000/s",
-            rate >= 2000,
-        ),
-        Row(
-            "store: transitions/s, 500 jobs at once",
-            "/s",
-            grouped_rate,
-            grouped_rate,
-            grouped_rate,
-            floor_rate,
-            ">= 2,000/s",
-            grouped_rate >= 2000,
-        ),
-        Row(
-            "store: member usage + fair queue, 100k jobs",
-            "ms",
-            q_median,
-            q_p99,
-            q_max,
-            None,
-            "< 5 ms",
-            q_p99 < 5,
-        ),
-    ]
+# -- 4. store: benchmarks/store.py (SQLite and PostgreSQL) ----------------------------------------
 
 
 # -- 7. callback server ---------------------------------------------------------------------------
@@ -603,7 +514,7 @@ def process_rss_mb(pid: int) -> float:
 
 async def seed_jobs(db_path: Path, count: int) -> None:
     """Put `count` queued jobs in the bot's database before it starts (as if it had crashed with them)."""
-    db = await Database.open(db_path)
+    db = await SqliteDatabase.connect(db_path)
     rows = [
         ("useapi", "create", "queued", 1000 + n % 500, 1, 900000000000000201, f"in flight {n}", 1.0, 1.0, 1.0)
         for n in range(count)
@@ -694,6 +605,7 @@ BENCHES: list[Callable[[Path], Awaitable[list[Row]]]] = [
     bench_acks,
     bench_results,
     bench_store,
+    bench_store_pg,
     bench_callbacks,
     bench_economy,
     bench_fault_lag,

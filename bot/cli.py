@@ -283,7 +283,7 @@ def _jobs_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _cmd_jobs(args: argparse.Namespace) -> int:
-    """Inspect and act on the running bot's jobs from the shell (same database file)."""
+    """Inspect and act on the running bot's jobs from the shell (same database as the bot)."""
     settings = load_config(args)
     if settings is None:
         return EXIT_CONFIG
@@ -294,12 +294,12 @@ def _cmd_jobs(args: argparse.Namespace) -> int:
 
 async def _jobs(args: argparse.Namespace, settings: Settings, redactor: SecretRedactor) -> int:
     from bot.ops import operator_jobs  # imported late: check-config must not need the engine
-    from bot.store.database import MigrationError
+    from bot.store import DatabaseUnavailable, MigrationError
 
     try:
         async with operator_jobs.open_runtime(settings) as runtime:
             return await _JOB_ACTIONS[args.action](args, runtime, redactor)
-    except (operator_jobs.DatabaseNotFound, MigrationError) as exc:
+    except (operator_jobs.DatabaseNotFound, MigrationError, DatabaseUnavailable) as exc:
         print(redactor.redact(f"config: {exc}"), file=sys.stderr)
         return EXIT_CONFIG
 

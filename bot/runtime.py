@@ -90,8 +90,8 @@ class Runtime:
         serve_webhooks: bool = True,
     ) -> Runtime:
         """Assemble the engine; with start_loop, recover and run it; with serve_webhooks, take callbacks."""
-        db = await Database.open(settings.database.path)
-        store = JobStore(db, lease_owner(settings))
+        db = await Database.open(settings.database.target)
+        log.info("database: %s", db.description)  # the password masked
         metrics = metrics or Metrics()
         # Every upstream call is counted by provider, operation and HTTP status for /metrics.
         providers: dict[str, Provider] = {
@@ -104,7 +104,7 @@ class Runtime:
             )
         )
         service = JobService(
-            store,
+            JobStore(db, lease_owner(settings)),
             providers,
             Scheduler(accounts_from(settings), policy),
             delivery,
@@ -120,7 +120,7 @@ class Runtime:
         runtime = cls(
             settings,
             db,
-            store,
+            service.store,
             providers,
             downloader,
             service,

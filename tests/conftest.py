@@ -1,4 +1,4 @@
-"""Fixtures shared by the store and engine tests: a real SQLite file per test."""
+"""Fixtures shared by the store and engine tests: a real SQLite file per test, and PostgreSQL on demand."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 from bot.store import Database, JobStore
+
+# `postgres` (a throwaway cluster, started only by the tests that ask for it) and `postgres_url`.
+pytest_plugins = ("tests.helpers.postgres",)
 
 
 @pytest.fixture

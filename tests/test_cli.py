@@ -60,7 +60,7 @@ def test_valid_config_prints_effective_settings(tmp_path: Path, capsys: pytest.C
     out, err = capsys.readouterr()
     assert out.startswith(f"# pikabot 0.1.0: effective configuration from {config}; secrets masked\n")
     assert "[jobs]\npoll_interval = 20\n" in out
-    assert 'path = "jobs.sqlite3"' in out
+    assert 'url = "sqlite:///jobs.sqlite3"' in out
     assert 'token = "(not set)"' in out
     assert "warning: discord.token is not set (DISCORD_TOKEN)" in err
 
@@ -98,7 +98,7 @@ def test_problems_exit_2_and_list_each(tmp_path: Path, capsys: pytest.CaptureFix
     assert err.splitlines() == [
         "config: 2 problem(s):",
         "  useapi.accounts[0].max_jobs: must be between 1 and 10 (got 11)",
-        "  database.colour: unknown key (allowed: path)",
+        "  database.colour: unknown key (allowed: path, url)",
     ]
 
 

@@ -5,13 +5,13 @@ the effective settings; the names callers need are re-exported here.
 """
 
 from bot.config.checks import parse_listen
+from bot.config.database import DatabaseSettings, DatabaseUrl
 from bot.config.fal_models import FalCatalogue, FalEndpoint, FalModelSettings, FalSettings
 from bot.config.loading import DISCORD_SECRET, ConfigError, SecretEnv, load_settings
 from bot.config.rendering import mask_secret, render_settings, settings_warnings
 from bot.config.schema import (
     ApiGlueSettings,
     CallbackSettings,
-    DatabaseSettings,
     DiscordSettings,
     DownloadSettings,
     JobSettings,
@@ -28,6 +28,7 @@ __all__ = [
     "CallbackSettings",
     "ConfigError",
     "DatabaseSettings",
+    "DatabaseUrl",
     "DiscordSettings",
     "DownloadSettings",
     "FalCatalogue",

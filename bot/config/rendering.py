@@ -112,7 +112,10 @@ def render_settings(settings: Settings) -> str:
     out: list[str] = []
     for section in Settings.model_fields:
         model: BaseModel = getattr(settings, section)
-        lines, arrays = _toml_table(model)
+        lines, arrays = _toml_table(model) if section != "database" else ([], [])
+        if section == "database":
+            # One key, the effective one: path = "x" is url = "sqlite:///x", and both may not be set.
+            lines = [f"url = {json.dumps(settings.database.target.masked(), ensure_ascii=False)}"]
         if out:
             out.append("")
         out.append(f"[{section}]")

@@ -29,6 +29,7 @@ from bot.config.checks import (
     reject,
     show_value,
 )
+from bot.config.database import DatabaseSettings
 from bot.config.fal_models import FalSettings
 
 
@@ -350,24 +351,6 @@ class DownloadSettings(BaseModel):
         return str(Path(value).expanduser()) if value else ""
 
 
-class DatabaseSettings(BaseModel):
-    """``[database]``: the SQLite file holding jobs."""
-
-    model_config = STRICT
-
-    path: str = Field(
-        default="pikabot.sqlite3", json_schema_extra=explain('must be a file path, e.g. "pikabot.sqlite3"')
-    )
-
-    @field_validator("path")
-    @classmethod
-    def _check_path(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise reject('must be a file path, e.g. "pikabot.sqlite3" (got "")')
-        return str(Path(value).expanduser()) if value.startswith("~") else value
-
-
 class LimitSettings(BaseModel):
     """``[limits]``: per-member limits on paid generations (guilds may override them)."""
 
@@ -417,14 +400,18 @@ class Settings(BaseModel):
     def secrets(self) -> tuple[str, ...]:
         """Every non-empty secret value, for log redaction."""
         found = (getattr(getattr(self, section), key) for section, key in secret_paths())
-        return tuple(secret.get_secret_value() for secret in found if secret is not None)
+        tokens = tuple(secret.get_secret_value() for secret in found if secret is not None)
+        return tokens + self.database.target.secrets()
 
     @property
     def media_dir(self) -> Path:
-        """Where finished videos wait for delivery: downloads.dir or <database dir>/pikabot-media."""
+        """Where finished videos wait for delivery: downloads.dir, else pikabot-media beside the SQLite
+        file, or in the working directory when the database is a server."""
         if self.downloads.dir:
             return Path(self.downloads.dir)
-        return Path(self.database.path).parent / "pikabot-media"
+        target = self.database.target
+        base = Path(target.path).parent if target.backend == "sqlite" else Path()
+        return base / "pikabot-media"
 
 
 def secret_paths() -> tuple[tuple[str, str], ...]:

@@ -1,9 +1,10 @@
 """What ``pikabot jobs`` does: list, show, retry and cancel jobs in the running bot's database.
 
-The operator's shell and the running bot share one SQLite file (WAL: readers never block it).
-Every action opens the bot's own assembly (Runtime.open) without its loop or webhook server, so
-retry and cancel go through the same JobService, providers and rules as the bot's; its loop is
-never started: the running bot's loop schedules what we queue and posts the notices, so a member hears about an operator's cancel exactly as about their own.
+The operator's shell and the running bot share one database: a SQLite file (WAL: readers never
+block it) or a PostgreSQL server. Every action opens the bot's own assembly (Runtime.open) without
+its loop or webhook server, so retry and cancel go through the same JobService, providers and rules
+as the bot's; its loop is never started: the running bot's loop schedules what we queue and posts
+the notices, so a member hears about an operator's cancel exactly as about their own.
 """
 
 from __future__ import annotations
@@ -151,11 +152,12 @@ class OperatorDelivery:
 
 @asynccontextmanager
 async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    """The bot's own engine assembly on the configured database file, without its loop or webhook
-    server (the running bot's do that work); DatabaseNotFound rather than creating a database."""
-    path = Path(settings.database.path)
-    if not await asyncio.to_thread(path.is_file):
-        raise DatabaseNotFound(f"database not found: {path} (is --config the bot's config file?)")
+    """The bot's own engine assembly on the configured database, without its loop or webhook
+    server (the running bot's do that work); DatabaseNotFound rather than creating a SQLite file,
+    DatabaseUnavailable when a database server cannot be reached."""
+    target = settings.database.target
+    if target.backend == "sqlite" and not await asyncio.to_thread(Path(target.path).is_file):
+        raise DatabaseNotFound(f"database not found: {target.path} (is --config the bot's config file?)")
     runtime = await Runtime.open(settings, OperatorDelivery(), start_loop=False, serve_webhooks=False)
     try:
         yield runtime

@@ -1,7 +1,15 @@
-"""The SQLite job store: connection, migrations and the JobStore query object."""
+"""The job store: one JobStore and SettingsStore over a SQLite or PostgreSQL backend."""
 
-from bot.store.database import Database, MigrationError
+from bot.store.backend import Database, DatabaseUnavailable, MigrationError
 from bot.store.job_rows import JobEvent, JobUpdate, StateCount
 from bot.store.job_store import JobStore
 
-__all__ = ["Database", "JobEvent", "JobStore", "JobUpdate", "MigrationError", "StateCount"]
+__all__ = [
+    "Database",
+    "DatabaseUnavailable",
+    "JobEvent",
+    "JobStore",
+    "JobUpdate",
+    "MigrationError",
+    "StateCount",
+]

@@ -1,4 +1,8 @@
-"""Live callback capabilities mirrored in memory, so a valid callback costs no SQLite round trip."""
+"""Live callback capabilities mirrored in memory, so a valid callback costs no SQLite round trip.
+
+SQLite only: there one process owns the file. On PostgreSQL other processes issue and spend tokens
+all the time, so JobStore.callback_target reads the table instead (one unique-index lookup).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+
+from bot.store.rows import Row
 
 
 @dataclass(frozen=True)
@@ -60,7 +66,7 @@ class CallbackTokens:
         self.loaded = True
         self.checked(data_version)
 
-    def observe(self, rows: Iterable[sqlite3.Row]) -> None:
+    def observe(self, rows: Iterable[Row]) -> None:
         """Committed jobs rows (RETURNING *): follow their token column."""
         if not self.loaded:
             return  # the first load reads the table itself, these rows included

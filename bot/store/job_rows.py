@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.domain.jobs import Job, JobKind, JobState, Origin, VideoResult
 from bot.domain.params import VideoParams
 from bot.domain.prompt import PikaOptions
+from bot.store.rows import Row
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def assignments(update: JobUpdate) -> tuple[list[str], list[object]]:
     return columns, values
 
 
-def row_to_job(row: sqlite3.Row) -> Job:
+def row_to_job(row: Row) -> Job:
     """Turn a jobs row into a Job."""
     video = None
     if row["video_filename"] is not None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from bot.domain.jobs import (
     TERMINAL_STATES,
@@ -18,11 +17,12 @@ from bot.domain.jobs import (
 )
 from bot.domain.limits import MemberLimits, MemberUsage
 from bot.observability.logsetup import job_extra
+from bot.store.backend import Database
 from bot.store.callback_tokens import CallbackTarget
-from bot.store.database import Database
 from bot.store.fair_queue import FAIR_ORDER, FAIR_QUEUE
 from bot.store.job_rows import JobEvent, JobUpdate, StateCount, assignments, row_to_job
 from bot.store.leases import LEASE_FREE, PLACE_FREE, LeaseOwner, Leases
+from bot.store.rows import Row, Rows
 
 log = logging.getLogger(__name__)
 
@@ -31,20 +31,25 @@ _SPENDS_TOKEN = TERMINAL_STATES | {JobState.COMPLETED}
 
 
 class JobStore:
-    """The query object: all SQL for jobs lives here (due-work queries skip jobs others lease)."""
+    """The query object: all SQL for jobs lives here, written once for every backend (due-work
+    queries skip jobs others lease)."""
 
     def __init__(self, db: Database, owner: LeaseOwner | None = None) -> None:
         self.db = db
         self.leases = Leases(db, owner or LeaseOwner())
+        # Null-safe equality (guild_id is NULL in DMs), spelled as the backend spells it.
+        self._same = db.dialect.same
 
-    async def _fetch(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
-        """Every row of one read, in a single trip to aiosqlite's thread (a cursor costs three)."""
-        return list(await self.db.conn.execute_fetchall(sql, params))
+    async def _fetch(self, sql: str, params: Sequence[object] = ()) -> Rows:
+        return await self.db.fetch(sql, params)
 
-    async def _fetch_one(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Row | None:
-        """The first row of one read, or None."""
-        rows = await self._fetch(sql, params)
-        return rows[0] if rows else None
+    async def _fetch_one(self, sql: str, params: Sequence[object] = ()) -> Row | None:
+        return await self.db.fetch_one(sql, params)
+
+    def _observe(self) -> Callable[[Rows], None] | None:
+        """The token mirror's hook for committed jobs rows, on a backend that keeps one."""
+        tokens = self.db.callback_tokens
+        return tokens.observe if tokens is not None else None
 
     async def insert(
         self,
@@ -56,8 +61,8 @@ class JobStore:
     ) -> Job:
         """Store a new queued job and its input files in one transaction; `placed=False` when its
         status message and thread are still to be posted (its result then waits for them)."""
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
+        async with self.db.transaction() as session:
+            row = await session.fetch_one(
                 """INSERT INTO jobs (provider, kind, state, owner_id, guild_id, channel_id, thread_id,
                                      interaction_id, upload_limit, prompt, options_json, params_json,
                                      message_text, font, parent_id, next_attempt_at, created_at, updated_at,
@@ -86,12 +91,10 @@ class JobStore:
                     int(placed),
                 ),
             )
-            row = await cursor.fetchone()
-            await cursor.close()
             assert row is not None
             job = row_to_job(row)
             for item in request.inputs:
-                await conn.execute(
+                await session.execute(
                     "INSERT INTO job_inputs (job_id, field, filename, content_type, size, data, url) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
@@ -123,12 +126,12 @@ class JobStore:
 
     async def copy_inputs(self, source_job_id: int, target_job_id: int) -> None:
         """Give a retried job the same input images as its parent."""
-        async with self.db.write() as conn:
-            await conn.execute(
-                "INSERT INTO job_inputs (job_id, field, filename, content_type, size, data, url) "
-                "SELECT ?, field, filename, content_type, size, data, url FROM job_inputs WHERE job_id = ?",
-                (target_job_id, source_job_id),
-            )
+        await self.db.execute(
+            "INSERT INTO job_inputs (job_id, field, filename, content_type, size, data, url) "
+            "SELECT CAST(? AS BIGINT), field, filename, content_type, size, data, url FROM job_inputs "
+            "WHERE job_id = ?",
+            (target_job_id, source_job_id),
+        )
 
     async def transition(
         self,
@@ -159,7 +162,7 @@ class JobStore:
         placeholders = ",".join("?" for _ in allowed)
         sql = f"UPDATE jobs SET {', '.join(columns)} WHERE id = ? AND state IN ({placeholders}) RETURNING *"
         rows = await self.db.write_returning(
-            sql, (*values, job_id, *(s.value for s in allowed)), self.db.callback_tokens.observe
+            sql, (*values, job_id, *(s.value for s in allowed)), self._observe()
         )
         if not rows:
             return None
@@ -176,9 +179,7 @@ class JobStore:
         columns.append("updated_at = ?")
         values.append(now)
         sql = f"UPDATE jobs SET {', '.join(columns)} WHERE id = ? AND state = ? RETURNING *"
-        rows = await self.db.write_returning(
-            sql, (*values, job_id, expected.value), self.db.callback_tokens.observe
-        )
+        rows = await self.db.write_returning(sql, (*values, job_id, expected.value), self._observe())
         return row_to_job(rows[0]) if rows else None
 
     async def delete_inputs(self, job_id: int) -> None:
@@ -186,9 +187,9 @@ class JobStore:
 
         An input known by URL keeps its URL (a few bytes), so a Retry can send it again.
         """
-        async with self.db.transaction() as conn:
-            await conn.execute("DELETE FROM job_inputs WHERE job_id = ? AND url IS NULL", (job_id,))
-            await conn.execute("UPDATE job_inputs SET data = x'', size = 0 WHERE job_id = ?", (job_id,))
+        async with self.db.transaction() as session:
+            await session.execute("DELETE FROM job_inputs WHERE job_id = ? AND url IS NULL", (job_id,))
+            await session.execute("UPDATE job_inputs SET data = ?, size = 0 WHERE job_id = ?", (b"", job_id))
 
     async def due_queued(self, now: float, limit: int) -> list[Job]:
         """Queued jobs whose wait is over, in fair (round-robin by owner) order."""
@@ -231,8 +232,8 @@ class JobStore:
     ) -> list[Job]:
         """One member's jobs in one guild, newest first (for /pika jobs)."""
         rows = await self._fetch(
-            "SELECT * FROM jobs WHERE owner_id = ? AND guild_id IS ? ORDER BY created_at DESC, id DESC "
-            "LIMIT ? OFFSET ?",
+            f"SELECT * FROM jobs WHERE owner_id = ? AND guild_id {self._same} ? "
+            "ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
             (owner_id, guild_id, limit, offset),
         )
         return [row_to_job(row) for row in rows]
@@ -241,11 +242,12 @@ class JobStore:
         self, limit: int, *, state: JobState | None = None, owner_id: int | None = None
     ) -> list[Job]:
         """Jobs across every guild, newest first, optionally of one state and one owner (`jobs list`)."""
-        # Fixed SQL: "IS NULL OR" keeps one statement for every combination of filters.
+        # Fixed SQL: "IS NULL OR" keeps one statement for every combination of filters. The casts
+        # tell PostgreSQL the type of a parameter that is only tested for NULL.
         state_value = state.value if state is not None else None
         rows = await self._fetch(
-            "SELECT * FROM jobs WHERE (? IS NULL OR state = ?) AND (? IS NULL OR owner_id = ?) "
-            "ORDER BY created_at DESC, id DESC LIMIT ?",
+            "SELECT * FROM jobs WHERE (CAST(? AS TEXT) IS NULL OR state = ?) "
+            "AND (CAST(? AS BIGINT) IS NULL OR owner_id = ?) ORDER BY created_at DESC, id DESC LIMIT ?",
             (state_value, state_value, owner_id, owner_id, limit),
         )
         return [row_to_job(row) for row in rows]
@@ -253,7 +255,7 @@ class JobStore:
     async def member_job_count(self, owner_id: int, guild_id: int | None) -> int:
         """How many jobs a member has in one guild."""
         row = await self._fetch_one(
-            "SELECT COUNT(*) FROM jobs WHERE owner_id = ? AND guild_id IS ?", (owner_id, guild_id)
+            f"SELECT COUNT(*) FROM jobs WHERE owner_id = ? AND guild_id {self._same} ?", (owner_id, guild_id)
         )
         return int(row[0]) if row else 0
 
@@ -381,29 +383,21 @@ class JobStore:
         return row_to_job(row) if row else None
 
     async def callback_target(self, token_hash: str) -> CallbackTarget | None:
-        """The job a live callback capability belongs to, from the in-memory mirror.
+        """The job a live callback capability belongs to.
 
-        No SQLite on the way, except at most once per second to see whether another connection
-        wrote (PRAGMA data_version) and, if so, to reload the mirror.
+        On SQLite from the in-memory mirror (no SQL, except at most once per second to see whether
+        another connection wrote); on PostgreSQL, where other processes issue and spend tokens all
+        the time, from the table itself: one lookup on its unique index.
         """
         tokens = self.db.callback_tokens
-        if tokens.due():
-            await self._sync_callback_tokens()
-        return tokens.get(token_hash)
-
-    async def _sync_callback_tokens(self) -> None:
-        tokens = self.db.callback_tokens
-        # Under the write lock: no committed write can fall between the read and the install.
-        async with self.db.write() as conn:
-            (version_row,) = await conn.execute_fetchall("PRAGMA data_version")
-            version = int(version_row[0])
-            if tokens.loaded and version == tokens.data_version:
-                tokens.checked(version)
-                return
-            rows = await conn.execute_fetchall(
-                "SELECT id, provider, callback_token_hash FROM jobs WHERE callback_token_hash IS NOT NULL"
+        if tokens is None:
+            row = await self._fetch_one(
+                "SELECT id, provider FROM jobs WHERE callback_token_hash = ?", (token_hash,)
             )
-            tokens.install(rows, version)
+            return CallbackTarget(int(row[0]), str(row[1])) if row else None
+        if tokens.due():
+            await self.db.sync_callback_tokens()
+        return tokens.get(token_hash)
 
     async def by_upstream_id(self, provider: str, upstream_id: str) -> Job | None:
         """The job that an upstream job id belongs to."""
@@ -438,18 +432,18 @@ class JobStore:
         return [row_to_job(r) for r in rows]
 
     async def integrity_ok(self) -> bool:
-        """PRAGMA integrity_check says ok."""
-        row = await self._fetch_one("PRAGMA integrity_check")
-        return row is not None and row[0] == "ok"
+        """The backend's own consistency check passes (SQLite: PRAGMA integrity_check)."""
+        return await self.db.integrity_ok()
 
     async def member_usage(self, guild_id: int | None, owner_id: int, since: float) -> MemberUsage:
         """One member's unfinished jobs, jobs since `since`, and latest request, in one guild."""
         row = await self._fetch_one(
-            """SELECT
-                   SUM(state NOT IN ('delivered', 'failed', 'moderated', 'cancelled', 'expired')),
-                   SUM(created_at >= ?),
+            f"""SELECT
+                   SUM(CASE WHEN state NOT IN ('delivered', 'failed', 'moderated', 'cancelled', 'expired')
+                       THEN 1 ELSE 0 END),
+                   SUM(CASE WHEN created_at >= ? THEN 1 ELSE 0 END),
                    MAX(created_at)
-               FROM jobs WHERE guild_id IS ? AND owner_id = ?""",
+               FROM jobs WHERE guild_id {self._same} ? AND owner_id = ?""",
             (since, guild_id, owner_id),
         )
         assert row is not None
@@ -472,14 +466,13 @@ class JobStore:
         self, guild_id: int, now: float, *, in_flight: int | None, per_day: int | None, cooldown: float | None
     ) -> None:
         """Override (or, with None, reset to the default) a guild's per-member limits."""
-        async with self.db.write() as conn:
-            await conn.execute(
-                """INSERT INTO guild_limits (guild_id, in_flight, per_day, cooldown, updated_at)
-                   VALUES (?, ?, ?, ?, ?)
-                   ON CONFLICT (guild_id) DO UPDATE SET in_flight = excluded.in_flight,
-                       per_day = excluded.per_day, cooldown = excluded.cooldown, updated_at = excluded.updated_at""",
-                (guild_id, in_flight, per_day, cooldown, now),
-            )
+        await self.db.execute(
+            """INSERT INTO guild_limits (guild_id, in_flight, per_day, cooldown, updated_at)
+               VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT (guild_id) DO UPDATE SET in_flight = excluded.in_flight,
+                   per_day = excluded.per_day, cooldown = excluded.cooldown, updated_at = excluded.updated_at""",
+            (guild_id, in_flight, per_day, cooldown, now),
+        )
 
     async def get_meta(self, key: str) -> str | None:
         """A stored installation fact."""
@@ -488,11 +481,10 @@ class JobStore:
 
     async def set_meta(self, key: str, value: str) -> None:
         """Store an installation fact."""
-        async with self.db.write() as conn:
-            await conn.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )
+        await self.db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
     async def ping(self) -> None:
         """A trivial query, for health checks."""

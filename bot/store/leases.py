@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from bot.domain.jobs import Job
 from bot.observability.logsetup import job_extra
-from bot.store.database import Database
+from bot.store.backend import Database
 from bot.store.job_rows import row_to_job
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,9 @@ class LeaseOwner:
         return cls(instance, int(pid), rest)
 
 
+# The key space of the per-account claim locks (PostgreSQL's two-key advisory locks): ours, "pika".
+_CLAIM_LOCKS = 0x70696B61
+
 # The lease filter the due-work queries share: free, ours, or run out.
 LEASE_FREE = "(lease_owner IS NULL OR lease_owner = ? OR lease_until <= ?)"
 PLACE_FREE = "(place_owner IS NULL OR place_owner = ? OR place_until <= ?)"
@@ -77,16 +80,31 @@ class Leases:
 
     async def claim(self, job_id: int, account: str, max_jobs: int, now: float, until: float) -> Job | None:
         """queued -> submitting on `account`, only while the account runs fewer than `max_jobs` jobs
-        (counted over every process), with this process's lease; None if either no longer holds."""
-        rows = await self.db.write_returning(
-            """UPDATE jobs SET state = 'submitting', account = ?, submitted_at = ?, updated_at = ?,
-                               lease_owner = ?, lease_until = ?
-               WHERE id = ? AND state = 'queued'
-                 AND (SELECT COUNT(*) FROM jobs busy
-                      WHERE busy.account = ? AND busy.state IN ('submitting', 'running')) < ?
-               RETURNING *""",
-            (account, now, now, self.name, until, job_id, account, max_jobs),
-        )
+        (counted over every process), with this process's lease; None if either no longer holds.
+
+        The count and the claim must see every other process's claims on the account: on SQLite one
+        write transaction runs at a time; on PostgreSQL, where a statement's snapshot would not see a
+        concurrent claim, claims on one account take turns under a transaction-scoped lock.
+        """
+        dialect = self.db.dialect
+        async with self.db.transaction() as session:
+            # The job first: a process that lost the race for it moves on instead of waiting.
+            taken = await session.fetch_one(
+                f"SELECT id FROM jobs WHERE id = ? AND state = 'queued'{dialect.skip_locked}", (job_id,)
+            )
+            if taken is None:
+                return None
+            if dialect.key_lock is not None:
+                await session.execute(dialect.key_lock, (_CLAIM_LOCKS, account))
+            rows = await session.fetch(
+                """UPDATE jobs SET state = 'submitting', account = ?, submitted_at = ?, updated_at = ?,
+                                   lease_owner = ?, lease_until = ?
+                   WHERE id = ? AND state = 'queued'
+                     AND (SELECT COUNT(*) FROM jobs busy
+                          WHERE busy.account = ? AND busy.state IN ('submitting', 'running')) < ?
+                   RETURNING *""",
+                (account, now, now, self.name, until, job_id, account, max_jobs),
+            )
         if not rows:
             return None
         job = row_to_job(rows[0])
@@ -135,7 +153,7 @@ class Leases:
 
     async def holders(self) -> list[str]:
         """Every process that holds some lease."""
-        rows = await self.db.conn.execute_fetchall(
+        rows = await self.db.fetch(
             "SELECT lease_owner FROM jobs WHERE lease_owner IS NOT NULL "
             "UNION SELECT place_owner FROM jobs WHERE place_owner IS NOT NULL"
         )

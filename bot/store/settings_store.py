@@ -1,11 +1,11 @@
-"""SettingsStore: the per-guild settings in SQLite, one JSON document per guild."""
+"""SettingsStore: the per-guild settings, one JSON document per guild."""
 
 from __future__ import annotations
 
 import logging
 
 from bot.domain.guild_settings import GuildSettings
-from bot.store.database import Database
+from bot.store.backend import Database
 
 log = logging.getLogger(__name__)
 
@@ -19,10 +19,9 @@ class SettingsStore:
 
     async def get(self, guild_id: int) -> GuildSettings:
         """A guild's settings; the defaults when it has none (or its row cannot be read)."""
-        async with self.db.conn.execute(
+        row = await self.db.fetch_one(
             "SELECT settings_json FROM guild_settings WHERE guild_id = ?", (guild_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        )
         if row is None:
             return GuildSettings()
         try:
@@ -34,19 +33,17 @@ class SettingsStore:
 
     async def update(self, guild_id: int, now: float, settings: GuildSettings) -> None:
         """Replace a guild's settings."""
-        async with self.db.write() as conn:
-            await conn.execute(
-                """INSERT INTO guild_settings (guild_id, settings_json, updated_at) VALUES (?, ?, ?)
-                   ON CONFLICT (guild_id) DO UPDATE SET settings_json = excluded.settings_json,
-                       updated_at = excluded.updated_at""",
-                (guild_id, settings.to_json(), now),
-            )
+        await self.db.execute(
+            """INSERT INTO guild_settings (guild_id, settings_json, updated_at) VALUES (?, ?, ?)
+               ON CONFLICT (guild_id) DO UPDATE SET settings_json = excluded.settings_json,
+                   updated_at = excluded.updated_at""",
+            (guild_id, settings.to_json(), now),
+        )
 
     async def alert_channels(self) -> list[int]:
         """Every guild's alerts channel (where admins are told about upstream account problems)."""
-        async with self.db.conn.execute(
-            """SELECT json_extract(settings_json, '$.alerts_channel_id') FROM guild_settings
-               WHERE json_extract(settings_json, '$.alerts_channel_id') IS NOT NULL ORDER BY guild_id"""
-        ) as cursor:
-            rows = await cursor.fetchall()
+        channel = self.db.dialect.json("settings_json", "alerts_channel_id")
+        rows = await self.db.fetch(
+            f"SELECT {channel} FROM guild_settings WHERE {channel} IS NOT NULL ORDER BY guild_id"
+        )
         return [int(row[0]) for row in rows]

@@ -199,7 +199,7 @@ def test_unknown_top_level_key(tmp_path: Path) -> None:
 def test_unknown_nested_key(tmp_path: Path) -> None:
     """The problem names the section's allowed keys, exactly as the issue words it."""
     assert problems(tmp_path, '[database]\ncolour = "red"\n') == (
-        "database.colour: unknown key (allowed: path)",
+        "database.colour: unknown key (allowed: path, url)",
     )
 
 

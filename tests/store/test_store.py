@@ -1,4 +1,5 @@
-"""The SQLite store: migrations, compare-and-set transitions, fair queue order, history."""
+"""The store on both backends: compare-and-set transitions, fair queue order, history; SQLite's
+migrations (PostgreSQL's are in test_postgres.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import pytest
 
 from bot.domain.jobs import IllegalTransition, InputFile, JobKind, JobRequest, JobState, Origin, VideoResult
 from bot.domain.prompt import AspectRatio, PikaOptions
-from bot.store import Database, JobStore, JobUpdate, MigrationError
-from bot.store.database import load_migrations
+from bot.store import JobStore, JobUpdate, MigrationError
+from bot.store.migrate import load_migrations
+from bot.store.sqlite import SqliteDatabase
 
 
 def request(owner: int = 1, prompt: str = "a fox", **kwargs: object) -> JobRequest:
@@ -24,9 +26,10 @@ def request(owner: int = 1, prompt: str = "a fox", **kwargs: object) -> JobReque
     )
 
 
+@pytest.mark.sqlite_only
 async def test_migrations_from_empty_set_user_version(tmp_path: Path) -> None:
     """A new file ends at the newest migration's version with every table present."""
-    db = await Database.open(tmp_path / "a.sqlite3")
+    db = await SqliteDatabase.connect(tmp_path / "a.sqlite3")
     try:
         assert await db.user_version() == load_migrations()[-1].version
         async with db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'") as cursor:
@@ -42,13 +45,14 @@ async def test_migrations_from_empty_set_user_version(tmp_path: Path) -> None:
         await db.close()
 
 
+@pytest.mark.sqlite_only
 async def test_migrations_are_idempotent(tmp_path: Path) -> None:
     """Opening the same file again applies nothing and keeps the data."""
     path = tmp_path / "a.sqlite3"
-    db = await Database.open(path)
+    db = await SqliteDatabase.connect(path)
     job = await JobStore(db).insert(request(), 1.0)
     await db.close()
-    db = await Database.open(path)
+    db = await SqliteDatabase.connect(path)
     try:
         assert await db.user_version() == load_migrations()[-1].version
         assert await JobStore(db).get(job.id) == job
@@ -56,13 +60,14 @@ async def test_migrations_are_idempotent(tmp_path: Path) -> None:
         await db.close()
 
 
+@pytest.mark.sqlite_only
 async def test_newer_unknown_schema_is_refused(tmp_path: Path) -> None:
     """A database written by a newer pikabot is not touched."""
     path = tmp_path / "a.sqlite3"
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA user_version = 99")
     with pytest.raises(MigrationError, match="newer"):
-        await Database.open(path)
+        await SqliteDatabase.connect(path)
 
 
 async def test_insert_round_trips_every_field(store: JobStore) -> None:
@@ -189,6 +194,7 @@ async def test_deleting_inputs_and_integrity(store: JobStore) -> None:
     assert await store.integrity_ok()
 
 
+@pytest.mark.sqlite_only
 async def test_rebuild_migration_keeps_jobs_inputs_and_events(tmp_path: Path) -> None:
     """0003 rebuilds the jobs table: a version-2 file keeps every job, input and event across it."""
     path = tmp_path / "old.sqlite3"
@@ -205,7 +211,7 @@ async def test_rebuild_migration_keeps_jobs_inputs_and_events(tmp_path: Path) ->
             "INSERT INTO job_inputs (job_id, field, filename, content_type, size, data) "
             "VALUES (1, 'image', 'a.png', 'image/png', 1, x'41')"
         )
-    db = await Database.open(path)
+    db = await SqliteDatabase.connect(path)
     try:
         store = JobStore(db)
         job = await store.get(1)

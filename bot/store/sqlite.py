@@ -1,62 +1,47 @@
-"""The SQLite connection: pragmas, numbered migrations and the write transaction."""
+"""The SQLite backend: one connection, pragmas, numbered migrations, group commit, the token mirror."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import aiosqlite
 
+from bot.store.backend import SQLITE, Database, MigrationError, Session
 from bot.store.callback_tokens import CallbackTokens
-from bot.store.group_commit import Rows, WriteQueue
+from bot.store.group_commit import WriteQueue
+from bot.store.migrate import Migration, load_migrations, newer_than_known
+from bot.store.rows import Params, Rows
 
 log = logging.getLogger(__name__)
 
-_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+class _SqliteSession(Session):
+    """Statements inside a BEGIN IMMEDIATE on the shared connection (its lock is held)."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Params = ()) -> None:
+        await self._conn.execute(sql, params)
+
+    async def fetch(self, sql: str, params: Params = ()) -> Rows:
+        return _rows(await self._conn.execute_fetchall(sql, params))
 
 
-class MigrationError(Exception):
-    """The database cannot be brought to this version of pikabot's schema."""
-
-
-@dataclass(frozen=True)
-class Migration:
-    """One numbered .sql file."""
-
-    version: int
-    name: str
-    sql: str
-
-
-def load_migrations() -> tuple[Migration, ...]:
-    """Every migration shipped in bot/store/migrations, in version order."""
-    found: list[Migration] = []
-    for entry in resources.files("bot.store").joinpath("migrations").iterdir():
-        match = _MIGRATION_NAME.match(entry.name)
-        if match is None:
-            continue
-        found.append(Migration(int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
-    found.sort(key=lambda m: m.version)
-    for expected, migration in enumerate(found, start=1):
-        if migration.version != expected:
-            raise MigrationError(f"migrations must be numbered 0001, 0002, …; {migration.name} breaks it")
-    return tuple(found)
-
-
-class Database:
+class SqliteDatabase(Database):
     """One aiosqlite connection in autocommit mode, with an explicit lock-guarded write transaction.
 
     aiosqlite serialises statements on one thread, but a transaction spans several awaits; the
     asyncio lock keeps another coroutine's statement from landing inside someone else's
     transaction on the shared connection.
     """
+
+    dialect = SQLITE
 
     def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
         self.conn = conn
@@ -65,11 +50,11 @@ class Database:
         self._writes = WriteQueue(conn, self._write_lock)
         # One mirror per connection, not per JobStore: every writer on this connection must keep
         # it exact, and several JobStores may share one Database.
-        self.callback_tokens = CallbackTokens()
+        self.callback_tokens: CallbackTokens | None = CallbackTokens()
 
     @classmethod
-    async def open(cls, path: str | Path) -> Database:
-        """Open (creating if needed) the database at `path` and apply pending migrations."""
+    async def connect(cls, path: str | Path) -> SqliteDatabase:
+        """Open (creating if needed) the database file at `path` and apply pending migrations."""
         path_str = str(path)
         if path_str != ":memory:":
             Path(path_str).parent.mkdir(parents=True, exist_ok=True)
@@ -78,11 +63,15 @@ class Database:
         db = cls(conn, path_str)
         try:
             await db._configure()
-            await db._migrate(load_migrations())
+            await db._migrate(load_migrations("sqlite"))
         except BaseException:
             await conn.close()
             raise
         return db
+
+    @property
+    def description(self) -> str:
+        return f"sqlite:///{self.path}"
 
     async def _configure(self) -> None:
         # WAL: readers never block the writer. synchronous=FULL: a committed job survives power
@@ -94,12 +83,9 @@ class Database:
 
     async def _migrate(self, migrations: tuple[Migration, ...]) -> None:
         current = await self.user_version()
-        newest = migrations[-1].version if migrations else 0
-        if current > newest:
-            raise MigrationError(
-                f"database {self.path} is at schema version {current}, newer than this pikabot "
-                f"knows ({newest}); upgrade pikabot or restore a backup"
-            )
+        too_new = newer_than_known(self.path, current, migrations)
+        if too_new is not None:
+            raise too_new
         for migration in migrations:
             if migration.version <= current:
                 continue
@@ -129,13 +115,28 @@ class Database:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
+    async def schema_version(self) -> int:
+        return await self.user_version()
+
+    async def integrity_ok(self) -> bool:
+        row = await self.fetch_one("PRAGMA integrity_check")
+        return row is not None and row[0] == "ok"
+
+    async def fetch(self, sql: str, params: Params = ()) -> Rows:
+        # One trip to aiosqlite's thread (a cursor costs three).
+        return _rows(await self.conn.execute_fetchall(sql, params))
+
+    async def execute(self, sql: str, params: Params = ()) -> None:
+        async with self.write() as conn:
+            await conn.execute(sql, params)
+
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Session]:
         """BEGIN IMMEDIATE … COMMIT (ROLLBACK on error), one writer at a time."""
         async with self._write_lock:
             await self.conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self.conn
+                yield _SqliteSession(self.conn)
             except BaseException:
                 await self.conn.execute("ROLLBACK")
                 raise
@@ -148,15 +149,36 @@ class Database:
             yield self.conn
 
     async def write_returning(
-        self, sql: str, params: Sequence[object], on_commit: Callable[[Rows], None] | None = None
+        self, sql: str, params: Params, on_commit: Callable[[Rows], None] | None = None
     ) -> Rows:
         """One single-statement write, group-committed with concurrent ones; its rows once durable."""
-        return await self._writes.run(sql, params, on_commit)
+        return _rows(await self._writes.run(sql, params, on_commit))
+
+    async def sync_callback_tokens(self) -> None:
+        """Reload the token mirror if another connection wrote since the last check (data_version)."""
+        tokens = self.callback_tokens
+        if tokens is None:
+            return
+        # Under the write lock: no committed write can fall between the read and the install.
+        async with self.write() as conn:
+            (version_row,) = await conn.execute_fetchall("PRAGMA data_version")
+            version = int(version_row[0])
+            if tokens.loaded and version == tokens.data_version:
+                tokens.checked(version)
+                return
+            rows = await conn.execute_fetchall(
+                "SELECT id, provider, callback_token_hash FROM jobs WHERE callback_token_hash IS NOT NULL"
+            )
+            tokens.install(rows, version)
 
     async def close(self) -> None:
         """Close the connection (after answering every queued write)."""
         await self._writes.wait_idle()
         await self.conn.close()
+
+
+def _rows(rows: Iterable[sqlite3.Row]) -> Rows:
+    return list(rows)
 
 
 _FOREIGN_KEYS_OFF = "-- pikabot: foreign_keys_off"
