@@ -108,9 +108,9 @@ def test_more_models_than_discord_can_offer_are_refused(tmp_path: Path) -> None:
 def test_which_model_runs_a_command_when_the_member_picks_none(tmp_path: Path) -> None:
     """create and animate: the default; scenes and frames: the default if it has them, else the first that does."""
     catalogue = Settings().fal.catalogue
-    assert [catalogue.default_name(k) for k in JobKind if k.value in ("create", "animate", "scenes", "frames")] == [
-        "v2.2"
-    ] * 4
+    assert [
+        catalogue.default_name(k) for k in JobKind if k.value in ("create", "animate", "scenes", "frames")
+    ] == ["v2.2"] * 4
     turbo_first = load(None, env={"PIKABOT_FAL_DEFAULT_MODEL": "v2-turbo"}).fal.catalogue
     assert turbo_first.default_name(JobKind.CREATE) == "v2-turbo"
     assert turbo_first.default_name(JobKind.SCENES) == "v2.2"
