@@ -76,7 +76,7 @@ async def start_from_job(
             f"Only <@{parent.owner_id}> (or a moderator) can {verb} job {job_id}.{refusal_hint}"
         )
     settings = await guard(interaction)
-    check_banned(settings, parent.prompt, parent.options.negative, parent.params.negative)
+    check_banned(settings, parent.prompt, parent.options.negative, *parent.params.texts())
     job = await start(await limits_of_member(interaction, settings))
     in_thread = job.origin.thread_id is not None
     await announce(interaction, job, Placement(use_thread=in_thread, in_thread=in_thread))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -14,7 +15,7 @@ from bot.discord.delivery import Announcement
 from bot.discord.errors import UserFacingError
 from bot.discord.render import eta_text, size_text
 from bot.domain.jobs import InputFile, Job, JobKind, JobRequest, Origin
-from bot.domain.params import VideoParams
+from bot.domain.params import ParamName, VideoParams
 from bot.domain.prompt import PikaOptions, PromptKind, merge_options, parse_prompt
 from cogs._guards import check_banned, guard, limits_of_member
 
@@ -159,8 +160,9 @@ async def launch(
         # Typed-option providers: Pika's flags become typed params, or are refused by name.
         text, params = typed_params(prompt, options, params or VideoParams(), upstream.display_name)
         merged = PikaOptions()
+    params = with_model(bot, kind, params or VideoParams(), upstream.capabilities.params)
     # The raw prompt too: its -neg flag text is the member's words as well.
-    check_banned(settings, prompt, merged.negative, params.negative if params else None, message_text)
+    check_banned(settings, prompt, merged.negative, *params.texts(), message_text)
     max_bytes = bot.settings.discord.max_image_bytes
     by_url = upstream.capabilities.image_urls
     inputs = tuple(
@@ -179,11 +181,22 @@ async def launch(
         font=font,
         inputs=inputs,
         provider=provider,
-        params=params or VideoParams(),
+        params=params,
     )
     limits = await limits_of_member(interaction, settings)
     job = await bot.runtime.service.submit(request, announce=True, limits=limits)
     await announce(interaction, job, placement)
+
+
+def with_model(
+    bot: PikaBot, kind: JobKind, params: VideoParams, declared: Collection[ParamName]
+) -> VideoParams:
+    """The model the job runs on, stored with it: the member's, or the default for the command when the
+    routed provider has models (fal.ai). Stored, it is shown on the status message and result and a
+    Retry runs on the same model even if the default changes meanwhile."""
+    if params.model is not None or ParamName.MODEL not in declared:
+        return params
+    return replace(params, model=bot.settings.fal.catalogue.default_name(kind))
 
 
 def not_set_up(name: str, variable: str | None) -> str:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
 from discord import app_commands
 
+from bot.discord.errors import UserFacingError
+from bot.domain.params import Transition
 from bot.domain.prompt import AspectRatio, Camera, Font, PikaOptions
 
 ASPECT_CHOICES = [app_commands.Choice(name=ratio.value, value=ratio.value) for ratio in AspectRatio]
@@ -33,7 +39,51 @@ DESCRIBE = {
     "camera": "One camera move",
     "resolution": "fal.ai only: 720p (default) or 1080p",
     "duration": "fal.ai only: 5 (default) or 10 seconds",
+    "model": "fal.ai only: which Pika model makes it",
 }
+#: /pika frames: a prompt and a length for each move from one keyframe to the next.
+TRANSITION_OPTIONS = 4
+DESCRIBE_TRANSITIONS = {
+    **{f"transition{n}": f"Optional: what happens from keyframe {n} to {n + 1}" for n in range(1, 5)},
+    **{
+        f"seconds{n}": f"Seconds from keyframe {n} to {n + 1}, 1-25 (default 5; 25 in all)"
+        for n in range(1, 5)
+    },
+}
+
+
+def set_choices(
+    command: app_commands.Command[Any, ..., Any], option: str, values: Sequence[str], default: str
+) -> None:
+    """Give a command's option its choices from the configuration (fal's models) and name the default.
+
+    Decorators fix choices when the module is imported; the models are known only once the bot has
+    its settings. Each cog instance holds its own copy of the command (and of its parameter table),
+    so replacing the parameter here changes only this bot's command.
+    """
+    parameter = command._params[option]  # discord.py has no public setter for choices
+    described = f"{DESCRIBE[option]} (default {default})" if default else DESCRIBE[option]
+    command._params[option] = replace(
+        parameter, choices=[app_commands.Choice(name=v, value=v) for v in values], description=described
+    )
+
+
+def transitions_of(
+    frames: int, prompts: Sequence[str | None], seconds: Sequence[int | None]
+) -> tuple[Transition, ...] | None:
+    """The transitions between ``frames`` keyframes from the transitionN/secondsN options; None when
+    none is given (fal's default: 5 s each with the command's prompt). One past the last keyframe is refused."""
+    given = [n for n, (p, s) in enumerate(zip(prompts, seconds, strict=True), start=1) if p or s is not None]
+    if not given:
+        return None
+    beyond = [n for n in given if n >= frames]
+    if beyond:
+        n = beyond[0]
+        raise UserFacingError(
+            f"`transition{n}`/`seconds{n}` is the move from keyframe {n} to {n + 1}, but you attached "
+            f"{frames} keyframes. Attach `frame{n + 1}` or leave those options out."
+        )
+    return tuple(Transition(prompts[i] or None, seconds[i]) for i in range(frames - 1))
 
 
 def typed_options(

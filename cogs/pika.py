@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.config import FalEndpoint
 from bot.discord.render import status_embed
 from bot.domain.jobs import JobKind, JobState
 from bot.domain.limits import MemberLimits
@@ -21,6 +22,7 @@ from cogs._options import (
     ASPECT_CHOICES,
     CAMERA_CHOICES,
     DESCRIBE,
+    DESCRIBE_TRANSITIONS,
     DURATION_CHOICES,
     FAL_ASPECT_CHOICES,
     FONT_CHOICES,
@@ -29,6 +31,8 @@ from cogs._options import (
     ROTATE_CHOICES,
     TILT_CHOICES,
     ZOOM_CHOICES,
+    set_choices,
+    transitions_of,
     typed_options,
 )
 
@@ -45,6 +49,12 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
     def __init__(self, bot: PikaBot) -> None:
         self.bot = bot
         super().__init__()
+        # The model option lists fal's configured models: any with a text- or image-to-video
+        # endpoint for create, with image-to-video for animate.
+        catalogue = bot.settings.fal.catalogue
+        text, image = FalEndpoint.TEXT_TO_VIDEO, FalEndpoint.IMAGE_TO_VIDEO
+        set_choices(self.create, "model", catalogue.names_serving(text, image), catalogue.default)
+        set_choices(self.animate, "model", catalogue.names_serving(image), catalogue.default)
 
     @app_commands.command(
         name="create", description="Make a video from a text prompt (and an optional image)"
@@ -70,6 +80,7 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
         camera: str | None = None,
         resolution: str | None = None,
         duration: int | None = None,
+        model: str | None = None,
     ) -> None:
         """/pika create"""
         options = typed_options(aspect_ratio, motion, guidance, fps, negative, seed, camera)
@@ -81,7 +92,7 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
             options=options,
             images=images,
             provider=self.bot.routes[JobKind.CREATE],
-            params=VideoParams(resolution=resolution, duration=duration),
+            params=VideoParams(resolution=resolution, duration=duration, model=model),
         )
 
     @app_commands.command(name="animate", description="Bring an image to life (the prompt is optional)")
@@ -106,6 +117,7 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
         camera: str | None = None,
         resolution: str | None = None,
         duration: int | None = None,
+        model: str | None = None,
     ) -> None:
         """/pika animate"""
         options = typed_options(aspect_ratio, motion, guidance, fps, negative, seed, camera)
@@ -116,7 +128,7 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
             options=options,
             images=[(image, "image")],
             provider=self.bot.routes[JobKind.ANIMATE],
-            params=VideoParams(resolution=resolution, duration=duration),
+            params=VideoParams(resolution=resolution, duration=duration, model=model),
         )
 
     @app_commands.command(
@@ -244,6 +256,7 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
         resolution="720p (default) or 1080p",
         negative="Things you do NOT want in the video",
         seed="Same seed + same prompt = a similar video",
+        **DESCRIBE_TRANSITIONS,
     )
     @app_commands.choices(resolution=RESOLUTION_CHOICES)
     async def frames(
@@ -258,9 +271,22 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
         resolution: str | None = None,
         negative: app_commands.Range[str, 1, 500] | None = None,
         seed: app_commands.Range[int, 0, 2**53 - 1] | None = None,
+        transition1: app_commands.Range[str, 1, MAX_PROMPT_LENGTH] | None = None,
+        seconds1: app_commands.Range[int, 1, 25] | None = None,
+        transition2: app_commands.Range[str, 1, MAX_PROMPT_LENGTH] | None = None,
+        seconds2: app_commands.Range[int, 1, 25] | None = None,
+        transition3: app_commands.Range[str, 1, MAX_PROMPT_LENGTH] | None = None,
+        seconds3: app_commands.Range[int, 1, 25] | None = None,
+        transition4: app_commands.Range[str, 1, MAX_PROMPT_LENGTH] | None = None,
+        seconds4: app_commands.Range[int, 1, 25] | None = None,
     ) -> None:
         """/pika frames"""
         attached = [a for a in (frame1, frame2, frame3, frame4, frame5) if a is not None]
+        transitions = transitions_of(
+            len(attached),
+            (transition1, transition2, transition3, transition4),
+            (seconds1, seconds2, seconds3, seconds4),
+        )
         await launch(
             interaction,
             JobKind.FRAMES,
@@ -268,7 +294,7 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
             options=PikaOptions(),
             images=[(a, "keyframe") for a in attached],
             provider=self.bot.routes[JobKind.FRAMES],
-            params=VideoParams(resolution=resolution, negative=negative, seed=seed),
+            params=VideoParams(resolution=resolution, negative=negative, seed=seed, transitions=transitions),
         )
 
     @app_commands.command(name="encrypt_text", description="Hide a short text inside a video")

@@ -123,13 +123,13 @@ class Narrator:
             parts.append(message.content.replace("\n", " "))
         for embed in message.embeds:
             fields = {f["name"]: f["value"] for f in embed.get("fields", [])}
+            # The model a fal job runs on, beside the title: "[Pika · create · v2-turbo]".
+            title = embed.get("title", "") + (f" · {fields['Model'].strip('`')}" if "Model" in fields else "")
             if "State" in fields and not message.attachments:
-                parts.append(
-                    f"[{embed.get('title')}] {embed.get('footer', {}).get('text', '')}: {fields['State']}"
-                )
+                parts.append(f"[{title}] {embed.get('footer', {}).get('text', '')}: {fields['State']}")
             elif "Seed" in fields or "Time taken" in fields:
                 seed = f"seed {fields['Seed']}, " if "Seed" in fields else ""
-                parts.append(f"[{embed.get('title')}: {seed}{fields.get('Time taken', '')}]")
+                parts.append(f"[{title}: {seed}{fields.get('Time taken', '')}]")
         for attachment in message.attachments:
             kind = "MP4" if attachment.data[4:8] == b"ftyp" else "file"
             parts.append(f"📎 {attachment.filename} ({attachment.size:,} bytes, {kind})")
@@ -276,7 +276,8 @@ def main(provider: str = "useapi") -> int:
 
 
 async def run_fal_demo(out: TextIO = sys.stdout, *, speed: float = 1.0) -> int:
-    """The session with /pika create routed to fal.ai and a /pika scenes, against the fal simulator."""
+    """The session with /pika create routed to fal.ai (one job on a non-default model) and a /pika scenes,
+    against the fal simulator."""
     workdir = Path(tempfile.mkdtemp(prefix="pikabot-demo-fal-"))
     fal = FalConfig(queue_delay=0.2 * speed, step_delay=0.5 * speed)
     stack = await LocalStack.start(
@@ -300,10 +301,16 @@ async def _fal_script(stack: LocalStack, n: Narrator) -> int:
         f"webhooks to {stack.settings.callbacks.public_url}); no key, no network"
     )
     n.say("the real pikabot is connected; [routing] sends /pika create to fal.ai (2 slots)")
+    models = ", ".join(m.name for m in stack.settings.fal.models)
+    n.say(
+        f"fal models offered by /pika create's `model` option: {models} (default {stack.settings.fal.default_model})"
+    )
 
     command = n.command
     await command(alice, "create", {"prompt": "a red fox running through fresh snow", "resolution": "720p"})
     await command(alice, "create", {"prompt": "a fox in snow", "motion": 3})
+    # A member picks a cheaper, faster model than the default: one price per clip, whatever its length.
+    await command(bob, "create", {"prompt": "a paper boat on a stream", "model": "v2-turbo", "duration": 10})
     await command(
         bob,
         "scenes",
@@ -325,17 +332,18 @@ async def _fal_script(stack: LocalStack, n: Narrator) -> int:
     for job in jobs:
         cost = f"${job.cost_usd:.2f}" if job.cost_usd is not None else ""
         print(
-            f"    job {job.id}  {job.kind.value:<7} {n.name(job.owner_id):<7} {job.state.value:<10} {cost}",
+            f"    job {job.id}  {job.kind.value:<7} {job.params.model or '':<8} {n.name(job.owner_id):<7} "
+            f"{job.state.value:<10} {cost}",
             file=n.out,
         )
     ok = (
-        len(jobs) == 2
+        len(jobs) == 3
         and all(job.state is JobState.DELIVERED for job in jobs)
         and not emu.violations
         and await store.integrity_ok()
     )
     n.say(
-        "demo finished: both fal.ai jobs delivered, each priced; Discord's limits were kept"
+        "demo finished: every fal.ai job delivered on its model, each priced; Discord's limits were kept"
         if ok
         else f"unexpected outcome: {[(j.id, j.state.value) for j in jobs]}"
     )

@@ -1,12 +1,14 @@
-"""A stand-in for fal.ai's queue API (``https://queue.fal.run``) serving the Pika v2.2 models.
+"""A stand-in for fal.ai's queue API (``https://queue.fal.run``) serving the Pika v2.2, v2.1 and v2 turbo models.
 
 Like its siblings ``useapi_sim`` and ``apiglue_sim`` it imports nothing from the rest of the project
 (only ``sandbox.serving``), so that a bug in the bot cannot be mirrored (and hidden) here.  It
 answers as docs/fal-pika.md sections 1-3 say:
 
 * ``POST /{model_id}[?fal_webhook=…&fal_max_queue_length=…]`` for ``fal-ai/pika/v2.2/text-to-video``,
-  ``…/image-to-video``, ``…/pikascenes`` and ``…/pikaframes`` (``Authorization: Key <id>:<secret>``),
-  validating the body against each model's input schema (422 ``{"detail": [ErrorObject, …]}``);
+  ``…/image-to-video``, ``…/pikascenes`` and ``…/pikaframes``, ``fal-ai/pika/v2.1/text-to-video`` and
+  ``…/image-to-video``, ``fal-ai/pika/v2/turbo/text-to-video`` and ``…/image-to-video``
+  (``Authorization: Key <id>:<secret>``), validating the body against each model's input schema
+  (422 ``{"detail": [ErrorObject, …]}``);
 * ``GET /fal-ai/pika/requests/{id}/status[?logs=1]``, ``GET /fal-ai/pika/requests/{id}`` (the result)
   and ``PUT /fal-ai/pika/requests/{id}/cancel`` (the owner/app form the submit answer hands out);
 * a per-key concurrency limit: requests over it wait ``IN_QUEUE`` with an honest ``queue_position``;
@@ -37,8 +39,12 @@ What the sources do not say, and what this module therefore chose (each marked U
   ``int_type``, ``enum`` for every enum field, ``list_type``, ``too_short``/``too_long``,
   ``value_error`` for the cross-field pikaframes rules); every ErrorObject carries
   ``url = https://docs.fal.ai/errors/#<type>``.  ``duration`` strings ("5") are refused unless
-  ``accept_string_duration``.  pikascenes takes 1-5 images (third parties), pikaframes 2-5; a
-  pikaframes transition ``duration`` must be an int >= 1.  Unknown fields are ignored.
+  ``accept_string_duration``; v2.1 and v2 turbo take any integer ``duration`` (their schemas say
+  only "integer").  pikascenes takes 1-5 images (third parties), pikaframes 2-5; a pikaframes
+  transition ``duration`` must be an int from 1 to 25, and all of them 25 at most.  A field the
+  model's schema does not declare (in a transition too) is refused ``extra_forbidden`` (fal's schemas
+  do not say whether extras are dropped or refused; refusing catches a client that sends an option
+  the model would ignore; ``refuse_unknown_fields=False`` drops them).
 * A status answer sends ``"logs": null`` unless ``logs=1``/``logs=true`` (IN_PROGRESS and COMPLETED).
 * A failed job's status shows ``error`` (the detail text, or the first ErrorObject's ``msg``) and
   ``error_type`` (the request error code or the first ErrorObject's ``type``); with
@@ -104,7 +110,20 @@ TEXT_TO_VIDEO: Final = "fal-ai/pika/v2.2/text-to-video"
 IMAGE_TO_VIDEO: Final = "fal-ai/pika/v2.2/image-to-video"
 PIKASCENES: Final = "fal-ai/pika/v2.2/pikascenes"
 PIKAFRAMES: Final = "fal-ai/pika/v2.2/pikaframes"
-MODEL_IDS: Final = (TEXT_TO_VIDEO, IMAGE_TO_VIDEO, PIKASCENES, PIKAFRAMES)
+V21_TEXT_TO_VIDEO: Final = "fal-ai/pika/v2.1/text-to-video"
+V21_IMAGE_TO_VIDEO: Final = "fal-ai/pika/v2.1/image-to-video"
+TURBO_TEXT_TO_VIDEO: Final = "fal-ai/pika/v2/turbo/text-to-video"
+TURBO_IMAGE_TO_VIDEO: Final = "fal-ai/pika/v2/turbo/image-to-video"
+MODEL_IDS: Final = (
+    TEXT_TO_VIDEO,
+    IMAGE_TO_VIDEO,
+    PIKASCENES,
+    PIKAFRAMES,
+    V21_TEXT_TO_VIDEO,
+    V21_IMAGE_TO_VIDEO,
+    TURBO_TEXT_TO_VIDEO,
+    TURBO_IMAGE_TO_VIDEO,
+)
 
 #: The contract's test-vector seed: sha256("pika-bot fal webhook test vector v1").
 TEST_VECTOR_SEED: Final = hashlib.sha256(b"pika-bot fal webhook test vector v1").digest()
@@ -284,6 +303,10 @@ class SimConfig:
     scenes_images: tuple[int, int] = (1, 5)
     frames_images: tuple[int, int] = (2, 5)
     max_transitions_total: int = 25
+    max_transition_seconds: int = 25
+    #: Fields a model's schema does not declare are refused (422 ``extra_forbidden``), so a client
+    #: sending an option the model would silently drop is caught.
+    refuse_unknown_fields: bool = True
     #: Webhook delivery: attempts per webhook, first backoff (doubling), per-attempt timeout.
     webhook_attempts: int = 4
     webhook_backoff: float = 0.05
@@ -560,6 +583,28 @@ class ModelSpec:
     image_urls: bool = False
     ingredients_mode: bool = False
     transitions: bool = False
+    #: v2.1 and v2 turbo declare ``duration`` as a plain integer (default 5), not v2.2's 5|10 enum.
+    integer_duration: bool = False
+
+    def fields(self) -> frozenset[str]:
+        """Every input field the schema declares; any other is refused (``extra_forbidden``)."""
+        declared = {"prompt", "resolution", "negative_prompt", "seed"}
+        flags = {
+            "aspect_ratio": self.aspect_ratio,
+            "duration": self.duration,
+            "image_url": self.image_url,
+            "image_urls": self.image_urls,
+            "ingredients_mode": self.ingredients_mode,
+            "transitions": self.transitions,
+        }
+        return frozenset(declared | {name for name, on in flags.items() if on})
+
+
+def _older_spec(model_id: str, *, image: bool) -> ModelSpec:
+    """v2.1 and v2 turbo: the v2.2 text/image-to-video fields with an integer duration, negative ""."""
+    return ModelSpec(
+        model_id, "", "720p", aspect_ratio=not image, duration=True, image_url=image, integer_duration=True
+    )
 
 
 MODEL_SPECS: Final[Mapping[str, ModelSpec]] = {
@@ -575,7 +620,13 @@ MODEL_SPECS: Final[Mapping[str, ModelSpec]] = {
         ingredients_mode=True,
     ),
     PIKAFRAMES: ModelSpec(PIKAFRAMES, "", "720p", prompt_required=False, image_urls=True, transitions=True),
+    V21_TEXT_TO_VIDEO: _older_spec(V21_TEXT_TO_VIDEO, image=False),
+    V21_IMAGE_TO_VIDEO: _older_spec(V21_IMAGE_TO_VIDEO, image=True),
+    TURBO_TEXT_TO_VIDEO: _older_spec(TURBO_TEXT_TO_VIDEO, image=False),
+    TURBO_IMAGE_TO_VIDEO: _older_spec(TURBO_IMAGE_TO_VIDEO, image=True),
 }
+#: The fields of one pikaframes transition (``KeyframeTransition``).
+TRANSITION_FIELDS: Final = frozenset({"prompt", "duration"})
 
 
 class _Validator:
@@ -613,13 +664,25 @@ class _Validator:
             return
         self.out[name] = value
 
-    def duration(self) -> None:
+    def undeclared(
+        self, allowed: frozenset[str], loc: Sequence[str | int], body: Mapping[str, object]
+    ) -> None:
+        """Refuse fields the schema does not declare, as a Pydantic model with ``extra="forbid"``."""
+        if not self.config.refuse_unknown_fields:
+            return
+        for name in sorted(set(body) - allowed):
+            self.fail([*loc, name], "Extra inputs are not permitted", "extra_forbidden", body[name])
+
+    def duration(self, *, integer: bool = False) -> None:
         value = self.body.get("duration", DURATIONS[0])
         if value is None:
             value = DURATIONS[0]
         if isinstance(value, str) and self.config.accept_string_duration and value.strip().isdigit():
             value = int(value.strip())
-        if not _is_int(value) or value not in DURATIONS:
+        if integer and not _is_int(value):
+            self.fail(["duration"], "Input should be a valid integer", "int_type", value)
+            return
+        if not integer and (not _is_int(value) or value not in DURATIONS):
             expected = _expected(DURATIONS)
             self.fail(["duration"], f"Input should be {expected}", "enum", value, expected=expected)
             return
@@ -692,6 +755,10 @@ class _Validator:
                     class_name="PikaTransition",
                 )
                 continue
+            before = len(self.errors)
+            self.undeclared(TRANSITION_FIELDS, ["transitions", i], item)
+            if len(self.errors) > before:
+                continue
             duration = item.get("duration", 5)
             if duration is None:
                 duration = 5
@@ -707,6 +774,16 @@ class _Validator:
                     "greater_than_equal",
                     duration,
                     ge=1,
+                )
+                continue
+            if duration > self.config.max_transition_seconds:
+                high = self.config.max_transition_seconds
+                self.fail(
+                    ["transitions", i, "duration"],
+                    f"Input should be less than or equal to {high}",
+                    "less_than_equal",
+                    duration,
+                    le=high,
                 )
                 continue
             prompt = item.get("prompt")
@@ -770,9 +847,10 @@ def validate_input(
         v.enum("aspect_ratio", ASPECT_RATIOS, ASPECT_RATIOS[0])
     v.enum("resolution", RESOLUTIONS, spec.default_resolution)
     if spec.duration:
-        v.duration()
+        v.duration(integer=spec.integer_duration)
     v.string("negative_prompt", default=spec.negative_default)
     v.seed()
+    v.undeclared(spec.fields(), [], body)  # Pydantic reports extras after the declared fields
     v.cross_checks()
     return v.out, v.errors
 

@@ -6,6 +6,7 @@ the effective settings; the names callers need are re-exported here.
 
 from bot.config.checks import parse_listen
 from bot.config.database import DatabaseSettings, DatabaseUrl
+from bot.config.fal_models import FalCatalogue, FalEndpoint, FalModelSettings, FalSettings
 from bot.config.loading import DISCORD_SECRET, ConfigError, SecretEnv, load_settings
 from bot.config.rendering import mask_secret, render_settings, settings_warnings
 from bot.config.schema import (
@@ -13,7 +14,6 @@ from bot.config.schema import (
     CallbackSettings,
     DiscordSettings,
     DownloadSettings,
-    FalSettings,
     JobSettings,
     LimitSettings,
     RoutingSettings,
@@ -31,6 +31,9 @@ __all__ = [
     "DatabaseUrl",
     "DiscordSettings",
     "DownloadSettings",
+    "FalCatalogue",
+    "FalEndpoint",
+    "FalModelSettings",
     "FalSettings",
     "JobSettings",
     "LimitSettings",

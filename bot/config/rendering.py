@@ -86,12 +86,20 @@ def _toml_value(value: object) -> str:
     raise TypeError(f"cannot render {type(value).__name__} as TOML")
 
 
-def _toml_table(model: BaseModel) -> tuple[list[str], list[tuple[str, tuple[BaseModel, ...]]]]:
-    """The ``key = value`` lines of one section, and its arrays of tables (rendered after them)."""
+def _toml_table(
+    model: BaseModel, *, omit_unset: bool = False
+) -> tuple[list[str], list[tuple[str, tuple[BaseModel, ...]]]]:
+    """The ``key = value`` lines of one section, and its arrays of tables (rendered after them).
+
+    ``omit_unset``: leave out keys whose value is None (an array entry's optional keys; TOML has
+    no null, and a section's unset secrets are shown as ``(not set)`` instead).
+    """
     lines: list[str] = []
     arrays: list[tuple[str, tuple[BaseModel, ...]]] = []
     for key in type(model).model_fields:
         value = getattr(model, key)
+        if value is None and omit_unset:
+            continue
         if isinstance(value, tuple) and model_in(type(model).model_fields[key].annotation) is not None:
             arrays.append((key, value))
         else:
@@ -118,9 +126,9 @@ def render_settings(settings: Settings) -> str:
         if section == "downloads" and not settings.downloads.dir:
             out.append(f"# effective dir: {settings.media_dir}")
         for key, entries in arrays:
-            if not entries:
+            if not entries and section == "useapi":
                 out.append(f"# no [[{section}.{key}]]: useapi.net picks among its configured accounts")
             for entry in entries:
-                entry_lines, _ = _toml_table(entry)
+                entry_lines, _ = _toml_table(entry, omit_unset=True)
                 out.extend(["", f"[[{section}.{key}]]", *entry_lines])
     return "\n".join(out) + "\n"

@@ -8,7 +8,7 @@ never appear in a repr, an error message or the rendered config.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, SecretStr, ValidationInfo, field_validator
 
@@ -30,6 +30,7 @@ from bot.config.checks import (
     show_value,
 )
 from bot.config.database import DatabaseSettings
+from bot.config.fal_models import FalSettings
 
 
 class DiscordSettings(BaseModel):
@@ -210,53 +211,6 @@ class ApiGlueSettings(BaseModel):
     def enabled(self) -> bool:
         """True when a token is set: the provider is built and its commands answer."""
         return self.token is not None
-
-
-def _price(default: float) -> Any:
-    return Field(
-        default=default,
-        ge=0,
-        le=100,
-        allow_inf_nan=False,
-        json_schema_extra=explain("must be USD from 0 to 100"),
-    )
-
-
-class FalSettings(BaseModel):
-    """``[fal]``: Pika 2.2 on fal.ai's queue; configured once a key is set (``FAL_KEY``)."""
-
-    model_config = STRICT
-
-    key: Secret = Field(default=None, json_schema_extra=explain("must be a string"))
-    base_url: str = Field(
-        default="https://queue.fal.run",
-        json_schema_extra=explain('must be an http(s) URL, e.g. "https://queue.fal.run"'),
-    )
-    rest_base_url: str = Field(
-        default="https://rest.fal.ai",
-        json_schema_extra=explain('must be an http(s) URL, e.g. "https://rest.fal.ai"'),
-    )
-    jwks_url: str = Field(
-        default="https://rest.fal.ai/.well-known/jwks.json",
-        json_schema_extra=explain('must be an http(s) URL, e.g. "https://rest.fal.ai/.well-known/jwks.json"'),
-    )
-    max_jobs: int = Field(
-        default=2, ge=1, le=40, json_schema_extra=explain("must be a whole number from 1 to 40")
-    )
-    price_720p_5s: float = _price(0.20)
-    price_1080p_5s: float = _price(0.45)
-    frames_720p_per_second: float = _price(0.04)
-    frames_1080p_per_second: float = _price(0.06)
-
-    @field_validator("base_url", "rest_base_url", "jwks_url")
-    @classmethod
-    def _check_urls(cls, value: str) -> str:
-        return check_url(value.strip(), HTTP, '"https://queue.fal.run"').rstrip("/")
-
-    @property
-    def enabled(self) -> bool:
-        """True when a key is set: the provider is built and commands routed to it answer."""
-        return self.key is not None
 
 
 class RoutingSettings(BaseModel):

@@ -54,10 +54,18 @@ def thread_name(prompt: str, job_id: int) -> str:
     return text if len(text) <= 100 else text[:99].rstrip() + "…"
 
 
+# Shown in fields of their own, not among the parameters.
+_OWN_FIELDS = frozenset({"model", "transitions"})
+
+
 def parameters_text(job: Job) -> str:
     """The job's Pika parameters as the member typed them, e.g. `-gs 12 -motion 2` or `fps 24 · pan right`."""
     flags = " ".join(f"{flag} {value}" for flag, value in job.options.flags())
-    typed = " · ".join(f"{name.replace('_', ' ')} {value}" for name, value in job.params.to_json().items())
+    typed = " · ".join(
+        f"{name.replace('_', ' ')} {value}"
+        for name, value in job.params.to_json().items()
+        if name not in _OWN_FIELDS
+    )
     flags = " ".join(part for part in (flags, typed) if part)
     extras = []
     if job.message_text:
@@ -84,6 +92,29 @@ def state_text(job: Job, queue_position: int | None, eta: float | None = None) -
     if job.state is JobState.DELIVERED:
         return "✅ done — the video is in this thread"
     return f"❌ {job.state.value}: {job.error_message or 'no reason given'}"
+
+
+def transitions_text(job: Job) -> str | None:
+    """/pika frames' moves between keyframes, one line each: `1→2 · 3 s · the fox leaps`; None without any."""
+    if not job.params.transitions:
+        return None
+    lines = []
+    for number, transition in enumerate(job.params.transitions, start=1):
+        seconds = transition.seconds if transition.seconds is not None else 5
+        prompt = f" · {transition.prompt}" if transition.prompt else ""
+        lines.append(f"{number}→{number + 1} · {seconds} s{prompt}")
+    return "\n".join(lines)
+
+
+def _add_job_fields(embed: discord.Embed, job: Job) -> None:
+    """Who asked, the model it runs on (when the provider has models), the parameters and transitions."""
+    embed.add_field(name="Requested by", value=f"<@{job.owner_id}>", inline=True)
+    if job.params.model:
+        embed.add_field(name="Model", value=f"`{_clip(job.params.model, 100)}`", inline=True)
+    embed.add_field(name="Parameters", value=_clip(parameters_text(job), 1024), inline=True)
+    transitions = transitions_text(job)
+    if transitions:
+        embed.add_field(name="Transitions", value=_clip(transitions, 1024), inline=False)
 
 
 def progress_bar(percent: int) -> str:
@@ -114,8 +145,7 @@ def status_embed(job: Job, queue_position: int | None, eta: float | None = None)
         description=_clip(job.prompt or "(no prompt)", 4000),
         colour=_COLOURS[job.state],
     )
-    embed.add_field(name="Requested by", value=f"<@{job.owner_id}>", inline=True)
-    embed.add_field(name="Parameters", value=_clip(parameters_text(job), 1024), inline=True)
+    _add_job_fields(embed, job)
     embed.add_field(name="State", value=_clip(state_text(job, queue_position, eta), 1024), inline=False)
     embed.set_footer(text=footer_text(job))
     return embed
@@ -129,8 +159,7 @@ def result_embed(job: Job, seed: int | None, *, now: float | None = None) -> dis
         description=_clip(job.prompt or "(no prompt)", 4000),
         colour=_COLOURS[JobState.DELIVERED],
     )
-    embed.add_field(name="Requested by", value=f"<@{job.owner_id}>", inline=True)
-    embed.add_field(name="Parameters", value=_clip(parameters_text(job), 1024), inline=True)
+    _add_job_fields(embed, job)
     if seed is not None:
         embed.add_field(name="Seed", value=f"`{seed}`", inline=True)
     embed.add_field(name="Time taken", value=duration_text(took), inline=True)

@@ -29,6 +29,33 @@ class ParamName(StrEnum):
     ZOOM = "zoom"
     RESOLUTION = "resolution"
     DURATION = "duration"
+    MODEL = "model"  # which of the provider's models runs the job (fal.ai: "v2.2", "v2-turbo", …)
+    TRANSITIONS = "transitions"  # /pika frames: a prompt and a length per keyframe-to-keyframe move
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One move from a keyframe to the next: its own prompt and length. ``None`` = the defaults
+    (the command's prompt; the provider's default length)."""
+
+    prompt: str | None = None
+    seconds: int | None = None
+
+    def to_json(self) -> dict[str, object]:
+        """The set fields, JSON-ready."""
+        return {k: v for k, v in (("prompt", self.prompt), ("seconds", self.seconds)) if v is not None}
+
+    @classmethod
+    def from_json(cls, data: object) -> Transition:
+        """Rebuild one stored with :meth:`to_json`; unknown keys and wrong types are refused."""
+        if not isinstance(data, Mapping) or set(data) - {"prompt", "seconds"}:
+            raise ValueError("a stored transition must be an object with only prompt and seconds")
+        prompt, seconds = data.get("prompt"), data.get("seconds")
+        if prompt is not None and not isinstance(prompt, str):
+            raise ValueError("a stored transition's prompt has the wrong type")
+        if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int)):
+            raise ValueError("a stored transition's seconds has the wrong type")
+        return cls(prompt, seconds)
 
 
 @dataclass(frozen=True)
@@ -47,14 +74,27 @@ class VideoParams:
     zoom: str | None = None  # "in" | "out"
     resolution: str | None = None  # "720p" | "1080p"
     duration: int | None = None  # seconds
+    model: str | None = None  # the provider's model name, stored so a Retry runs on the same model
+    transitions: tuple[Transition, ...] | None = None  # one per pair of consecutive keyframes
 
     def given(self) -> frozenset[ParamName]:
         """The names of the options that are set."""
         return frozenset(ParamName(f.name) for f in fields(self) if getattr(self, f.name) is not None)
 
+    def texts(self) -> tuple[str, ...]:
+        """Everything in the options a member wrote in words (negative, transition prompts): the
+        server's banned words apply to these as to the prompt."""
+        prompts = tuple(t.prompt for t in self.transitions or () if t.prompt)
+        return (self.negative, *prompts) if self.negative else prompts
+
     def to_json(self) -> dict[str, object]:
         """A JSON-ready dict of the set options (for storage); :meth:`from_json` reverses it."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+        data: dict[str, object] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None:
+                data[f.name] = [t.to_json() for t in value] if f.name == "transitions" else value
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> VideoParams:
@@ -65,6 +105,11 @@ class VideoParams:
         values: dict[str, object] = {}
         for name, value in data.items():
             if value is None:
+                continue
+            if name == "transitions":
+                if not isinstance(value, list):
+                    raise ValueError("stored video option 'transitions' has the wrong type")
+                values[name] = tuple(Transition.from_json(item) for item in value)
                 continue
             wanted = int if name in _INT_FIELDS else str
             if isinstance(value, bool) or not isinstance(value, wanted):

@@ -22,7 +22,6 @@ from bot.providers.apiglue import ApiGlueProvider
 from bot.providers.base import Account, Capabilities, Provider
 from bot.providers.fal.client import RESULT_HOSTS as FAL_RESULT_HOSTS
 from bot.providers.fal.pika import FalPikaProvider
-from bot.providers.fal.prices import FalPrices
 from bot.providers.useapi import UseapiPikaProvider
 
 # With no [[useapi.accounts]], useapi.net picks among its own accounts; its documented default
@@ -80,14 +79,8 @@ def _apiglue(settings: Settings, token: str) -> Provider:
 
 def _fal(settings: Settings, key: str) -> Provider:
     fal = settings.fal
-    prices = FalPrices(
-        clip_720p_5s=fal.price_720p_5s,
-        clip_1080p_5s=fal.price_1080p_5s,
-        frames_720p_per_second=fal.frames_720p_per_second,
-        frames_1080p_per_second=fal.frames_1080p_per_second,
-    )
     return FalPikaProvider(
-        fal.base_url, key, rest_base_url=fal.rest_base_url, jwks_url=fal.jwks_url, prices=prices
+        fal.base_url, key, rest_base_url=fal.rest_base_url, jwks_url=fal.jwks_url, catalogue=fal.catalogue
     )
 
 

@@ -11,6 +11,7 @@ from bot.discord.components import RETRY, job_view
 from bot.discord.delivery import nonce_for, status_channel_id
 from bot.discord.render import notice_text, result_embed, state_text, status_embed, thread_name
 from bot.domain.jobs import Job, JobKind, JobState, Origin
+from bot.domain.params import Transition, VideoParams
 from bot.domain.prompt import PikaOptions
 
 
@@ -97,6 +98,37 @@ def test_result_embed_has_seed_and_time() -> None:
     fields = {f["name"]: f["value"] for f in embed["fields"]}
     assert fields["Seed"] == "`1234`" and fields["Time taken"] == "2 min 05 s"
     assert embed["footer"]["text"] == "job 42 · retry of job 7 · useapi.net"
+
+
+def test_the_model_is_shown_on_the_status_and_the_result() -> None:
+    """A fal job shows its model in a field of its own (not among the parameters), on both embeds."""
+    fal_job = job(
+        provider="fal",
+        options=PikaOptions(),
+        params=VideoParams(model="v2-turbo", resolution="1080p"),
+        cost_usd=0.2,
+    )
+    for embed in (status_embed(fal_job, 1).to_dict(), result_embed(fal_job, None, now=1010.0).to_dict()):
+        fields = {f["name"]: f["value"] for f in embed["fields"]}
+        assert fields["Model"] == "`v2-turbo`"
+        assert fields["Parameters"] == "`resolution 1080p`"
+        assert [f["name"] for f in embed["fields"]][:3] == ["Requested by", "Model", "Parameters"]
+        assert embed["footer"]["text"] == "job 42 · fal.ai · $0.20"
+    useapi = {f["name"] for f in status_embed(job(), 1).to_dict()["fields"]}
+    assert "Model" not in useapi
+
+
+def test_frames_transitions_are_listed_one_per_line() -> None:
+    transitions = (Transition("the fox leaps", 3), Transition(), Transition(seconds=12))
+    frames = job(
+        provider="fal",
+        kind=JobKind.FRAMES,
+        options=PikaOptions(),
+        params=VideoParams(model="v2.2", transitions=transitions),
+    )
+    fields = {f["name"]: f["value"] for f in status_embed(frames, 1).to_dict()["fields"]}
+    assert fields["Transitions"] == "1→2 · 3 s · the fox leaps\n2→3 · 5 s\n3→4 · 12 s"
+    assert fields["Parameters"] == "Pika's defaults"
 
 
 def test_notices_say_what_happened_and_what_to_try() -> None:

@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.config import RoutingSettings
 from bot.domain.jobs import JobKind, JobState
 from sandbox.demo import tiny_png
-from sandbox.fal_sim import PIKASCENES, TEXT_TO_VIDEO, RunningFalSimulator
+from sandbox.fal_sim import PIKAFRAMES, PIKASCENES, TEXT_TO_VIDEO, TURBO_TEXT_TO_VIDEO, RunningFalSimulator
 from sandbox.fal_sim import SimConfig as FalConfig
 from sandbox.stack import LocalStack
 from tests.e2e.conftest import FAST_SIM, settle_all
 from tests.e2e.test_bot_e2e import emu_ids, jobs, reply_of, result_in
+from tests.e2e.test_guild_settings_e2e import admin
 from tests.helpers.engine import FAST_POLICY
 from tests.helpers.invariants import assert_invariants
 
@@ -187,3 +189,138 @@ async def test_routing_to_an_unconfigured_provider_says_so(tmp_path: Path) -> No
         assert await jobs(stack) == []
     finally:
         await stack.stop()
+
+
+def pika_option(stack: LocalStack, subcommand: str, name: str) -> dict[str, Any]:
+    """One option of /pika <subcommand> as the bot registered it with Discord."""
+    (pika,) = [c for cmds in stack.emulator.emu.commands.values() for c in cmds if c.get("name") == "pika"]
+    sub = next(o for o in pika["options"] if o["name"] == subcommand)
+    return next(o for o in sub["options"] if o["name"] == name)
+
+
+async def test_the_model_option_lists_the_configured_models(fal_stack: LocalStack) -> None:
+    """create and animate offer fal's configured models as choices and name the default."""
+    for subcommand in ("create", "animate"):
+        option = pika_option(fal_stack, subcommand, "model")
+        assert [c["value"] for c in option["choices"]] == ["v2.2", "v2.1", "v2-turbo"]
+        assert "(default v2.2)" in str(option["description"])
+    assert "keyframe 2 to 3" in str(pika_option(fal_stack, "frames", "transition2")["description"])
+    seconds = pika_option(fal_stack, "frames", "seconds1")
+    assert (seconds["min_value"], seconds["max_value"]) == (1, 25)
+
+
+async def test_create_on_a_chosen_model_shows_it_and_retry_keeps_it(fal_stack: LocalStack) -> None:
+    """/pika create model:v2-turbo: turbo's endpoint, its price, the model on status and result; Retry
+    runs on v2-turbo again."""
+    stack = fal_stack
+    emu = stack.emulator.emu
+    channel_id, _ = emu_ids(stack)
+    interaction = await emu.slash(
+        101, channel_id, "pika", "create", {"prompt": "a red fox", "model": "v2-turbo", "duration": 10}
+    )
+    await reply_of(stack, interaction, "Follow it in")
+    (thread,) = emu.threads(channel_id)
+    video = await result_in(stack, thread.id, timeout=20)
+    (job,) = await jobs(stack)
+    assert job.params.model == "v2-turbo" and job.cost_usd == pytest.approx(0.20)
+    (arguments,) = submitted(stack, TURBO_TEXT_TO_VIDEO)
+    assert arguments["duration"] == 10
+    fields = {f["name"]: f["value"] for f in video.embeds[0]["fields"]}
+    assert fields["Model"] == "`v2-turbo`"
+    status = emu.messages[job.status_message_id or 0]
+    assert {f["name"]: f["value"] for f in status.embeds[0]["fields"]}["Model"] == "`v2-turbo`"
+    await reply_of(stack, await emu.click(101, video.id, f"pika:retry:{job.id}"), "✅")
+    await emu.wait_for(lambda: len(submitted(stack, TURBO_TEXT_TO_VIDEO)) == 2, 20, "the retry at fal")
+    retried = [j for j in await jobs(stack) if j.parent_id == job.id]
+    assert retried and retried[0].params.model == "v2-turbo"
+
+
+async def test_without_a_model_the_default_is_stored_and_shown(fal_stack: LocalStack) -> None:
+    stack = fal_stack
+    emu = stack.emulator.emu
+    channel_id, _ = emu_ids(stack)
+    await reply_of(
+        stack, await emu.slash(101, channel_id, "pika", "create", {"prompt": "a fox"}), "Follow it in"
+    )
+    await emu.wait_for(lambda: bool(submitted(stack, TEXT_TO_VIDEO)), 20, "the job at fal")
+    (job,) = await jobs(stack)
+    assert job.params.model == "v2.2"
+
+
+async def test_what_a_model_cannot_take_is_refused_by_name(fal_stack: LocalStack) -> None:
+    """animate on v2.1 with an aspect ratio: the member is told which option to remove; nothing is sent."""
+    stack = fal_stack
+    emu = stack.emulator.emu
+    channel_id, _ = emu_ids(stack)
+    answer = await emu.slash(
+        101,
+        channel_id,
+        "pika",
+        "animate",
+        {"prompt": "blink", "model": "v2.1", "aspect_ratio": "1:1"},
+        attachments={"image": ("cat.png", "image/png", tiny_png())},
+    )
+    text = await reply_of(stack, answer, "❌")
+    assert "v2.1 image-to-video takes its shape from the image; remove aspect_ratio" in text
+    assert await jobs(stack) == [] and not fal(stack).sim.requests
+
+
+async def test_the_model_option_is_refused_by_a_provider_without_models(tmp_path: Path) -> None:
+    """create routed to useapi.net: picking a model is refused naming the option, as any option it lacks."""
+    stack = await LocalStack.start(
+        tmp_path,
+        sim_config=FAST_SIM,
+        fal=True,
+        fal_config=FAST_FAL,
+        apiglue=False,
+        routing=RoutingSettings(create="useapi"),
+        policy=FAST_POLICY,
+        status_interval=0.2,
+    )
+    try:
+        emu = stack.emulator.emu
+        channel_id, _ = emu_ids(stack)
+        answer = await emu.slash(101, channel_id, "pika", "create", {"prompt": "a fox", "model": "v2.1"})
+        assert "does not take the `model` option" in await reply_of(stack, answer, "❌")
+        assert await jobs(stack) == []
+    finally:
+        await stack.stop()
+
+
+async def test_frames_with_per_transition_prompts_and_lengths(fal_stack: LocalStack) -> None:
+    """/pika frames with transition and seconds options: fal gets transitions; priced by their length."""
+    stack = fal_stack
+    emu = stack.emulator.emu
+    channel_id, _ = emu_ids(stack)
+    frames = {f"frame{n}": (f"{n}.png", "image/png", tiny_png(8 + n, 8)) for n in (1, 2, 3)}
+    beyond = await emu.slash(101, channel_id, "pika", "frames", {"seconds3": 4}, attachments=frames)
+    assert "Attach `frame4`" in await reply_of(stack, beyond, "❌")
+    answer = await emu.slash(
+        101,
+        channel_id,
+        "pika",
+        "frames",
+        {"prompt": "a fox", "transition1": "the fox leaps", "seconds1": 3, "seconds2": 12},
+        attachments=frames,
+    )
+    await reply_of(stack, answer, "Follow it in")
+    (thread,) = emu.threads(channel_id)
+    video = await result_in(stack, thread.id, timeout=20)
+    (arguments,) = submitted(stack, PIKAFRAMES)
+    assert arguments["transitions"] == [
+        {"duration": 3, "prompt": "the fox leaps"},
+        {"duration": 12, "prompt": None},
+    ]
+    (job,) = await jobs(stack)
+    assert job.cost_usd == pytest.approx(0.60) and job.params.model == "v2.2"
+    fields = {f["name"]: f["value"] for f in video.embeds[0]["fields"]}
+    assert fields["Transitions"] == "1→2 · 3 s · the fox leaps\n2→3 · 12 s"
+    await reply_of(stack, await admin(stack, ban_word="gore"), "banned word")
+    banned = await emu.slash(
+        101, channel_id, "pika", "frames", {"transition2": "lots of gore"}, attachments=frames
+    )
+    assert "“gore”" in await reply_of(stack, banned, "❌")
+    too_long = await emu.slash(
+        101, channel_id, "pika", "frames", {"seconds1": 20, "seconds2": 20}, attachments=frames
+    )
+    assert "add up to 40 s" in await reply_of(stack, too_long, "❌")

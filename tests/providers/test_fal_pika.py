@@ -428,7 +428,7 @@ async def test_cancel_accepts_any_2xx(fal: FalPikaProvider, sim: RunningFalSimul
         (
             request(JobKind.FRAMES, inputs=(image(1), image(2)), params=VideoParams(duration=5)),
             "duration",
-            "from the keyframes",
+            "length from the transitions",
         ),
         (
             request(JobKind.FRAMES, inputs=(image(1), image(2)), params=VideoParams(aspect_ratio="1:1")),

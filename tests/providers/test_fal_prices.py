@@ -1,19 +1,27 @@
-"""The fal.ai price table: per-clip prices for v2.2 clips and scenes, per-second prices for frames."""
+"""fal.ai prices per model: per 5 s (v2.2 clips and scenes), per video (v2.1, v2 turbo), per second (frames)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from bot.config import FalCatalogue, FalModelSettings
 from bot.domain.jobs import InputFile, JobKind, JobRequest, Origin
-from bot.domain.params import VideoParams
+from bot.domain.params import Transition, VideoParams
+from bot.providers.fal.models import route_for
 from bot.providers.fal.pika import FalPikaProvider
-from bot.providers.fal.prices import FalPrices, billable_seconds, price_text, price_usd
+from bot.providers.fal.prices import billable_seconds, price_text, price_usd
 
-DEFAULTS = FalPrices()
+BUILT_IN = FalCatalogue()
+
+
+def usd(kind: JobKind, params: VideoParams, images: int, catalogue: FalCatalogue = BUILT_IN) -> float:
+    return price_usd(route_for(catalogue, kind, params, images), params, images)
 
 
 @pytest.mark.parametrize(
-    ("kind", "params", "images", "usd"),
+    ("kind", "params", "images", "expected"),
     [
         (JobKind.CREATE, VideoParams(), 0, 0.20),
         (JobKind.CREATE, VideoParams(resolution="1080p"), 0, 0.45),
@@ -30,32 +38,59 @@ DEFAULTS = FalPrices()
         (JobKind.FRAMES, VideoParams(resolution="1080p"), 2, 0.30),
     ],
 )
-def test_default_prices(kind: JobKind, params: VideoParams, images: int, usd: float) -> None:
-    """fal's list prices, with each model's own defaults when an option is not given."""
-    assert price_usd(DEFAULTS, kind, params, images) == pytest.approx(usd)
-
-
-def test_frames_bill_at_least_five_seconds() -> None:
-    """One transition is 5 s; fewer keyframes than two still bills the 5 s minimum."""
-    assert billable_seconds(JobKind.FRAMES, VideoParams(), 2) == 5
-    assert billable_seconds(JobKind.FRAMES, VideoParams(), 1) == 5
-    assert billable_seconds(JobKind.FRAMES, VideoParams(), 5) == 20
-    assert billable_seconds(JobKind.CREATE, VideoParams(), 0) == 5
-    assert billable_seconds(JobKind.CREATE, VideoParams(duration=10), 0) == 10
-
-
-def test_a_configured_table_is_used() -> None:
-    """The operator's [fal] prices replace the defaults."""
-    prices = FalPrices(
-        clip_720p_5s=0.25, clip_1080p_5s=0.5, frames_720p_per_second=0.05, frames_1080p_per_second=0.1
-    )
-    assert price_usd(prices, JobKind.CREATE, VideoParams(), 0) == pytest.approx(0.25)
-    assert price_usd(prices, JobKind.SCENES, VideoParams(), 2) == pytest.approx(0.5)
-    assert price_usd(prices, JobKind.FRAMES, VideoParams(), 4) == pytest.approx(0.75)
+def test_v22_list_prices(kind: JobKind, params: VideoParams, images: int, expected: float) -> None:
+    """fal's v2.2 list prices, with each endpoint's own defaults when an option is not given."""
+    assert usd(kind, params, images) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(
-    ("usd", "text"),
+    ("model", "params", "images", "expected"),
+    [
+        ("v2.1", VideoParams(), 0, 0.40),
+        ("v2.1", VideoParams(resolution="1080p", duration=10), 1, 0.40),
+        ("v2-turbo", VideoParams(), 0, 0.20),
+        ("v2-turbo", VideoParams(duration=10), 1, 0.20),
+    ],
+)
+def test_v21_and_turbo_cost_one_price_per_video(
+    model: str, params: VideoParams, images: int, expected: float
+) -> None:
+    chosen = replace(params, model=model)
+    assert usd(JobKind.CREATE, chosen, images) == pytest.approx(expected)
+
+
+def test_frames_are_priced_by_their_transitions_total_length() -> None:
+    """Each transition its own seconds (5 s when left out), 5 s billed at least."""
+    two = VideoParams(transitions=(Transition("jump", 3), Transition(seconds=12)))
+    assert billable_seconds(route_for(BUILT_IN, JobKind.FRAMES, two, 3).endpoint, two, 3) == 15
+    assert usd(JobKind.FRAMES, two, 3) == pytest.approx(0.60)
+    mixed = VideoParams(resolution="1080p", transitions=(Transition(seconds=1), Transition()))
+    assert usd(JobKind.FRAMES, mixed, 3) == pytest.approx(0.36)
+    short = VideoParams(transitions=(Transition(seconds=2),))
+    assert usd(JobKind.FRAMES, short, 2) == pytest.approx(0.20)  # the 5 s minimum
+
+
+def test_an_operators_prices_are_used() -> None:
+    """The configured [[fal.models]] prices replace fal's list prices."""
+    model = FalModelSettings(
+        name="mine",
+        text_to_video="fal-ai/pika/v2.2/text-to-video",
+        image_to_video="fal-ai/pika/v2.2/image-to-video",
+        pikascenes="fal-ai/pika/v2.2/pikascenes",
+        pikaframes="fal-ai/pika/v2.2/pikaframes",
+        clip_720p=0.25,
+        clip_1080p=0.5,
+        frames_720p_per_second=0.05,
+        frames_1080p_per_second=0.1,
+    )
+    catalogue = FalCatalogue((model,), "mine")
+    assert usd(JobKind.CREATE, VideoParams(), 0, catalogue) == pytest.approx(0.25)
+    assert usd(JobKind.SCENES, VideoParams(), 2, catalogue) == pytest.approx(0.5)
+    assert usd(JobKind.FRAMES, VideoParams(), 4, catalogue) == pytest.approx(0.75)
+
+
+@pytest.mark.parametrize(
+    ("amount", "text"),
     [
         (0.2, "$0.20"),
         (0.45, "$0.45"),
@@ -65,27 +100,35 @@ def test_a_configured_table_is_used() -> None:
         (1234.5, "$1,234.50"),
     ],
 )
-def test_price_text(usd: float, text: str) -> None:
+def test_price_text(amount: float, text: str) -> None:
     """Dollars to the cent."""
-    assert price_text(usd) == text
+    assert price_text(amount) == text
 
 
-def test_the_provider_prices_a_request_by_its_images() -> None:
-    """FalPikaProvider.price_usd counts the request's images (frames: one transition per pair)."""
-    provider = FalPikaProvider(
+def provider(catalogue: FalCatalogue | None = None) -> FalPikaProvider:
+    return FalPikaProvider(
         "http://127.0.0.1:9",
         "id:secret",
         rest_base_url="http://127.0.0.1:9",
         jwks_url="http://127.0.0.1:9/jwks",
+        catalogue=catalogue,
     )
+
+
+def test_the_provider_prices_a_request_by_its_model_and_images() -> None:
+    """FalPikaProvider.price_usd counts the request's images and reads its model's prices."""
     frames = tuple(InputFile(f"image_{n}", f"{n}.png", "image/png", b"x") for n in (1, 2, 3))
     req = JobRequest(kind=JobKind.FRAMES, owner_id=1, origin=Origin(1, 2), inputs=frames, provider="fal")
-    assert provider.price_usd(req) == pytest.approx(0.40)
-    custom = FalPikaProvider(
-        "http://127.0.0.1:9",
-        "id:secret",
-        rest_base_url="http://127.0.0.1:9",
-        jwks_url="http://127.0.0.1:9/jwks",
-        prices=FalPrices(frames_720p_per_second=0.1),
+    assert provider().price_usd(req) == pytest.approx(0.40)
+    turbo = JobRequest(
+        kind=JobKind.CREATE,
+        owner_id=1,
+        origin=Origin(1, 2),
+        provider="fal",
+        params=VideoParams(model="v2-turbo"),
     )
-    assert custom.price_usd(req) == pytest.approx(1.0)
+    assert provider().price_usd(turbo) == pytest.approx(0.20)
+    unknown = JobRequest(
+        kind=JobKind.CREATE, owner_id=1, origin=Origin(1, 2), provider="fal", params=VideoParams(model="v9")
+    )
+    assert provider().price_usd(unknown) is None

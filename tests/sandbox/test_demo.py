@@ -29,12 +29,15 @@ def test_tiny_png_is_a_png() -> None:
 
 
 async def test_fal_demo_runs_create_and_scenes_on_fal() -> None:
-    """`pikabot demo --provider fal`: /pika create and /pika scenes on the fal simulator, priced."""
+    """`pikabot demo --provider fal`: /pika create (one on v2 turbo) and /pika scenes on the fal
+    simulator, each priced and showing its model."""
     from sandbox.demo import run_fal_demo
 
     out = io.StringIO()
     assert await run_fal_demo(out, speed=0.2) == 0
     text = out.getvalue()
     assert "fal.ai does not take the `motion` option" in text
-    assert text.count("📎 ") == 2 and "· fal.ai · $0.20" in text
+    assert text.count("📎 ") == 3 and "· fal.ai · $0.20" in text
+    assert 'model:"v2-turbo"' in text and "[Pika · create · v2-turbo: " in text  # a non-default model
+    assert "[Pika · create · v2.2] job 1" in text
     assert "sim-key-secret" not in text

@@ -36,6 +36,10 @@ from sandbox.fal_sim import (
     PIKASCENES,
     TEST_VECTOR_X,
     TEXT_TO_VIDEO,
+    TURBO_IMAGE_TO_VIDEO,
+    TURBO_TEXT_TO_VIDEO,
+    V21_IMAGE_TO_VIDEO,
+    V21_TEXT_TO_VIDEO,
     FalSimulator,
     QueueStatus,
     RunningFalSimulator,
@@ -69,7 +73,12 @@ VALID: dict[str, dict[str, Any]] = {
     IMAGE_TO_VIDEO: {"prompt": "the fox turns", "image_url": "https://example.com/fox.png"},
     PIKASCENES: {"prompt": "fox and hat", "image_urls": ["https://example.com/a.png"]},
     PIKAFRAMES: {"image_urls": ["https://example.com/a.png", "https://example.com/b.png"]},
+    V21_TEXT_TO_VIDEO: {"prompt": "a red fox running through snow"},
+    V21_IMAGE_TO_VIDEO: {"prompt": "the fox turns", "image_url": "https://example.com/fox.png"},
+    TURBO_TEXT_TO_VIDEO: {"prompt": "a red fox running through snow"},
+    TURBO_IMAGE_TO_VIDEO: {"prompt": "the fox turns", "image_url": "https://example.com/fox.png"},
 }
+OLDER = (V21_TEXT_TO_VIDEO, V21_IMAGE_TO_VIDEO, TURBO_TEXT_TO_VIDEO, TURBO_IMAGE_TO_VIDEO)
 
 
 def fast_config(**overrides: Any) -> SimConfig:
@@ -276,22 +285,66 @@ async def test_every_model_accepts_its_minimal_body(api: Api, model: str) -> Non
     rid = (await api.submit_ok(model))["request_id"]
     args = api.sim.requests[rid].arguments
     assert args["resolution"] == ("1080p" if model == PIKASCENES else "720p")
-    assert args["negative_prompt"] == ("" if model in (IMAGE_TO_VIDEO, PIKAFRAMES) else "ugly, bad, terrible")
+    plain = (IMAGE_TO_VIDEO, PIKAFRAMES, *OLDER)
+    assert args["negative_prompt"] == ("" if model in plain else "ugly, bad, terrible")
     assert ("duration" in args) is (model != PIKAFRAMES)
-    assert ("aspect_ratio" in args) is (model in (TEXT_TO_VIDEO, PIKASCENES))
+    text_models = (TEXT_TO_VIDEO, PIKASCENES, V21_TEXT_TO_VIDEO, TURBO_TEXT_TO_VIDEO)
+    assert ("aspect_ratio" in args) is (model in text_models)
     await api.completed(rid)
     assert api.sim.requests[rid].succeeded
 
 
-async def test_unknown_fields_are_ignored(api: Api) -> None:
-    rid = (await api.submit_ok(IMAGE_TO_VIDEO, {**VALID[IMAGE_TO_VIDEO], "aspect_ratio": "bogus"}))[
-        "request_id"
-    ]
-    assert "aspect_ratio" not in api.sim.requests[rid].arguments
+@pytest.mark.parametrize(
+    ("model", "body", "loc"),
+    [
+        (IMAGE_TO_VIDEO, {**VALID[IMAGE_TO_VIDEO], "aspect_ratio": "16:9"}, ["body", "aspect_ratio"]),
+        (
+            TURBO_IMAGE_TO_VIDEO,
+            {**VALID[TURBO_IMAGE_TO_VIDEO], "aspect_ratio": "1:1"},
+            ["body", "aspect_ratio"],
+        ),
+        (PIKAFRAMES, {**VALID[PIKAFRAMES], "duration": 5}, ["body", "duration"]),
+        (TEXT_TO_VIDEO, {**VALID[TEXT_TO_VIDEO], "motion": 2}, ["body", "motion"]),
+        (
+            PIKAFRAMES,
+            {**VALID[PIKAFRAMES], "transitions": [{"duration": 5, "seconds": 5}]},
+            ["body", "transitions", 0, "seconds"],
+        ),
+    ],
+)
+async def test_fields_a_model_does_not_declare_are_refused(
+    api: Api, model: str, body: dict[str, Any], loc: list[Any]
+) -> None:
+    """An option the model would drop is a 422 naming it, so a client sending one is caught."""
+    answer = await api.submit(model, body)
+    assert answer.status == 422
+    (error,) = answer.body["detail"]
+    assert (error["loc"], error["type"], error["msg"]) == (
+        loc,
+        "extra_forbidden",
+        "Extra inputs are not permitted",
+    )
+    assert not api.sim.requests
+
+
+async def test_unknown_fields_are_dropped_by_knob() -> None:
+    async with serve(fast_config(refuse_unknown_fields=False)) as api:
+        body = {**VALID[IMAGE_TO_VIDEO], "aspect_ratio": "bogus"}
+        rid = (await api.submit_ok(IMAGE_TO_VIDEO, body))["request_id"]
+        assert "aspect_ratio" not in api.sim.requests[rid].arguments
+
+
+@pytest.mark.parametrize("model", OLDER)
+async def test_v21_and_turbo_take_an_integer_duration(api: Api, model: str) -> None:
+    """Their schemas say only "integer" (default 5), not v2.2's 5 | 10."""
+    rid = (await api.submit_ok(model, {**VALID[model], "duration": 10, "resolution": "1080p"}))["request_id"]
+    assert api.sim.requests[rid].arguments["duration"] == 10
+    bad = await api.submit(model, {**VALID[model], "duration": "10"})
+    assert bad.body["detail"][0]["type"] == "int_type"
 
 
 async def test_unknown_model_and_paths_are_404(api: Api) -> None:
-    for path in ("/fal-ai/pika/v2.1/text-to-video", "/fal-ai/pika/v2/pikaswaps", "/fal-ai/flux/dev"):
+    for path in ("/fal-ai/pika/v2.1/pikascenes", "/fal-ai/pika/v2/pikaswaps", "/fal-ai/flux/dev"):
         answer = await api.call("POST", path, body={"prompt": "x"})
         assert (answer.status, answer.body) == (404, {"detail": "Not Found"})
     assert (await api.call("GET", "/nothing/here")).status == 404
@@ -394,6 +447,12 @@ IMGS = [f"https://example.com/{i}.png" for i in range(6)]
             {"image_urls": IMGS[:2], "transitions": [{"duration": 0}]},
             ["body", "transitions", 0, "duration"],
             "greater_than_equal",
+        ),
+        (
+            PIKAFRAMES,
+            {"image_urls": IMGS[:2], "transitions": [{"duration": 26}]},
+            ["body", "transitions", 0, "duration"],
+            "less_than_equal",
         ),
         (
             PIKAFRAMES,

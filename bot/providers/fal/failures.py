@@ -17,7 +17,7 @@ from bot.providers.fal.answers import (
     FalStatus,
     FalVideo,
 )
-from bot.providers.fal.payloads import NAME
+from bot.providers.fal.models import NAME
 
 MODERATED_TEXT: Final = "fal.ai's content checker refused this prompt or image"
 _CANCELLED_TYPES: Final = frozenset({"client_cancelled"})

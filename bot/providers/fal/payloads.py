@@ -1,5 +1,6 @@
-"""What fal.ai's Pika models are sent: which model a command runs on, its input JSON, the checks
-that refuse what that model would reject or ignore (by name), and the handle stored with the job.
+"""What fal.ai's Pika models are sent: the input JSON, the checks that refuse what the routed model
+would reject or ignore (by name), and the handle stored with the job. Which model runs a request is
+``models.route_for``.
 
 Facts: docs/fal-pika.md sections 1.2 and 3.2-3.4.
 """
@@ -13,12 +14,14 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import quote
 
+from bot.config import FalEndpoint
 from bot.domain.jobs import InputFile, JobKind, JobRequest
-from bot.domain.params import ParamName, VideoParams
+from bot.domain.params import ParamName, Transition, VideoParams
 from bot.domain.prompt import PromptError
+from bot.providers.fal.models import NAME, FalRoute
+from bot.providers.fal.prices import FRAME_TRANSITION_SECONDS
 
-NAME: Final = "fal.ai"
-
+# The v2.2 endpoint ids (the built-in default model's, see bot.config.fal_models).
 TEXT_TO_VIDEO: Final = "fal-ai/pika/v2.2/text-to-video"
 IMAGE_TO_VIDEO: Final = "fal-ai/pika/v2.2/image-to-video"
 PIKASCENES: Final = "fal-ai/pika/v2.2/pikascenes"
@@ -36,28 +39,30 @@ MIN_IMAGES: Final = 2
 MAX_IMAGES: Final = 5
 # fal's schema says "int"; keep it within what a JSON number carries exactly (Discord's range too).
 MAX_SEED: Final = 2**53 - 1
+# pikaframes' transitions: each 1-25 s (5 s when not given), at most 25 s in all (section 3.2).
+TRANSITION_SECONDS: Final = (1, 25)
+MAX_TRANSITIONS_TOTAL: Final = 25
 
-# The typed options each model's input schema has (section 3.2); any other is refused by name.
+# The typed options each kind of endpoint's input schema has (section 3.2), the same for every Pika
+# version fal serves; a model's configured `options` may narrow them. Any other is refused by name.
 _CLIP_PARAMS: Final = frozenset(
     {ParamName.ASPECT_RATIO, ParamName.RESOLUTION, ParamName.DURATION, ParamName.NEGATIVE, ParamName.SEED}
 )
-MODEL_PARAMS: Final[Mapping[str, frozenset[ParamName]]] = {
-    TEXT_TO_VIDEO: _CLIP_PARAMS,
-    IMAGE_TO_VIDEO: _CLIP_PARAMS - {ParamName.ASPECT_RATIO},
-    PIKASCENES: _CLIP_PARAMS,
-    PIKAFRAMES: frozenset({ParamName.RESOLUTION, ParamName.NEGATIVE, ParamName.SEED}),
+ENDPOINT_PARAMS: Final[Mapping[FalEndpoint, frozenset[ParamName]]] = {
+    FalEndpoint.TEXT_TO_VIDEO: _CLIP_PARAMS,
+    FalEndpoint.IMAGE_TO_VIDEO: _CLIP_PARAMS - {ParamName.ASPECT_RATIO},
+    FalEndpoint.PIKASCENES: _CLIP_PARAMS,
+    FalEndpoint.PIKAFRAMES: frozenset(
+        {ParamName.RESOLUTION, ParamName.NEGATIVE, ParamName.SEED, ParamName.TRANSITIONS}
+    ),
 }
-# Why a model has no such option, in the member's terms.
-_WHY_NOT: Final[Mapping[tuple[str, ParamName], str]] = {
-    (IMAGE_TO_VIDEO, ParamName.ASPECT_RATIO): "takes its shape from the image",
-    (PIKAFRAMES, ParamName.ASPECT_RATIO): "takes its shape from the keyframes",
-    (PIKAFRAMES, ParamName.DURATION): "takes its length from the keyframes (5 s between each two)",
-}
-_MODEL_NAMES: Final[Mapping[str, str]] = {
-    TEXT_TO_VIDEO: "text-to-video",
-    IMAGE_TO_VIDEO: "image-to-video",
-    PIKASCENES: "Pikascenes",
-    PIKAFRAMES: "Pikaframes",
+# Why an endpoint has no such option, in the member's terms.
+_WHY_NOT: Final[Mapping[tuple[FalEndpoint, ParamName], str]] = {
+    (FalEndpoint.IMAGE_TO_VIDEO, ParamName.ASPECT_RATIO): "takes its shape from the image",
+    (FalEndpoint.PIKAFRAMES, ParamName.ASPECT_RATIO): "takes its shape from the keyframes",
+    (FalEndpoint.PIKAFRAMES, ParamName.DURATION): (
+        "takes its length from the transitions (5 s between each two keyframes unless you set seconds1…4)"
+    ),
 }
 # Pika's inline flags that have a typed counterpart here: (PikaOptions field) -> the option to use.
 _FLAG_OPTIONS: Final[Mapping[str, ParamName]] = {
@@ -120,29 +125,18 @@ class FalHandle:
 # -- models and payloads ----------------------------------------------------------------------------
 
 
-def model_for(kind: JobKind, image_count: int) -> str:
-    """The fal model a command runs on: /pika create is text-to-video unless an image is attached."""
-    if kind is JobKind.SCENES:
-        return PIKASCENES
-    if kind is JobKind.FRAMES:
-        return PIKAFRAMES
-    if kind is JobKind.ANIMATE or image_count:
-        return IMAGE_TO_VIDEO
-    return TEXT_TO_VIDEO
-
-
 def build_payload(
-    model: str, prompt: str, params: VideoParams, image_urls: Sequence[str]
+    route: FalRoute, prompt: str, params: VideoParams, image_urls: Sequence[str]
 ) -> dict[str, object]:
     """The model's input JSON: only the options given (each model's own defaults apply otherwise)."""
     payload: dict[str, object] = {}
     if prompt:
         payload["prompt"] = prompt
-    if model == IMAGE_TO_VIDEO:
+    if route.endpoint is FalEndpoint.IMAGE_TO_VIDEO:
         payload["image_url"] = image_urls[0]
-    elif model in (PIKASCENES, PIKAFRAMES):
+    elif route.endpoint in (FalEndpoint.PIKASCENES, FalEndpoint.PIKAFRAMES):
         payload["image_urls"] = list(image_urls)
-    allowed = MODEL_PARAMS[model]
+    allowed = allowed_params(route)
     optional: dict[ParamName, tuple[str, object]] = {
         ParamName.ASPECT_RATIO: ("aspect_ratio", params.aspect_ratio),
         ParamName.RESOLUTION: ("resolution", params.resolution),
@@ -150,11 +144,36 @@ def build_payload(
         ParamName.DURATION: ("duration", params.duration),
         ParamName.NEGATIVE: ("negative_prompt", params.negative),
         ParamName.SEED: ("seed", params.seed),
+        ParamName.TRANSITIONS: ("transitions", transitions_json(params.transitions)),
     }
     for name, (key, value) in optional.items():
         if value is not None and name in allowed:
             payload[key] = value
     return payload
+
+
+def transitions_json(transitions: Sequence[Transition] | None) -> list[dict[str, object]] | None:
+    """fal's ``transitions``: each with its length (5 s unless given) and its own prompt if any."""
+    if transitions is None:
+        return None
+    out: list[dict[str, object]] = []
+    for transition in transitions:
+        item: dict[str, object] = {"duration": transition_seconds(transition)}
+        if transition.prompt:
+            item["prompt"] = transition.prompt
+        out.append(item)
+    return out
+
+
+def transition_seconds(transition: Transition) -> int:
+    """A transition's length: the member's, or fal's default of 5 s."""
+    return transition.seconds if transition.seconds is not None else FRAME_TRANSITION_SECONDS
+
+
+def allowed_params(route: FalRoute) -> frozenset[ParamName]:
+    """The options a request on this route may carry: its endpoint's, narrowed by the model's config."""
+    configured = frozenset(ParamName(option) for option in route.model.options)
+    return (ENDPOINT_PARAMS[route.endpoint] & configured) | {ParamName.MODEL}
 
 
 def images_of(inputs: Sequence[InputFile]) -> list[InputFile]:
@@ -221,11 +240,12 @@ def check_images(request: JobRequest) -> list[InputFile]:
     return images
 
 
-def check_params(model: str, params: VideoParams) -> None:
-    """Every option given is one the model's schema has, with a value it accepts."""
-    for option in sorted(params.given() - MODEL_PARAMS[model]):
-        why = _WHY_NOT.get((model, option), "does not take it")
-        raise PromptError(f"{NAME}'s {_MODEL_NAMES[model]} {why}; remove {option.value}", field=option.value)
+def check_params(route: FalRoute, params: VideoParams, image_count: int) -> None:
+    """Every option given is one the route's model and endpoint take, with a value it accepts."""
+    allowed = allowed_params(route)
+    for option in sorted(params.given() - allowed):
+        why = _WHY_NOT.get((route.endpoint, option), "does not take it")
+        raise PromptError(f"{NAME}'s {route.title} {why}; remove {option.value}", field=option.value)
     if params.aspect_ratio is not None and params.aspect_ratio not in ASPECT_RATIOS:
         raise PromptError(
             f"aspect_ratio must be one of {', '.join(ASPECT_RATIOS)} on {NAME} (you gave {params.aspect_ratio})",
@@ -252,3 +272,30 @@ def check_params(model: str, params: VideoParams) -> None:
         )
     if params.negative is not None and not isinstance(params.negative, str):
         raise PromptError("negative must be text", field=ParamName.NEGATIVE.value)
+    if params.transitions is not None:
+        check_transitions(params.transitions, image_count)
+
+
+def check_transitions(transitions: Sequence[Transition], image_count: int) -> None:
+    """One transition per pair of consecutive keyframes, each 1-25 s, at most 25 s in all."""
+    field = ParamName.TRANSITIONS.value
+    if len(transitions) != image_count - 1:
+        raise PromptError(
+            f"{image_count} keyframes make {image_count - 1} transitions ({len(transitions)} given)",
+            field=field,
+        )
+    low, high = TRANSITION_SECONDS
+    for number, transition in enumerate(transitions, start=1):
+        seconds = transition.seconds
+        if seconds is not None and (isinstance(seconds, bool) or not low <= seconds <= high):
+            raise PromptError(
+                f"seconds{number} must be a whole number from {low} to {high} (you gave {seconds})",
+                field=field,
+            )
+    total = sum(transition_seconds(t) for t in transitions)
+    if total > MAX_TRANSITIONS_TOTAL:
+        raise PromptError(
+            f"the transitions add up to {total} s; {NAME} makes at most {MAX_TRANSITIONS_TOTAL} s in all "
+            "(each one you leave out is 5 s)",
+            field=field,
+        )

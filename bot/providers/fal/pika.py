@@ -1,13 +1,14 @@
-"""fal.ai's queue serving Pika 2.2: the live route to Pika, behind the same Provider interface.
+"""fal.ai's queue serving Pika (v2.2, v2.1, v2 turbo): the live route to Pika, behind the Provider interface.
 
 Built on our thin client (``client.FalClient``) and webhook verifier (``signature``); what is sent
 lives in ``payloads``, how answers map to the engine's terms in ``failures``. Proven against
 ``sandbox/fal_sim.py``. Facts: docs/fal-pika.md. How fal differs from the other upstreams, and
 where that is absorbed:
 
-* Each command runs on its own model (text-to-video, image-to-video, pikascenes, pikaframes), and each
-  model's schema takes a different subset of the typed options (section 3.2): ``check`` refuses an
-  option the chosen model would reject or ignore, by name. Pika's inline ``-flags`` are refused too.
+* A request runs on the member's model (``[[fal.models]]``, the default when none is picked) at the
+  endpoint its command needs (text-to-video, image-to-video, pikascenes, pikaframes); each endpoint's
+  schema takes a different subset of the typed options (section 3.2): ``check`` refuses an option
+  the routed model would reject or ignore, by name. Pika's inline ``-flags`` are refused too.
 * Images are uploaded to fal's storage at submit time and sent as those URLs: a Discord CDN link
   expires before a queued job starts.
 * The upstream job is addressed by the three URLs the submit answer returns (section 1.2); they travel
@@ -27,8 +28,9 @@ from collections.abc import Callable, Mapping
 
 import aiohttp
 
+from bot.config import FalCatalogue, FalEndpoint
 from bot.domain.jobs import JobKind, JobRequest
-from bot.domain.params import ParamName
+from bot.domain.params import ParamName, VideoParams
 from bot.domain.prompt import PromptError
 from bot.providers.base import (
     Capabilities,
@@ -58,19 +60,17 @@ from bot.providers.fal.failures import (
     result_unreachable,
     video_of,
 )
+from bot.providers.fal.models import NAME, FalRoute, route_for
 from bot.providers.fal.payloads import (
-    NAME,
-    PIKAFRAMES,
     FalHandle,
     build_payload,
     check_images,
     check_no_flags,
     check_params,
     images_of,
-    model_for,
     upload_name,
 )
-from bot.providers.fal.prices import FalPrices, price_usd
+from bot.providers.fal.prices import price_usd
 from bot.providers.fal.signature import FalWebhookVerifier
 
 __all__ = ["FalPikaProvider"]
@@ -81,7 +81,7 @@ log = logging.getLogger(__name__)
 
 
 class FalPikaProvider:
-    """Pika 2.2 on fal.ai's queue API: create, animate, scenes and frames."""
+    """Pika on fal.ai's queue API: create and animate on any configured model, scenes and frames."""
 
     name = "fal"
     display_name = NAME
@@ -95,6 +95,8 @@ class FalPikaProvider:
                 ParamName.SEED,
                 ParamName.RESOLUTION,
                 ParamName.DURATION,
+                ParamName.MODEL,
+                ParamName.TRANSITIONS,
             }
         ),
         # image_urls=False: the images' bytes are uploaded to fal's storage at submit time.
@@ -110,7 +112,7 @@ class FalPikaProvider:
         jwks_url: str,
         session: aiohttp.ClientSession | None = None,
         clock: Callable[[], float] = time.time,
-        prices: FalPrices | None = None,
+        catalogue: FalCatalogue | None = None,
     ) -> None:
         """Configure the client; nothing is sent until the first call.
 
@@ -120,7 +122,8 @@ class FalPikaProvider:
         :param jwks_url: fal's webhook keys (``https://rest.fal.ai/.well-known/jwks.json``).
         :param session: shared by the client and the verifier, and then not closed by ``close``.
         :param clock: Unix seconds: webhook timestamps, JWKS and storage-token ages, ``health``.
-        :param prices: the price table (defaults: fal's list prices).
+        :param catalogue: the models, their endpoints and prices, and the default one
+            (``[[fal.models]]``; by default the built-in list at fal's list prices).
         """
         self._client = FalClient(base_url, key, session, rest_base_url=rest_base_url, clock=clock)
         self._base = self._client.base_url
@@ -130,7 +133,7 @@ class FalPikaProvider:
             jwks_url, session if session is not None else self._owned_jwks_session, clock=clock
         )
         self._clock = clock
-        self.prices = prices or FalPrices()
+        self.catalogue = catalogue or FalCatalogue()
         self.health = ProviderHealth()
 
     def __repr__(self) -> str:
@@ -149,16 +152,25 @@ class FalPikaProvider:
                 f"{NAME} has no `{undeclared[0].value}` option; remove it", field=undeclared[0].value
             )
         images = check_images(request)
-        model = model_for(request.kind, len(images))
-        if model != PIKAFRAMES and not request.prompt.strip():
+        route = self.route(request.kind, request.params, len(images))
+        if route.endpoint is not FalEndpoint.PIKAFRAMES and not request.prompt.strip():
             raise PromptError(
                 f"the prompt is empty: describe the video you want ({NAME} needs a prompt)", field="prompt"
             )
-        check_params(model, request.params)
+        check_params(route, request.params, len(images))
+
+    def route(self, kind: JobKind, params: VideoParams, image_count: int) -> FalRoute:
+        """The model and endpoint a request runs on (PromptError naming ``model`` when there is none)."""
+        return route_for(self.catalogue, kind, params, image_count)
 
     def price_usd(self, request: JobRequest) -> float | None:
-        """fal's price for this request, from the configured table (fal_prices.py)."""
-        return price_usd(self.prices, request.kind, request.params, len(images_of(request.inputs)))
+        """fal's price for this request, from its model's configured prices; None without a model."""
+        count = len(images_of(request.inputs))
+        try:
+            route = self.route(request.kind, request.params, count)
+        except PromptError:
+            return None
+        return price_usd(route, request.params, count)
 
     async def submit(self, request: SubmitRequest) -> UpstreamJob:
         """Upload the images to fal's storage, then POST the model input to the queue.
@@ -172,7 +184,11 @@ class FalPikaProvider:
             raise UpstreamError(
                 ErrorKind.INVALID_REQUEST, "the image is no longer stored; start the command again"
             )
-        model = model_for(request.kind, len(images))
+        try:
+            route = self.route(request.kind, request.params, len(images))
+        except PromptError as error:
+            # A stored job whose model left the config since it was queued.
+            raise UpstreamError(ErrorKind.INVALID_REQUEST, str(error)) from None
         urls: list[str] = []
         for index, item in enumerate(images, start=1):
             try:
@@ -183,13 +199,15 @@ class FalPikaProvider:
             except FalError as error:
                 raise self._failed(error) from None  # nothing was queued yet: never ambiguous
             urls.append(url)
-        payload = build_payload(model, request.prompt.strip(), request.params, urls)
+        payload = build_payload(route, request.prompt.strip(), request.params, urls)
         try:
-            submission = await self._client.submit(model, payload, webhook_url=request.reply_url)
+            submission = await self._client.submit(route.endpoint_id, payload, webhook_url=request.reply_url)
         except FalError as error:
             raise self._failed(error) from None
         self._ok()
-        handle = FalHandle(submission.status_url, submission.response_url, submission.cancel_url, model)
+        handle = FalHandle(
+            submission.status_url, submission.response_url, submission.cancel_url, route.endpoint_id
+        )
         return UpstreamJob(
             upstream_id=submission.request_id,
             status=UpstreamStatus.RUNNING,
