@@ -25,7 +25,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import community
+from benchmarks import cluster, community
 from benchmarks.figures import Row, pct, summary
 from benchmarks.lost_callback import bench_lost_callback
 from benchmarks.store import bench_store, bench_store_pg
@@ -614,6 +614,7 @@ BENCHES: list[Callable[[Path], Awaitable[list[Row]]]] = [
     bench_busy,
     bench_lost_callback,
     *community.BENCHES,
+    *cluster.BENCHES,
 ]
 
 

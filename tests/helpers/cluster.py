@@ -185,6 +185,18 @@ cooldown = 0
                 raise AssertionError(f"{len(jobs)} jobs; unsettled: {await self.job_details(_UNSETTLED)}")
             await asyncio.sleep(0.2)
 
+    async def span(self) -> tuple[float, float]:
+        """When the first job was asked for and when the last one ended."""
+        import asyncpg  # only the PostgreSQL tests need it
+
+        conn = await asyncpg.connect(self.database_url)
+        try:
+            row = await conn.fetchrow("SELECT MIN(created_at), MAX(finished_at) FROM jobs")
+        finally:
+            await conn.close()
+        assert row is not None
+        return float(row[0]), float(row[1])
+
     async def job_details(self, where: str) -> list[dict[str, object]]:
         """Rows of the jobs matching `where`, with what explains where each one is (for failures)."""
         import asyncpg  # only the PostgreSQL tests need it
