@@ -204,7 +204,7 @@ cooldown = 0
         conn = await asyncpg.connect(self.database_url)
         try:
             rows = await conn.fetch(
-                "SELECT id, state, notified, placed, lease_owner, lease_until, place_owner, upstream_id, "
+                "SELECT id, state, notified, placed, lease_owner, lease_until, place_owner, upstream_id, callback_hint, "
                 "attempts, next_attempt_at, next_poll_at, error_code, error_message, progress, "
                 f"extract(epoch from now()) AS now FROM jobs WHERE {where} ORDER BY id LIMIT 20"
             )
