@@ -107,9 +107,11 @@ def check_budget(limits: MemberLimits, spend: Spend, cost_usd: float | None, now
 
 
 def thresholds_reached(state: BudgetState, *, refused: bool = False) -> tuple[int, ...]:
-    """The alert thresholds a guild's spend has reached. A refusal for want of budget counts as
-    100 %: with refusals before submit the spend may never land exactly on the budget."""
+    """The alert thresholds a guild's spend has reached. A video refused by the guild's budget
+    counts as reaching 100 %: with refusals before submit the spend may never land on the budget."""
     if not state.limited:
         return ()
-    percent = 100.0 if refused else state.percent()
-    return tuple(t for t in ALERT_THRESHOLDS if percent >= t)
+    reached = [t for t in ALERT_THRESHOLDS if state.percent() >= t]
+    if refused and 100 not in reached:
+        reached.append(100)
+    return tuple(reached)

@@ -66,5 +66,6 @@ def test_thresholds() -> None:
     assert thresholds_reached(BudgetState(100, 79)) == ()
     assert thresholds_reached(BudgetState(100, 80)) == (80,)
     assert thresholds_reached(BudgetState(100, 100)) == (80, 100)
-    assert thresholds_reached(BudgetState(100, 10), refused=True) == (80, 100)
+    assert thresholds_reached(BudgetState(100, 10), refused=True) == (100,)
+    assert thresholds_reached(BudgetState(100, 85), refused=True) == (80, 100)
     assert thresholds_reached(BudgetState(0, 500), refused=True) == ()
