@@ -33,12 +33,15 @@ def test_state_left_and_percent() -> None:
     assert guild_state(limits, spend).left == 40 and guild_state(limits, spend).percent() == 80.0
     assert member_state(limits, spend).left == 0  # never below zero
     assert not BudgetState(0, 999).limited and BudgetState(0, 999).allows(10_000)
+    assert BudgetState(100, 0).allows(100) and not BudgetState(100, 0).allows(101)
 
 
 def test_a_job_that_fits_exactly_is_allowed() -> None:
     limits = MemberLimits(guild_budget_usd=1.0, member_budget_usd=0.9)
     check_budget(limits, Spend(0.55, 0.45), 0.45, NOON)  # 0.45 + 0.45 = 0.90, to the cent
     check_budget(MemberLimits(), Spend(1e6, 1e6), 5.0, NOON)  # no budgets
+    # Rounded once, as a sum: 0.675 + 0.225 is 0.90 exactly (per clip, 68 + 23 cents would not fit).
+    check_budget(MemberLimits(member_budget_usd=0.9), Spend(0.675, 0.675), 0.225, NOON)
     check_budget(limits, Spend(5.0, 5.0), None, NOON)  # unpriced provider
 
 
