@@ -4,7 +4,6 @@ once per UTC day when its spend reaches 80 % and 100 % of its budget."""
 from __future__ import annotations
 
 from bot.domain.budget import (
-    BudgetExceeded,
     BudgetState,
     Spend,
     cents,
@@ -18,7 +17,9 @@ from bot.engine.context import EngineContext, log
 
 
 class BudgetGuard:
-    """Checks the budgets for Intake (under its locks) and sends the admins' alerts (after them)."""
+    """Checks the budgets for Intake (under its locks) and sends the admins' alerts (after them).
+
+    A refusal is raised as BudgetExceeded; Intake then calls `refused` once its locks are released."""
 
     def __init__(self, ctx: EngineContext) -> None:
         self._ctx = ctx
@@ -32,12 +33,15 @@ class BudgetGuard:
         if not limits.guild_budget_usd and not limits.member_budget_usd:
             return
         spend = await self._ctx.store.spend(guild_id, owner_id, day_start(now))
-        try:
-            check_budget(limits, spend, cost_usd, now)
-        except BudgetExceeded as refusal:
-            if refusal.guild_wide:
-                await self.alert(guild_id, limits, spend, now, refused_usd=cost_usd)
-            raise
+        check_budget(limits, spend, cost_usd, now)
+
+    async def refused(
+        self, guild_id: int, owner_id: int, limits: MemberLimits, cost_usd: float | None
+    ) -> None:
+        """The guild's budget refused a job: its admins hear of 100 % (once today)."""
+        now = self._ctx.clock()
+        spend = await self._ctx.store.spend(guild_id, owner_id, day_start(now))
+        await self.alert(guild_id, limits, spend, now, refused_usd=cost_usd)
 
     async def admitted(self, guild_id: int | None, owner_id: int, limits: MemberLimits, now: float) -> None:
         """A job was stored: alert the guild's admins if its spend crossed a threshold."""

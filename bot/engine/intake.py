@@ -1,7 +1,8 @@
 """Intake: new jobs (submit, retry, follow-up) priced, limit-checked and stored; and cancelling.
 
-A job is durable from its INSERT on: from there the loop takes it. Limits are checked and the row
-inserted under one per-member lock, so two quick commands cannot both squeeze in.
+A job is durable from its INSERT on: from there the loop takes it. Limits and budgets are checked
+and the row inserted under one per-member and one per-guild lock, so two quick commands cannot both
+squeeze in (within this process: on a shared PostgreSQL two processes each hold their own locks).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import replace
 from enum import StrEnum
 from typing import TypeVar
 
+from bot.domain.budget import BudgetExceeded
 from bot.domain.jobs import Job, JobKind, JobRequest, JobState
 from bot.domain.limits import MemberLimits, day_start
 from bot.domain.limits import check as check_limits
@@ -100,11 +102,18 @@ class Intake:
         guild_id, owner_id = request.origin.guild_id, request.owner_id
         # Checked and inserted under one lock per member and one per guild, so two quick commands
         # cannot both squeeze in under a limit or a budget (the guild's is shared by its members).
-        async with _lock(self._guild_locks, guild_id), _lock(self._member_locks, owner_id):
-            now, limits = await self._check_limits(guild_id, owner_id, limits)
-            await self._budget.check(guild_id, owner_id, limits, request.cost_usd, now)
-            job = await self._ctx.store.insert(request, now, parent_id=parent_id, placed=not announce)
-        await self._budget.admitted(guild_id, owner_id, limits, now)
+        in_force = limits
+        try:
+            async with _lock(self._guild_locks, guild_id), _lock(self._member_locks, owner_id):
+                now, in_force = await self._check_limits(guild_id, owner_id, limits)
+                await self._budget.check(guild_id, owner_id, in_force, request.cost_usd, now)
+                job = await self._ctx.store.insert(request, now, parent_id=parent_id, placed=not announce)
+        except BudgetExceeded as refusal:
+            # Alerts are sent after the locks: a Discord post must not hold up the guild's intake.
+            if refusal.guild_wide and guild_id is not None and in_force is not None:
+                await self._budget.refused(guild_id, owner_id, in_force, request.cost_usd)
+            raise
+        await self._budget.admitted(guild_id, owner_id, in_force, now)
         return job
 
     async def _check_limits(
