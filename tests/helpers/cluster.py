@@ -74,7 +74,7 @@ class Cluster:
         for shard_id, port in enumerate(ports):
             name = f"node{shard_id}"
             folder = tmp_path / name
-            folder.mkdir()
+            folder.mkdir(parents=True)
             config = folder / "config.toml"
             config.write_text(cluster._config(shard_id, nodes, port, folder, accounts, lease))
             cluster.nodes.append(Node(name, shard_id, port, config, folder / "bot.log"))
