@@ -448,6 +448,15 @@ class JobStore(LimitQueries):
             (key, value),
         )
 
+    async def replace_meta(self, key: str, expected: str | None, value: str) -> bool:
+        """Compare-and-set an installation fact: store `value` only if the fact is still `expected`
+        (None: still absent). Processes sharing the database read, change and write it safely."""
+        if expected is None:
+            sql = "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING RETURNING key"
+            return bool(await self.db.write_returning(sql, (key, value)))
+        sql = "UPDATE meta SET value = ? WHERE key = ? AND value = ? RETURNING key"
+        return bool(await self.db.write_returning(sql, (value, key, expected)))
+
     async def ping(self) -> None:
         """A trivial query, for health checks."""
         await self._fetch("SELECT 1")
