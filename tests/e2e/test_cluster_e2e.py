@@ -20,7 +20,8 @@ from tests.helpers.invariants import assert_invariants
 SHARDS = 3
 JOBS = 150
 ACCOUNTS = tuple(f"11835082998958204{n:02d}" for n in range(3))
-SLOTS = 4
+SLOTS = 10
+LEASE = 3.0
 GUILD = EmuConfig.guild_id
 # The first guild's shard, then one guild on each other shard.
 EXTRA = tuple(EmuGuild(GUILD + (n << 22), f"Guild {n}", 900000000000000210 + n) for n in (1, 2))
@@ -29,11 +30,13 @@ MEMBERS = {101 + n: f"member{n}" for n in range(30)}
 
 
 def burst_sim() -> SimConfig:
-    """Three accounts of SLOTS each; a job takes about half a second upstream."""
+    """Three accounts of SLOTS each. A job runs upstream longer than a lease, as Pika's do (30 s and
+    more against the default 30 s lease): a job whose process died is then still running upstream
+    when another process takes it over, and useapi.net's replyRef search finds it."""
     return SimConfig(
         job_started_delay=0.05,
-        job_progress_delay=0.1,
-        job_complete_delay=0.4,
+        job_progress_delay=1.0,
+        job_complete_delay=LEASE + 1.0,
         accounts={a: SimAccount(discord=DEFAULT_DISCORD, max_jobs=SLOTS) for a in ACCOUNTS},
     )
 
@@ -75,7 +78,7 @@ async def test_three_processes_survive_a_kill_and_a_stop_mid_burst(tmp_path: Pat
         accounts=tuple((a, SLOTS) for a in ACCOUNTS),
         sim_config=burst_sim(),
         emu_config=EmuConfig(members=MEMBERS, extra_guilds=EXTRA),
-        lease=3.0,
+        lease=LEASE,
     )
     emu = cluster.emulator.emu
     try:
