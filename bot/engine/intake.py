@@ -7,13 +7,14 @@ inserted under one per-member lock, so two quick commands cannot both squeeze in
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from bot.domain.jobs import Job, JobKind, JobRequest, JobState
 from bot.domain.limits import MemberLimits, day_start
 from bot.domain.limits import check as check_limits
-from bot.domain.prompt import PromptError
+from bot.domain.params import VideoParams
+from bot.domain.prompt import PikaOptions, PromptError
 from bot.engine.context import EngineContext, log
 from bot.engine.crashpoints import crashpoint
 from bot.engine.finishing import Finishing
@@ -32,6 +33,16 @@ class CancelOutcome(StrEnum):
 
 class JobNotFound(LookupError):
     """No job has that id."""
+
+
+@dataclass(frozen=True)
+class Remix:
+    """What a Remix changes in a job's request: who asks, the new prompt and its options."""
+
+    requester_id: int
+    prompt: str
+    options: PikaOptions
+    params: VideoParams
 
 
 class NotRetryable(Exception):
@@ -153,6 +164,38 @@ class Intake:
                 job.id, JobState.QUEUED, ctx.clock(), JobUpdate(account=parent.account)
             )
             job = updated or job
+        ctx.wake.set()
+        return job
+
+    async def remix(self, job_id: int, change: Remix, *, announce: bool, limits: MemberLimits | None) -> Job:
+        """A new job like `job_id` (same kind, images, thread and other options) with the member's new
+        prompt and options, linked to it as its parent (see JobService.remix)."""
+        ctx = self._ctx
+        parent = await ctx.store.get(job_id)
+        if parent is None:
+            raise JobNotFound(job_id)
+        if parent.kind.follow_up:
+            raise NotRetryable(f"job {job_id} was made from another video; remix that one instead")
+        kind = await self._root_kind(parent)
+        inputs = await ctx.store.inputs(job_id)
+        if not inputs and kind in (JobKind.ANIMATE, JobKind.ENCRYPT_IMAGE, JobKind.SCENES, JobKind.FRAMES):
+            raise NotRetryable(f"job {job_id}'s images are no longer stored; start a new job")
+        request = JobRequest(
+            kind=kind,
+            owner_id=change.requester_id,
+            origin=parent.origin,
+            prompt=change.prompt,
+            options=change.options,
+            message_text=parent.message_text,
+            font=parent.font,
+            inputs=inputs,
+            provider=parent.provider,
+            params=change.params,
+        )
+        provider = ctx.provider(parent.provider)
+        check_declared(provider, request)
+        provider.check(request)
+        job = await self._admit(request, limits=limits, announce=announce, parent_id=parent.id)
         ctx.wake.set()
         return job
 
