@@ -1,4 +1,5 @@
-"""The /pika commands, and the persistent buttons under jobs (their callbacks are in cogs/_buttons.py)."""
+"""The /pika commands, Apps → Animate with Pika, and the persistent buttons under jobs (their callbacks
+are in cogs/_buttons.py; Remix's form and the context menu in cogs/_remix.py)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from cogs._options import (
     transitions_of,
     typed_options,
 )
+from cogs._remix import ANIMATE_MENU_NAME, animate_menu, answer_form
 
 if TYPE_CHECKING:
     from bot.discord.app import PikaBot
@@ -55,6 +57,11 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
         text, image = FalEndpoint.TEXT_TO_VIDEO, FalEndpoint.IMAGE_TO_VIDEO
         set_choices(self.create, "model", catalogue.names_serving(text, image), catalogue.default)
         set_choices(self.animate, "model", catalogue.names_serving(image), catalogue.default)
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: Interaction) -> None:
+        """Remix forms: answered by custom id, so one opened before a restart still works after it."""
+        await answer_form(interaction)
 
     @app_commands.command(
         name="create", description="Make a video from a text prompt (and an optional image)"
@@ -387,9 +394,11 @@ async def member_limits_of(interaction: Interaction) -> MemberLimits | None:
 async def setup(bot: PikaBot) -> None:
     """Extension entry point: the command group and the persistent buttons."""
     await bot.add_cog(PikaCog(bot))
+    bot.tree.add_command(animate_menu())
     bot.add_dynamic_items(*BUTTONS)
 
 
 async def teardown(bot: PikaBot) -> None:
     """Extension exit point."""
+    bot.tree.remove_command(ANIMATE_MENU_NAME, type=discord.AppCommandType.message)
     bot.remove_dynamic_items(*BUTTONS)

@@ -148,7 +148,9 @@ class DiscordDelivery:
                     content,
                     embed=embed,
                     file=discord.File(io.BytesIO(data), filename=_upload_name(video, job.id)),
-                    view=job_view(job.id, follow_ups=follow_ups, deletable=True),
+                    view=job_view(
+                        job.id, follow_ups=follow_ups, deletable=True, remixable=not job.kind.follow_up
+                    ),
                     allowed_mentions=mention,
                     nonce=nonce_for(job.id, "r"),
                 )
@@ -168,7 +170,13 @@ class DiscordDelivery:
                 return await channel.send(
                     content,
                     embed=embed,
-                    view=job_view(job.id, video.source_url, follow_ups, deletable=True),
+                    view=job_view(
+                        job.id,
+                        video.source_url,
+                        follow_ups,
+                        deletable=True,
+                        remixable=not job.kind.follow_up,
+                    ),
                     allowed_mentions=mention,
                     nonce=nonce_for(job.id, "r"),
                 )
