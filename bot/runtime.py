@@ -18,6 +18,7 @@ from bot.providers.metered import MeteredProvider
 from bot.providers.registry import accounts_from, download_hosts_from, providers_from
 from bot.store import Database, JobStore
 from bot.store.leases import LeaseOwner
+from bot.store.member_defaults import MemberDefaultsStore
 from bot.store.settings_store import SettingsStore
 from bot.web.webhooks import WebhookServer
 
@@ -65,6 +66,7 @@ class Runtime:
     recovery: RecoveryReport
     metrics: Metrics
     guild_settings: SettingsStore
+    member_defaults: MemberDefaultsStore
 
     @classmethod
     async def start(
@@ -128,6 +130,7 @@ class Runtime:
             RecoveryReport(),
             metrics,
             SettingsStore(db),
+            MemberDefaultsStore(db),
         )
         try:
             await downloader.start()
