@@ -66,7 +66,6 @@ class Runtime:
     recovery: RecoveryReport
     metrics: Metrics
     guild_settings: SettingsStore
-    member_defaults: MemberDefaultsStore
 
     @classmethod
     async def start(
@@ -130,7 +129,6 @@ class Runtime:
             RecoveryReport(),
             metrics,
             SettingsStore(db),
-            MemberDefaultsStore(db),
         )
         try:
             await downloader.start()
@@ -142,6 +140,11 @@ class Runtime:
             await runtime.stop()
             raise
         return runtime
+
+    @property
+    def member_defaults(self) -> MemberDefaultsStore:
+        """Members' /pika defaults (a stateless view of the database, like SettingsStore)."""
+        return MemberDefaultsStore(self.db)
 
     async def stop(self) -> None:
         """Stop taking callbacks, stop the loop, close connections and the database."""

@@ -26,7 +26,7 @@ from bot.discord.components import (
 from bot.discord.errors import UserFacingError, answering
 from bot.domain.jobs import Job, JobKind
 from bot.domain.params import VideoParams
-from bot.domain.prompt import MAX_PROMPT_LENGTH, PikaOptions
+from bot.domain.prompt import MAX_PROMPT_LENGTH, PikaOptions, PromptError
 from bot.engine.service import JobNotFound, NotRetryable, Remix
 from cogs._guards import check_banned, guard, limits_of_member
 from cogs._launch import (
@@ -61,7 +61,8 @@ def first_image(attachments: Sequence[discord.Attachment]) -> discord.Attachment
 
 @app_commands.guild_only()
 async def animate_message(interaction: discord.Interaction[PikaBot], message: discord.Message) -> None:
-    """Apps → Animate with Pika: /pika animate with the message's first image, no prompt."""
+    """Apps → Animate with Pika: /pika animate with the message's first image; its text, if any, is
+    the prompt (a caption usually says what the picture shows)."""
     image = first_image(message.attachments)
     if image is None:
         kinds = ", ".join(sorted(IMAGE_TYPES.values()))
@@ -69,15 +70,22 @@ async def animate_message(interaction: discord.Interaction[PikaBot], message: di
             f"That message has no image to animate. Use **Apps → {ANIMATE_MENU_NAME}** on a message "
             f"with an image attached ({kinds}), or attach one to `/pika animate`."
         )
-    await launch(
-        interaction,
-        JobKind.ANIMATE,
-        prompt="",
-        options=PikaOptions(),
-        images=[(image, "image")],
-        provider=interaction.client.routes[JobKind.ANIMATE],
-        params=VideoParams(),
-    )
+    caption = message.clean_content.strip()[:MAX_PROMPT_LENGTH]
+    try:
+        await launch(
+            interaction,
+            JobKind.ANIMATE,
+            prompt=caption,
+            options=PikaOptions(),
+            images=[(image, "image")],
+            provider=interaction.client.routes[JobKind.ANIMATE],
+            params=VideoParams(),
+        )
+    except PromptError as error:
+        if caption:
+            raise
+        # The menu has no prompt box: say where one goes.
+        raise UserFacingError(f"{error}. Use `/pika animate` with this image and a prompt.") from error
 
 
 def animate_menu() -> app_commands.ContextMenu:
@@ -167,7 +175,8 @@ async def remix_submitted(interaction: discord.Interaction[PikaBot], job_id: int
         options = PikaOptions()
     check_banned(settings, prompt, options.negative, *params.texts())
     limits = await limits_of_member(interaction, settings)
-    change = Remix(interaction.user.id, text, options, params)
+    ping = (await interaction.client.runtime.member_defaults.get(interaction.user.id)).ping
+    change = Remix(interaction.user.id, text, options, params, ping)
     job = await service.remix(job_id, change, announce=True, limits=limits)
     in_thread = job.origin.thread_id is not None
     await announce(interaction, job, Placement(use_thread=in_thread, in_thread=in_thread))

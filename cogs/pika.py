@@ -13,9 +13,11 @@ from bot.config import FalEndpoint
 from bot.discord.render import status_embed
 from bot.domain.jobs import JobKind, JobState
 from bot.domain.limits import MemberLimits
+from bot.domain.member_defaults import MemberDefaults
 from bot.domain.params import VideoParams
 from bot.domain.prompt import MAX_MESSAGE_LENGTH, MAX_PROMPT_LENGTH, PikaOptions
 from cogs._buttons import BUTTONS
+from cogs._defaults import ASPECTS, defaults_command
 from cogs._guards import is_moderator, limits_of_member, settings_for
 from cogs._launch import launch
 from cogs._member import cancel_job, show_jobs, show_quota
@@ -57,6 +59,7 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
         text, image = FalEndpoint.TEXT_TO_VIDEO, FalEndpoint.IMAGE_TO_VIDEO
         set_choices(self.create, "model", catalogue.names_serving(text, image), catalogue.default)
         set_choices(self.animate, "model", catalogue.names_serving(image), catalogue.default)
+        set_choices(self.defaults, "model", catalogue.names_serving(text, image), catalogue.default)
 
     @commands.Cog.listener()
     async def on_interaction(self, interaction: Interaction) -> None:
@@ -377,6 +380,32 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
     async def cancel(self, interaction: Interaction, job: app_commands.Range[int, 1, 2**53 - 1]) -> None:
         """/pika cancel"""
         await cancel_job(interaction, job, await is_moderator(interaction))
+
+    @app_commands.command(name="defaults", description="Your own defaults for the options you leave out")
+    @app_commands.describe(
+        aspect_ratio="Your shape of video",
+        resolution="fal.ai only: your resolution",
+        model="fal.ai only: your Pika model",
+        negative="Things you never want in your videos",
+        ping="Whether your finished videos mention (ping) you",
+        clear="True: forget all your defaults",
+    )
+    @app_commands.choices(
+        aspect_ratio=[app_commands.Choice(name=v, value=v) for v in ASPECTS], resolution=RESOLUTION_CHOICES
+    )
+    async def defaults(
+        self,
+        interaction: Interaction,
+        aspect_ratio: str | None = None,
+        resolution: str | None = None,
+        model: str | None = None,
+        negative: app_commands.Range[str, 1, 500] | None = None,
+        ping: bool | None = None,
+        clear: bool = False,
+    ) -> None:
+        """/pika defaults"""
+        given = MemberDefaults(aspect_ratio, resolution, model, negative)
+        await defaults_command(interaction, given, ping, clear=clear)
 
     @app_commands.command(name="quota", description="What you have left today, and when it resets")
     async def quota(self, interaction: Interaction) -> None:

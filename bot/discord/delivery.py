@@ -74,6 +74,12 @@ class Pacer:
             await asyncio.sleep(delay)
 
 
+def owner_mention(job: Job) -> discord.AllowedMentions:
+    """The result's and notice's mention of the member: a ping unless they turned it off (/pika defaults)."""
+    users = [discord.Object(job.owner_id)] if job.ping else []
+    return discord.AllowedMentions(users=users, roles=False, everyone=False)
+
+
 @dataclass
 class _StatusSlot:
     last_edit: float = 0.0
@@ -138,7 +144,7 @@ class DiscordDelivery:
         limit = job.origin.upload_limit if job.origin.upload_limit is not None else DEFAULT_UPLOAD_LIMIT
         embed = result_embed(job, video.seed)
         follow_ups = capabilities_of(job.provider).follow_ups
-        mention = discord.AllowedMentions(users=[discord.Object(job.owner_id)], roles=False, everyone=False)
+        mention = owner_mention(job)
         if video.size <= limit:
             data = await asyncio.to_thread(Path(video.path).read_bytes)
             content = f"<@{job.owner_id}> your video is ready ({size_text(video.size)})."
@@ -210,7 +216,7 @@ class DiscordDelivery:
 
     async def deliver_notice(self, job: Job) -> DeliveryReceipt:
         """One message saying what happened and what to try, with Retry where it makes sense."""
-        mention = discord.AllowedMentions(users=[discord.Object(job.owner_id)], roles=False, everyone=False)
+        mention = owner_mention(job)
         view = job_view(job.id) if job.state in RETRYABLE_ENDINGS else discord.utils.MISSING
 
         async def post(channel: discord.PartialMessageable) -> discord.Message:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 #: The options a member may set a default for, in the order they are shown.
 DEFAULTABLE = ("aspect_ratio", "resolution", "model", "negative")
@@ -18,9 +18,15 @@ class MemberDefaults:
     negative: str | None = None
     ping: bool = True  # whether their results and notices mention them
 
-    def changed(self, **given: object) -> MemberDefaults:
-        """These defaults with the given (not None) values set; the others kept."""
-        return replace(self, **{name: value for name, value in given.items() if value is not None})
+    def changed(self, given: MemberDefaults, ping: bool | None = None) -> MemberDefaults:
+        """These defaults with the values set in `given` (and `ping` when given); the others kept."""
+        return MemberDefaults(
+            aspect_ratio=given.aspect_ratio or self.aspect_ratio,
+            resolution=given.resolution or self.resolution,
+            model=given.model or self.model,
+            negative=given.negative or self.negative,
+            ping=self.ping if ping is None else ping,
+        )
 
     def values(self) -> dict[str, str]:
         """The set option defaults by name (ping apart), in DEFAULTABLE's order."""

@@ -43,6 +43,7 @@ class Remix:
     prompt: str
     options: PikaOptions
     params: VideoParams
+    ping: bool = True  # the requester's own choice (/pika defaults)
 
 
 class NotRetryable(Exception):
@@ -152,6 +153,7 @@ class Intake:
             inputs=inputs,
             provider=parent.provider,
             params=parent.params,
+            ping=parent.ping or requester_id != parent.owner_id,
         )
         if not use_button:
             try:
@@ -191,6 +193,7 @@ class Intake:
             inputs=inputs,
             provider=parent.provider,
             params=change.params,
+            ping=change.ping,
         )
         provider = ctx.provider(parent.provider)
         check_declared(provider, request)
@@ -219,6 +222,7 @@ class Intake:
             options=parent.options,
             provider=parent.provider,
             params=parent.params,
+            ping=parent.ping or requester_id != parent.owner_id,
         )
         job = await self._admit(request, limits=limits, announce=announce, parent_id=parent.id)
         self._ctx.wake.set()

@@ -24,7 +24,9 @@ async def test_defaults_round_trip_replace_and_clear(db_target: str) -> None:
     try:
         store = MemberDefaultsStore(db)
         assert await store.get(900000000000000101) == MINE
-        await store.update(900000000000000101, 2.0, MINE.changed(aspect_ratio="1:1", ping=True))
+        await store.update(
+            900000000000000101, 2.0, MINE.changed(MemberDefaults(aspect_ratio="1:1"), ping=True)
+        )
         assert await store.get(900000000000000101) == MemberDefaults("1:1", "1080p", "v2.2", "blur", True)
         await store.clear(900000000000000101)
         assert await store.get(900000000000000101) == MemberDefaults()
