@@ -143,13 +143,15 @@ def progress_bar(percent: int) -> str:
 
 
 def footer_text(job: Job) -> str:
-    """`job 12 · useapi.net`, `job 12 · retry of job 9 · useapi.net`, `job 12 · extends job 9 · API Glue`."""
+    """`job 12 · useapi.net`, `job 12 · retry of job 9 · useapi.net`, `job 12 · extends job 9 · API Glue`,
+    `job 12 · remix of job 9 · fal.ai`."""
     provider = DISPLAY_NAMES.get(job.provider, job.provider)
     if job.cost_usd is not None:
         provider += f" · ${job.cost_usd:.2f}"
     if not job.parent_id:
         return f"job {job.id} · {provider}"
-    return f"job {job.id} · {_PARENT_WORDS.get(job.kind, 'retry of job')} {job.parent_id} · {provider}"
+    words = "remix of job" if job.remix else _PARENT_WORDS.get(job.kind, "retry of job")
+    return f"job {job.id} · {words} {job.parent_id} · {provider}"
 
 
 def _clip(text: str, limit: int) -> str:

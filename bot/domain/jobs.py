@@ -148,6 +148,7 @@ class JobRequest:
     cost_usd: float | None = None  # the upstream's price for this request, when it publishes one
     defaulted: frozenset[str] = frozenset()  # option names taken from the member's /pika defaults
     ping: bool = True  # whether the result and notice mention the member (their /pika defaults)
+    remix: bool = False  # a member's changed copy of its parent (Remix), not a retry
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,7 @@ class Job:
     callback_hint: str | None = None  # an upstream id a callback named while it was being submitted
     defaulted: frozenset[str] = frozenset()  # option names taken from the member's /pika defaults
     ping: bool = True  # whether the result and notice mention the member
+    remix: bool = False  # made by Remix from its parent
 
     @property
     def terminal(self) -> bool:

@@ -194,6 +194,7 @@ class Intake:
             provider=parent.provider,
             params=change.params,
             ping=change.ping,
+            remix=True,
         )
         provider = ctx.provider(parent.provider)
         check_declared(provider, request)

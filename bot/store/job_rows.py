@@ -155,4 +155,5 @@ def row_to_job(row: Row) -> Job:
         placed=bool(row["placed"]),
         defaulted=frozenset(name for name in str(row["defaulted"]).split(",") if name),
         ping=bool(row["ping"]),
+        remix=bool(row["remix"]),
     )

@@ -66,8 +66,8 @@ class JobStore:
                 """INSERT INTO jobs (provider, kind, state, owner_id, guild_id, channel_id, thread_id,
                                      interaction_id, upload_limit, prompt, options_json, params_json,
                                      message_text, font, parent_id, next_attempt_at, created_at, updated_at,
-                                     cost_usd, placed, defaulted, ping)
-                   VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                     cost_usd, placed, defaulted, ping, remix)
+                   VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    RETURNING *""",
                 (
                     request.provider,
@@ -91,6 +91,7 @@ class JobStore:
                     int(placed),
                     ",".join(sorted(request.defaulted)),
                     int(request.ping),
+                    int(request.remix),
                 ),
             )
             assert row is not None

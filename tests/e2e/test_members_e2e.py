@@ -110,7 +110,9 @@ async def test_remix_starts_a_linked_job_in_the_same_thread(stack: LocalStack, r
     child = next(j for j in await settled(stack) if j.id != parent.id)
     assert child.parent_id == parent.id and child.owner_id == 102
     assert child.kind is JobKind.CREATE and child.state is JobState.DELIVERED
-    assert child.prompt == "a blue fox"
+    assert child.prompt == "a blue fox" and child.remix
+    status = emu.messages[child.status_message_id or 0]
+    assert f"remix of job {parent.id}" in status.embeds[0]["footer"]["text"]
     assert child.options.negative == "blur" and child.options.seed is None
     assert second.source.value == "bot"
 

@@ -46,4 +46,8 @@ async def test_a_job_keeps_the_options_taken_from_defaults_and_its_ping(store: J
     assert stored is not None
     assert stored.defaulted == {"aspect_ratio", "negative"} and stored.ping is False
     plain = await store.insert(JobRequest(JobKind.CREATE, 101, origin, "a cat"), 1.0)
-    assert plain.defaulted == frozenset() and plain.ping is True
+    assert plain.defaulted == frozenset() and plain.ping is True and plain.remix is False
+    remix = await store.insert(
+        JobRequest(JobKind.CREATE, 101, origin, "a dog", remix=True), 1.0, parent_id=job.id
+    )
+    assert remix.remix and remix.parent_id == job.id

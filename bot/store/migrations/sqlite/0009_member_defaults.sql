@@ -14,3 +14,5 @@ CREATE TABLE member_defaults (
 -- defaulted: the option names that came from the member's defaults, comma-separated.
 ALTER TABLE jobs ADD COLUMN defaulted TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN ping INTEGER NOT NULL DEFAULT 1;
+-- 1 for a Remix: a member's changed copy of its parent (footer "remix of job N", not "retry of").
+ALTER TABLE jobs ADD COLUMN remix INTEGER NOT NULL DEFAULT 0;
