@@ -11,6 +11,7 @@ import discord
 from bot.discord.components import PAGE_NEXT, PAGE_PREVIOUS
 from bot.discord.errors import AnsweringView, UserFacingError
 from bot.discord.render import duration_text, eta_text
+from bot.domain.budget import Spend, guild_state, member_state, money
 from bot.domain.jobs import Job, JobState
 from bot.domain.limits import MemberLimits, day_start
 from bot.engine.service import CancelOutcome
@@ -149,8 +150,8 @@ async def cancel_job(interaction: Interaction, job_id: int, moderator: bool) -> 
     await interaction.edit_original_response(content=text)
 
 
-def quota_text(limits: MemberLimits, in_flight: int, today: int, now: float) -> str:
-    """What a member has left: today's videos, jobs in flight, and when the day resets."""
+def quota_text(limits: MemberLimits, in_flight: int, today: int, now: float, spend: Spend) -> str:
+    """What a member has left: today's videos and money, jobs in flight, and when the day resets."""
     reset = day_start(now) + 86_400
     lines = []
     if limits.per_day:
@@ -158,11 +159,25 @@ def quota_text(limits: MemberLimits, in_flight: int, today: int, now: float) -> 
         lines.append(f"**{left}** of {limits.per_day} videos left today ({today} used).")
     else:
         lines.append(f"No daily limit here ({today} made today).")
+    lines += money_lines(limits, spend)
     lines.append(f"**{in_flight}** of {limits.in_flight} jobs in progress (queued jobs count too).")
     if limits.cooldown:
         lines.append(f"{limits.cooldown:g} s between requests.")
     lines.append(f"The day resets at 00:00 UTC, in {eta_text(reset - now)}.")
     return "\n".join(lines)
+
+
+def money_lines(limits: MemberLimits, spend: Spend) -> list[str]:
+    """Today's spend against the member's and the server's daily budgets (nothing when neither has a
+    budget nor spent anything: a server on unpriced providers)."""
+    lines = []
+    for who, state in (("You", member_state(limits, spend)), ("This server", guild_state(limits, spend))):
+        spent = f"{who}: **{money(state.spent)}** spent today"
+        if state.limited:
+            lines.append(f"{spent} of a {money(state.budget)} budget, **{money(state.left)}** left.")
+        elif state.spent:
+            lines.append(f"{spent} (no daily budget).")
+    return lines
 
 
 async def show_quota(interaction: Interaction, limits: MemberLimits | None) -> None:
@@ -174,8 +189,12 @@ async def show_quota(interaction: Interaction, limits: MemberLimits | None) -> N
         limits = service.settings.limits
         if interaction.guild_id is not None:
             limits = await service.store.guild_limits(interaction.guild_id, limits)
-    usage = await service.store.member_usage(interaction.guild_id, interaction.user.id, day_start(now))
-    await interaction.edit_original_response(content=quota_text(limits, usage.in_flight, usage.today, now))
+    since = day_start(now)
+    usage = await service.store.member_usage(interaction.guild_id, interaction.user.id, since)
+    spend = await service.store.spend(interaction.guild_id, interaction.user.id, since)
+    await interaction.edit_original_response(
+        content=quota_text(limits, usage.in_flight, usage.today, now, spend)
+    )
 
 
 async def delete_result(interaction: Interaction, job_id: int) -> None:

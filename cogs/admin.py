@@ -11,6 +11,7 @@ from discord.ext import commands
 
 from bot.discord.errors import UserFacingError
 from bot.discord.render import duration_text
+from bot.domain.budget import cents, money
 from bot.domain.guild_settings import (
     GuildSettings,
     SettingsChange,
@@ -32,7 +33,39 @@ def describe_limits(limits: MemberLimits) -> str:
     """The limits as an admin reads them."""
     per_day = f"{limits.per_day} per day" if limits.per_day else "no daily limit"
     cooldown = f"{limits.cooldown:g} s between requests" if limits.cooldown else "no cooldown"
-    return f"**{limits.in_flight}** unfinished jobs per member, **{per_day}**, **{cooldown}**"
+    return (
+        f"**{limits.in_flight}** unfinished jobs per member, **{per_day}**, **{cooldown}**; "
+        f"daily budget **{budget_text(limits.guild_budget_usd)}** for the server, "
+        f"**{budget_text(limits.member_budget_usd)}** per member"
+    )
+
+
+def budget_text(usd: float) -> str:
+    """A daily budget as an admin reads it (0 = none)."""
+    return f"{money(cents(usd))} (USD)" if cents(usd) else "none"
+
+
+def changed_limits(
+    current: MemberLimits,
+    in_flight: int | None,
+    per_day: int | None,
+    cooldown: float | None,
+    guild_budget: float | None,
+    member_budget: float | None,
+) -> MemberLimits:
+    """The limits after an admin's change: each option given replaces its value, the rest stay."""
+
+    def pick(given: float | None, old: float) -> float:
+        return old if given is None else given
+
+    return MemberLimits(
+        in_flight=in_flight if in_flight is not None else current.in_flight,
+        per_day=per_day if per_day is not None else current.per_day,
+        cooldown=pick(cooldown, current.cooldown),
+        # Stored to the cent: what the refusals and /pika quota compare with.
+        guild_budget_usd=cents(pick(guild_budget, current.guild_budget_usd)) / 100,
+        member_budget_usd=cents(pick(member_budget, current.member_budget_usd)) / 100,
+    )
 
 
 def _listed(items: list[str], empty: str) -> str:
@@ -153,6 +186,8 @@ class AdminCog(
         in_flight="Unfinished jobs a member may have at once (1-100)",
         per_day="Jobs a member may start per UTC day (0 = no limit)",
         cooldown="Seconds a member must wait between requests (0 = none)",
+        guild_budget="USD the whole server may spend on videos per UTC day (0 = no budget)",
+        member_budget="USD each member may spend on videos per UTC day (0 = no budget)",
         reset="Go back to the bot's configured defaults",
     )
     async def limits(
@@ -161,6 +196,8 @@ class AdminCog(
         in_flight: app_commands.Range[int, 1, 100] | None = None,
         per_day: app_commands.Range[int, 0, 100_000] | None = None,
         cooldown: app_commands.Range[float, 0, 3600] | None = None,
+        guild_budget: app_commands.Range[float, 0, 100_000] | None = None,
+        member_budget: app_commands.Range[float, 0, 100_000] | None = None,
         reset: bool = False,
     ) -> None:
         """/pika-admin limits"""
@@ -169,21 +206,24 @@ class AdminCog(
         store = self.bot.runtime.store
         default = self.bot.runtime.service.settings.limits
         current = await store.guild_limits(interaction.guild_id, default)
-        changing = reset or any(v is not None for v in (in_flight, per_day, cooldown))
+        options = (in_flight, per_day, cooldown, guild_budget, member_budget)
+        changing = reset or any(v is not None for v in options)
         if changing:
-            if reset:
-                new_in_flight, new_per_day, new_cooldown = None, None, None
+            if reset:  # None everywhere: the configured defaults
+                await store.set_guild_limits(
+                    interaction.guild_id, time.time(), in_flight=None, per_day=None, cooldown=None
+                )
             else:
-                new_in_flight = in_flight if in_flight is not None else current.in_flight
-                new_per_day = per_day if per_day is not None else current.per_day
-                new_cooldown = cooldown if cooldown is not None else current.cooldown
-            await store.set_guild_limits(
-                interaction.guild_id,
-                time.time(),
-                in_flight=new_in_flight,
-                per_day=new_per_day,
-                cooldown=new_cooldown,
-            )
+                new = changed_limits(current, *options)
+                await store.set_guild_limits(
+                    interaction.guild_id,
+                    time.time(),
+                    in_flight=new.in_flight,
+                    per_day=new.per_day,
+                    cooldown=new.cooldown,
+                    guild_budget_usd=new.guild_budget_usd,
+                    member_budget_usd=new.member_budget_usd,
+                )
             current = await store.guild_limits(interaction.guild_id, default)
         verb = "Now" if changing else "Currently"
         await interaction.edit_original_response(content=f"{verb}: {describe_limits(current)}.")

@@ -109,6 +109,8 @@ class PikaBot(commands.Bot):
             log.info("recovered after start: %s", self.runtime.recovery)
             # Account alerts go to every alerts channel admins chose in /pika-admin settings.
             self.delivery.alert_channels = self.runtime.guild_settings.alert_channels
+            # Budget alerts concern one guild: only its own alerts channel hears them.
+            self.delivery.guild_alert_channels = self.runtime.guild_settings.alert_channels_of
             # Results announced in, and listed by a digest in, each community channel (half the status
             # pace: the digest shares that channel's edit budget with the status messages posted there).
             self.delivery.community = CommunityBoard(

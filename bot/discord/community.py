@@ -214,11 +214,16 @@ class CommunityBoard:
             url=url,
             finished_at=self.clock(),
         )
-        # Results of one guild can finish together; the list is read, changed and written as one step.
+        # Results of one guild can finish together, in this process (the lock) or in another one
+        # sharing the database (the compare-and-set: read again and retry when someone else wrote).
         async with self._locks.setdefault(guild_id, asyncio.Lock()):
             key = _videos_key(guild_id)
-            entries = entries_from_json(await self.store.get_meta(key))
-            await self.store.set_meta(key, entries_to_json(with_entry(entries, entry)))
+            for _ in range(_REMEMBER_TRIES):
+                stored = await self.store.get_meta(key)
+                updated = entries_to_json(with_entry(entries_from_json(stored), entry))
+                if await self.store.replace_meta(key, stored, updated):
+                    return
+            log.warning("guild %s: job %s left out of the digest (the list kept changing)", guild_id, job.id)
 
     def _schedule(self, guild_id: int) -> None:
         """Mark the digest stale; at most one push per `interval` per guild (the latest list wins)."""
@@ -252,7 +257,8 @@ class CommunityBoard:
             return None
         embed = digest_embed(entries_from_json(await self.store.get_meta(_videos_key(guild_id))))
         channel = self.client.get_partial_messageable(community, guild_id=guild_id)
-        known = DigestMessage.from_json(await self.store.get_meta(_message_key(guild_id)))
+        stored = await self.store.get_meta(_message_key(guild_id))
+        known = DigestMessage.from_json(stored)
         # After the admin moved the community channel, the old digest stays where it is, unedited.
         if known is not None and known.channel_id == community:
             await self.pacer.wait()
@@ -263,8 +269,18 @@ class CommunityBoard:
                 log.info("guild %s: the digest message was deleted; posting a new one", guild_id)
         await self.pacer.wait()
         message = await channel.send(embed=embed, allowed_mentions=discord.AllowedMentions.none())
-        await self.store.set_meta(_message_key(guild_id), DigestMessage(community, message.id).to_json())
+        if not await self.store.replace_meta(
+            _message_key(guild_id), stored, DigestMessage(community, message.id).to_json()
+        ):
+            # Another process posted the new digest at the same moment: keep theirs, drop ours.
+            await self.pacer.wait()
+            await message.delete()
+            theirs = DigestMessage.from_json(await self.store.get_meta(_message_key(guild_id)))
+            return theirs.message_id if theirs is not None else None
         return message.id
+
+
+_REMEMBER_TRIES = 20  # compare-and-set attempts before one entry is given up (never seen past 2)
 
 
 def _message_key(guild_id: int) -> str:

@@ -16,7 +16,7 @@ import contextlib
 import io
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -117,6 +117,8 @@ class DiscordDelivery:
     budget: ChannelBudget = field(default_factory=ChannelBudget)
     # Where admins asked to be told about account problems (guild settings); set once the store is open.
     alert_channels: Callable[[], Awaitable[list[int]]] | None = None
+    # One guild's alerts channel (or none): for alerts about that guild alone.
+    guild_alert_channels: Callable[[int], Awaitable[tuple[int, ...]]] | None = None
     metrics: Metrics | None = None
     # Told of each posted result (the community channel's announcement and digest); best effort.
     community: Callable[[Job, int], Awaitable[None]] | None = None
@@ -128,6 +130,15 @@ class DiscordDelivery:
         """Post an operational alert in every configured alerts channel (best effort; also logged)."""
         log.warning("admin alert: %s", text)
         channels = await self.alert_channels() if self.alert_channels is not None else []
+        await self._post_alert(channels, text)
+
+    async def alert_guild_admins(self, guild_id: int, text: str) -> None:
+        """Post an alert about one guild in that guild's alerts channel only (best effort; also logged)."""
+        log.warning("admin alert for guild %s: %s", guild_id, text)
+        if self.guild_alert_channels is not None:
+            await self._post_alert(await self.guild_alert_channels(guild_id), text)
+
+    async def _post_alert(self, channels: Iterable[int], text: str) -> None:
         for channel_id in channels:
             try:
                 await self.pacer.wait()

@@ -9,11 +9,17 @@ from datetime import UTC, datetime, timedelta
 
 @dataclass(frozen=True)
 class MemberLimits:
-    """The limits in force in one guild. per_day 0 means no daily limit; cooldown 0 means none."""
+    """The limits in force in one guild. per_day 0 means no daily limit; cooldown 0 means none.
+
+    The budgets are USD per UTC day for the whole guild and for each member (0 = none); a role's
+    override never changes them (see bot.domain.budget for the arithmetic).
+    """
 
     in_flight: int = 2
     per_day: int = 0
     cooldown: float = 3.0
+    guild_budget_usd: float = 0.0
+    member_budget_usd: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -59,12 +65,18 @@ def check(limits: MemberLimits, usage: MemberUsage, now: float) -> None:
         reset = day_start(now) + timedelta(days=1).total_seconds()
         raise LimitExceeded(
             f"You've made {usage.today} of the {limits.per_day} videos allowed per day here. "
-            f"The limit resets at 00:00 UTC, in {_duration(reset - now)}.",
+            f"The limit resets at 00:00 UTC, in {duration(reset - now)}.",
             reset - now,
         )
 
 
-def _duration(seconds: float) -> str:
+def day_end(now: float) -> float:
+    """When the current UTC day's limits reset (the next 00:00 UTC)."""
+    return day_start(now) + timedelta(days=1).total_seconds()
+
+
+def duration(seconds: float) -> str:
+    """A wait as a member reads it: "3 h 05 min", "12 min" (at least a minute)."""
     minutes = max(1, math.ceil(seconds / 60))
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"

@@ -65,3 +65,7 @@ class Delivery(Protocol):
     async def alert_admins(self, text: str) -> None:
         """Tell the servers' admins about an operational problem (an account refused us). Best effort."""
         ...
+
+    async def alert_guild_admins(self, guild_id: int, text: str) -> None:
+        """Tell one server's admins about that server alone (its daily budget). Best effort."""
+        ...

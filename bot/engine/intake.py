@@ -1,25 +1,32 @@
 """Intake: new jobs (submit, retry, follow-up) priced, limit-checked and stored; and cancelling.
 
-A job is durable from its INSERT on: from there the loop takes it. Limits are checked and the row
-inserted under one per-member lock, so two quick commands cannot both squeeze in.
+A job is durable from its INSERT on: from there the loop takes it. Limits and budgets are checked
+and the row inserted under one per-member and one per-guild lock, so two quick commands cannot both
+squeeze in (within this process: on a shared PostgreSQL two processes each hold their own locks).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Hashable
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import TypeVar
 
+from bot.domain.budget import BudgetExceeded
 from bot.domain.jobs import Job, JobKind, JobRequest, JobState
 from bot.domain.limits import MemberLimits, day_start
 from bot.domain.limits import check as check_limits
 from bot.domain.params import VideoParams
 from bot.domain.prompt import PikaOptions, PromptError
+from bot.engine.budget import BudgetGuard
 from bot.engine.context import EngineContext, log
 from bot.engine.crashpoints import crashpoint
 from bot.engine.finishing import Finishing
 from bot.providers.base import ErrorKind, Provider, UpstreamError
 from bot.store import JobUpdate
+
+_Key = TypeVar("_Key", bound=Hashable)
 
 
 class CancelOutcome(StrEnum):
@@ -62,6 +69,17 @@ def check_declared(provider: Provider, request: JobRequest) -> None:
         )
 
 
+def _lock(locks: dict[_Key, asyncio.Lock], key: _Key) -> asyncio.Lock:
+    """The lock for `key` in `locks`, made on first use."""
+    lock = locks.get(key)
+    if lock is None:
+        if len(locks) > 10_000:  # unlocked ones are free to drop
+            for idle in [k for k, v in locks.items() if not v.locked()]:
+                del locks[idle]
+        lock = locks[key] = asyncio.Lock()
+    return lock
+
+
 class Intake:
     """Admits new jobs and cancels them."""
 
@@ -69,6 +87,8 @@ class Intake:
         self._ctx = ctx
         self._finishing = finishing
         self._member_locks: dict[int, asyncio.Lock] = {}
+        self._guild_locks: dict[int | None, asyncio.Lock] = {}
+        self._budget = BudgetGuard(ctx)
 
     async def submit(self, request: JobRequest, *, announce: bool, limits: MemberLimits | None) -> Job:
         """Validate, store as queued and wake the scheduler. Raises PromptError on bad input."""
@@ -89,17 +109,30 @@ class Intake:
         announce: bool,
         parent_id: int | None = None,
     ) -> Job:
-        """Price the request, then check the member's limits and store it as queued."""
+        """Price the request, check the member's limits and the budgets, and store it as queued."""
         request = replace(request, cost_usd=self._ctx.provider(request.provider).price_usd(request))
-        async with self._member_lock(request.owner_id):
-            # Checked and inserted under one lock, so two quick commands cannot both squeeze in.
-            now = await self._check_limits(request.origin.guild_id, request.owner_id, limits)
-            return await self._ctx.store.insert(request, now, parent_id=parent_id, placed=not announce)
+        guild_id, owner_id = request.origin.guild_id, request.owner_id
+        # Checked and inserted under one lock per member and one per guild, so two quick commands
+        # cannot both squeeze in under a limit or a budget (the guild's is shared by its members).
+        in_force = limits
+        try:
+            async with _lock(self._guild_locks, guild_id), _lock(self._member_locks, owner_id):
+                now, in_force = await self._check_limits(guild_id, owner_id, limits)
+                await self._budget.check(guild_id, owner_id, in_force, request.cost_usd, now)
+                job = await self._ctx.store.insert(request, now, parent_id=parent_id, placed=not announce)
+        except BudgetExceeded as refusal:
+            # Alerts are sent after the locks: a Discord post must not hold up the guild's intake.
+            if refusal.guild_wide and guild_id is not None and in_force is not None:
+                await self._budget.refused(guild_id, owner_id, in_force, request.cost_usd)
+            raise
+        await self._budget.admitted(guild_id, owner_id, in_force, now)
+        return job
 
     async def _check_limits(
         self, guild_id: int | None, owner_id: int, limits: MemberLimits | None = None
-    ) -> float:
-        """Raise LimitExceeded if the member may not start another job now; return the time checked.
+    ) -> tuple[float, MemberLimits]:
+        """Raise LimitExceeded if the member may not start another job now; return the time checked
+        and the limits in force.
 
         `limits` are the member's own (e.g. a role's override); by default the guild's are used.
         """
@@ -111,15 +144,7 @@ class Intake:
                 limits = await ctx.store.guild_limits(guild_id, limits)
         usage = await ctx.store.member_usage(guild_id, owner_id, day_start(now))
         check_limits(limits, usage, now)
-        return now
-
-    def _member_lock(self, owner_id: int) -> asyncio.Lock:
-        lock = self._member_locks.get(owner_id)
-        if lock is None:
-            if len(self._member_locks) > 10_000:  # unlocked ones are free to drop
-                self._member_locks = {k: v for k, v in self._member_locks.items() if v.locked()}
-            lock = self._member_locks[owner_id] = asyncio.Lock()
-        return lock
+        return now, limits
 
     async def retry(
         self, job_id: int, requester_id: int, *, announce: bool, limits: MemberLimits | None

@@ -146,6 +146,9 @@ class OperatorDelivery:
     async def alert_admins(self, text: str) -> None:
         """Admin alerts are the running bot's."""
 
+    async def alert_guild_admins(self, guild_id: int, text: str) -> None:
+        """Admin alerts are the running bot's."""
+
 
 # --- assembly -------------------------------------------------------------------------------------
 

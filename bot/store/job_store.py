@@ -1,4 +1,5 @@
-"""JobStore: every SQL statement pikabot runs against the jobs tables, one method per query."""
+"""JobStore: every SQL statement pikabot runs against the jobs tables, one method per query (those
+for limits and budgets in bot.store.limit_queries)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,13 @@ from bot.domain.jobs import (
     JobState,
     predecessors,
 )
-from bot.domain.limits import MemberLimits, MemberUsage
 from bot.observability.logsetup import job_extra
 from bot.store.backend import Database
 from bot.store.callback_tokens import CallbackTarget
 from bot.store.fair_queue import FAIR_ORDER, FAIR_QUEUE
 from bot.store.job_rows import JobEvent, JobUpdate, StateCount, assignments, row_to_job
 from bot.store.leases import LEASE_FREE, PLACE_FREE, LeaseOwner, Leases
+from bot.store.limit_queries import LimitQueries
 from bot.store.rows import Row, Rows
 
 log = logging.getLogger(__name__)
@@ -30,9 +31,9 @@ log = logging.getLogger(__name__)
 _SPENDS_TOKEN = TERMINAL_STATES | {JobState.COMPLETED}
 
 
-class JobStore:
+class JobStore(LimitQueries):
     """The query object: all SQL for jobs lives here, written once for every backend (due-work
-    queries skip jobs others lease)."""
+    queries skip jobs others lease). The limits' and budgets' queries are LimitQueries'."""
 
     def __init__(self, db: Database, owner: LeaseOwner | None = None) -> None:
         self.db = db
@@ -438,45 +439,6 @@ class JobStore:
         """The backend's own consistency check passes (SQLite: PRAGMA integrity_check)."""
         return await self.db.integrity_ok()
 
-    async def member_usage(self, guild_id: int | None, owner_id: int, since: float) -> MemberUsage:
-        """One member's unfinished jobs, jobs since `since`, and latest request, in one guild."""
-        row = await self._fetch_one(
-            f"""SELECT
-                   SUM(CASE WHEN state NOT IN ('delivered', 'failed', 'moderated', 'cancelled', 'expired')
-                       THEN 1 ELSE 0 END),
-                   SUM(CASE WHEN created_at >= ? THEN 1 ELSE 0 END),
-                   MAX(created_at)
-               FROM jobs WHERE guild_id {self._same} ? AND owner_id = ?""",
-            (since, guild_id, owner_id),
-        )
-        assert row is not None
-        return MemberUsage(in_flight=int(row[0] or 0), today=int(row[1] or 0), last_request_at=row[2])
-
-    async def guild_limits(self, guild_id: int, default: MemberLimits) -> MemberLimits:
-        """The limits in force in a guild: its overrides on top of the configured default."""
-        row = await self._fetch_one(
-            "SELECT in_flight, per_day, cooldown FROM guild_limits WHERE guild_id = ?", (guild_id,)
-        )
-        if row is None:
-            return default
-        return MemberLimits(
-            in_flight=default.in_flight if row[0] is None else int(row[0]),
-            per_day=default.per_day if row[1] is None else int(row[1]),
-            cooldown=default.cooldown if row[2] is None else float(row[2]),
-        )
-
-    async def set_guild_limits(
-        self, guild_id: int, now: float, *, in_flight: int | None, per_day: int | None, cooldown: float | None
-    ) -> None:
-        """Override (or, with None, reset to the default) a guild's per-member limits."""
-        await self.db.execute(
-            """INSERT INTO guild_limits (guild_id, in_flight, per_day, cooldown, updated_at)
-               VALUES (?, ?, ?, ?, ?)
-               ON CONFLICT (guild_id) DO UPDATE SET in_flight = excluded.in_flight,
-                   per_day = excluded.per_day, cooldown = excluded.cooldown, updated_at = excluded.updated_at""",
-            (guild_id, in_flight, per_day, cooldown, now),
-        )
-
     async def get_meta(self, key: str) -> str | None:
         """A stored installation fact."""
         row = await self._fetch_one("SELECT value FROM meta WHERE key = ?", (key,))
@@ -488,6 +450,15 @@ class JobStore:
             "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
+
+    async def replace_meta(self, key: str, expected: str | None, value: str) -> bool:
+        """Compare-and-set an installation fact: store `value` only if the fact is still `expected`
+        (None: still absent). Processes sharing the database read, change and write it safely."""
+        if expected is None:
+            sql = "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING RETURNING key"
+            return bool(await self.db.write_returning(sql, (key, value)))
+        sql = "UPDATE meta SET value = ? WHERE key = ? AND value = ? RETURNING key"
+        return bool(await self.db.write_returning(sql, (value, key, expected)))
 
     async def ping(self) -> None:
         """A trivial query, for health checks."""

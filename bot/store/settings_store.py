@@ -40,6 +40,10 @@ class SettingsStore:
             (guild_id, settings.to_json(), now),
         )
 
+    async def alert_channels_of(self, guild_id: int) -> tuple[int, ...]:
+        """One guild's alerts channel, if its admins chose one."""
+        return (await self.get(guild_id)).alert_channels()
+
     async def alert_channels(self) -> list[int]:
         """Every guild's alerts channel (where admins are told about upstream account problems)."""
         channel = self.db.dialect.json("settings_json", "alerts_channel_id")

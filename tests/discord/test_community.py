@@ -293,3 +293,20 @@ async def test_failures_never_reach_the_caller(board: Board) -> None:
     await board.board.video_posted(elsewhere(1), 101)
     await asyncio.sleep(0.05)
     assert len(board.client.announcements()) == 1 and board.client.digests() == []
+
+
+async def test_two_processes_remembering_videos_at_once_lose_none(board: Board) -> None:
+    """Two boards (two processes) on one database record results of one guild at the same moment:
+    the stored list is compare-and-set, so neither overwrites the other's entry."""
+    await board.settings.update(GUILD, 1.0, GuildSettings(community_channel_id=COMMUNITY))
+    other = CommunityBoard(
+        cast(discord.Client, board.client), board.settings, board.store, Pacer(1000), interval=0.3
+    )
+    await asyncio.gather(
+        *(
+            (board.board if n % 2 else other).video_posted(elsewhere(n, f"video {n}"), 100 + n)
+            for n in range(1, 9)
+        )
+    )
+    entries = entries_from_json(await board.store.get_meta(f"digest-videos:{GUILD}"))
+    assert sorted(e.job_id for e in entries) == list(range(1, 9))

@@ -74,7 +74,7 @@ class Cluster:
         for shard_id, port in enumerate(ports):
             name = f"node{shard_id}"
             folder = tmp_path / name
-            folder.mkdir()
+            folder.mkdir(parents=True)
             config = folder / "config.toml"
             config.write_text(cluster._config(shard_id, nodes, port, folder, accounts, lease))
             cluster.nodes.append(Node(name, shard_id, port, config, folder / "bot.log"))
@@ -204,7 +204,7 @@ cooldown = 0
         conn = await asyncpg.connect(self.database_url)
         try:
             rows = await conn.fetch(
-                "SELECT id, state, notified, placed, lease_owner, lease_until, place_owner, upstream_id, "
+                "SELECT id, state, notified, placed, lease_owner, lease_until, place_owner, upstream_id, callback_hint, "
                 "attempts, next_attempt_at, next_poll_at, error_code, error_message, progress, "
                 f"extract(epoch from now()) AS now FROM jobs WHERE {where} ORDER BY id LIMIT 20"
             )

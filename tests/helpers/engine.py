@@ -67,6 +67,7 @@ class RecordingDelivery:
     notices: list[Job] = field(default_factory=list)
     progress: list[tuple[int, JobState, str | None, int | None]] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
+    guild_alerts: list[tuple[int, str]] = field(default_factory=list)
     placed: list[int] = field(default_factory=list)
     fail_next: int = 0
     permanent: bool = False
@@ -100,6 +101,9 @@ class RecordingDelivery:
 
     async def alert_admins(self, text: str) -> None:
         self.alerts.append(text)
+
+    async def alert_guild_admins(self, guild_id: int, text: str) -> None:
+        self.guild_alerts.append((guild_id, text))
 
     def result_ids(self) -> list[int]:
         return [r.job_id for r in self.results]

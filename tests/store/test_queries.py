@@ -139,3 +139,12 @@ async def test_a_retry_gets_its_parents_inputs(store: JobStore) -> None:
     await store.copy_inputs(parent.id, child.id)
     assert await store.inputs(child.id) == images
     assert child.parent_id == parent.id
+
+
+async def test_replace_meta_is_a_compare_and_set(store: JobStore) -> None:
+    """A fact is written only over the value the writer read (None: only while it is absent)."""
+    assert await store.replace_meta("k", None, "one")
+    assert not await store.replace_meta("k", None, "two")  # someone wrote it first
+    assert not await store.replace_meta("k", "stale", "two")
+    assert await store.replace_meta("k", "one", "two")
+    assert await store.get_meta("k") == "two"

@@ -109,5 +109,9 @@ async def test_alert_channels_across_guilds(db_target: str) -> None:
         await store.update(2, 1.0, GuildSettings())
         await store.update(3, 1.0, GuildSettings(alerts_channel_id=7))
         assert await store.alert_channels() == [900000000000000202, 7]
+        # One guild's own (budget alerts go there alone).
+        assert await store.alert_channels_of(3) == (7,)
+        assert await store.alert_channels_of(2) == ()
+        assert await store.alert_channels_of(4) == ()  # no settings at all
     finally:
         await db.close()
