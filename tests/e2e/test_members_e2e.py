@@ -54,6 +54,21 @@ async def test_context_menu_on_a_message_without_an_image_says_what_to_do(stack:
     assert await jobs(stack) == []
 
 
+async def test_context_menu_follows_the_servers_rules(stack: LocalStack) -> None:
+    """Like /pika animate: not in a channel the admins left out, not with a banned word in the caption."""
+    emu = stack.emulator.emu
+    channel_id, _ = emu_ids(stack)
+    community = emu.config.community_channel_id
+    await reply_of(stack, await admin(stack, allow_channel=channel_id, ban_word="gore"), "Changed")
+    there = emu.post_user_message(102, community, "", attachments=[("a.png", "image/png", tiny_png())])
+    elsewhere = await emu.message_command(101, there.id, MENU)
+    assert "isn't enabled in this channel" in await reply_of(stack, elsewhere, "❌")
+    here = emu.post_user_message(102, channel_id, "gore", attachments=[("a.png", "image/png", tiny_png())])
+    banned = await emu.message_command(101, here.id, MENU)
+    assert "banned word “gore”" in await reply_of(stack, banned, "❌")
+    assert await jobs(stack) == []
+
+
 async def test_context_menu_respects_the_image_checks(stack: LocalStack) -> None:
     """An image over the size limit is refused as /pika animate refuses it."""
     emu = stack.emulator.emu
@@ -83,8 +98,12 @@ def prefilled(click: EmuInteraction) -> dict[str, str]:
     return found
 
 
-@pytest.mark.parametrize("restart", [False, True], ids=["same-process", "restart-before-submit"])
-async def test_remix_starts_a_linked_job_in_the_same_thread(stack: LocalStack, restart: bool) -> None:
+@pytest.mark.parametrize(
+    "restart",
+    ["none", "before-click", "before-submit"],
+    ids=["same-process", "restart-before-click", "restart-before-submit"],
+)
+async def test_remix_starts_a_linked_job_in_the_same_thread(stack: LocalStack, restart: str) -> None:
     """Remix under a result opens a form with the prompt, negative prompt and seed filled in; its submit,
     even after a restart, starts a job with the new prompt in the same thread, linked to its parent."""
     emu = stack.emulator.emu
@@ -97,9 +116,11 @@ async def test_remix_starts_a_linked_job_in_the_same_thread(stack: LocalStack, r
     first = await result_in(stack, thread.id)
     (parent,) = await settled(stack)
     assert f"pika:remix:{parent.id}" in first.custom_ids()
+    if restart == "before-click":
+        await stack.restart_bot()
     click = await remix_form_of(stack, 102, first.id, parent.id)
     assert prefilled(click) == {"prompt": "a red fox", "negative": "blur", "seed": "7"}
-    if restart:
+    if restart == "before-submit":
         await stack.restart_bot()
     submit = await emu.submit_modal(102, click, {"prompt": "a blue fox", "seed": ""})
     await reply_of(stack, submit, "Follow it in")
