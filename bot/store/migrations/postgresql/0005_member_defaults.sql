@@ -1,4 +1,4 @@
--- As SQLite's 0009: /pika defaults per member, and with each job the options taken from them and
+-- As SQLite's 0010: /pika defaults per member, and with each job the options taken from them and
 -- whether its result mentions the member.
 CREATE TABLE member_defaults (
     user_id      BIGINT PRIMARY KEY,
