@@ -10,13 +10,14 @@ from sandbox.demo import tiny_png
 from sandbox.discord_emu import EmuInteraction, EmuMessage
 from sandbox.fal_sim import TURBO_TEXT_TO_VIDEO
 from sandbox.stack import LocalStack
-from tests.e2e import test_fal_e2e
+from tests.e2e import test_apiglue_e2e, test_fal_e2e
 from tests.e2e.test_bot_e2e import emu_ids, jobs, reply_of, result_in, settled
 from tests.e2e.test_fal_e2e import submitted
 from tests.e2e.test_guild_settings_e2e import admin
 
 MENU = "Animate with Pika"
-fal_stack = test_fal_e2e.fal_stack  # the fal.ai stack fixture, shared
+fal_stack = test_fal_e2e.fal_stack  # the fal.ai and API Glue stack fixtures, shared
+glue_stack = test_apiglue_e2e.glue_stack
 
 
 async def test_animate_from_a_members_image_by_context_menu(stack: LocalStack) -> None:
@@ -256,3 +257,22 @@ async def test_context_menu_on_fal_runs_image_to_video(fal_stack: LocalStack) ->
     await result_in(stack, thread.id, timeout=20)
     (job,) = await jobs(stack)
     assert job.kind is JobKind.ANIMATE and job.provider == "fal" and job.prompt == "clouds drift by"
+
+
+async def test_on_api_glue_defaults_fill_typed_options_it_takes(glue_stack: LocalStack) -> None:
+    """/pika generate (API Glue's typed options): the aspect ratio and negative prompt defaults apply;
+    a fal.ai-only shape (3:2) and the resolution are left out, since API Glue does not take them."""
+    stack = glue_stack
+    await my_defaults(stack, 101, aspect_ratio="9:16", negative="blurry", resolution="1080p")
+    emu = stack.emulator.emu
+    channel_id, _ = emu_ids(stack)
+    interaction = await emu.slash(101, channel_id, "pika", "generate", {"prompt": "a clock tower"})
+    await reply_of(stack, interaction, "Follow it in")
+    (job,) = await jobs(stack)
+    assert job.params.aspect_ratio == "9:16" and job.params.negative == "blurry"
+    assert job.params.resolution is None and job.defaulted == {"aspect_ratio", "negative"}
+    await my_defaults(stack, 101, aspect_ratio="3:2")
+    second = await emu.slash(101, channel_id, "pika", "generate", {"prompt": "a bell tower"})
+    await reply_of(stack, second, "Follow it in")
+    (other,) = [j for j in await jobs(stack) if j.prompt == "a bell tower"]
+    assert other.params.aspect_ratio is None and other.defaulted == {"negative"}
