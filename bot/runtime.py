@@ -18,6 +18,7 @@ from bot.providers.metered import MeteredProvider
 from bot.providers.registry import accounts_from, download_hosts_from, providers_from
 from bot.store import Database, JobStore
 from bot.store.leases import LeaseOwner
+from bot.store.member_defaults import MemberDefaultsStore
 from bot.store.settings_store import SettingsStore
 from bot.web.webhooks import WebhookServer
 
@@ -139,6 +140,11 @@ class Runtime:
             await runtime.stop()
             raise
         return runtime
+
+    @property
+    def member_defaults(self) -> MemberDefaultsStore:
+        """Members' /pika defaults (a stateless view of the database, like SettingsStore)."""
+        return MemberDefaultsStore(self.db)
 
     async def stop(self) -> None:
         """Stop taking callbacks, stop the loop, close connections and the database."""

@@ -1,4 +1,4 @@
-"""The persistent buttons' callbacks: Retry, Extend +4s / Upscale and Delete under a job.
+"""The persistent buttons' callbacks: Retry, Remix, Extend +4s / Upscale and Delete under a job.
 
 What each button looks like and its custom id template are in bot/discord/components.py; the state
 comes from SQLite, so a click works after a restart. Errors are answered by bot/discord/errors.py,
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.discord.components import DELETE, FOLLOW_UP_TEMPLATE, FOLLOW_UPS, RETRY
+from bot.discord.components import DELETE, FOLLOW_UP_TEMPLATE, FOLLOW_UPS, REMIX, RETRY
 from bot.discord.errors import UserFacingError, answering
 from bot.domain.jobs import Job, JobKind
 from bot.domain.limits import MemberLimits
@@ -21,6 +21,7 @@ from bot.engine.service import JobNotFound
 from cogs._guards import check_banned, guard, is_moderator, limits_of_member
 from cogs._launch import Placement, announce
 from cogs._member import delete_result
+from cogs._remix import remix_clicked
 
 if TYPE_CHECKING:
     from bot.discord.app import PikaBot
@@ -82,6 +83,25 @@ async def start_from_job(
     await announce(interaction, job, Placement(use_thread=in_thread, in_thread=in_thread))
 
 
+class RemixButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=REMIX.template):
+    """Remix under a result: a form with the prompt (and negative prompt, seed) to change; persistent."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(REMIX.button(job_id))
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
+    ) -> RemixButton:
+        """Rebuild the button from its custom_id."""
+        return cls(int(match["job_id"]))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        """Open the form (its submit is answered in cogs/_remix.py), or refuse ephemerally."""
+        await answering(interaction, remix_clicked(interaction, self.job_id))
+
+
 class FollowUpButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=FOLLOW_UP_TEMPLATE):
     """Extend +4s / Upscale under a finished video; persistent, owner or moderator only."""
 
@@ -134,4 +154,4 @@ class DeleteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=DELE
 
 
 #: The DynamicItems the pika extension registers.
-BUTTONS = (RetryButton, FollowUpButton, DeleteButton)
+BUTTONS = (RetryButton, RemixButton, FollowUpButton, DeleteButton)

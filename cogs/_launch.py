@@ -17,6 +17,7 @@ from bot.discord.render import eta_text, size_text
 from bot.domain.jobs import InputFile, Job, JobKind, JobRequest, Origin
 from bot.domain.params import ParamName, VideoParams
 from bot.domain.prompt import PikaOptions, PromptKind, merge_options, parse_prompt
+from cogs._defaults import member_filled
 from cogs._guards import check_banned, guard, limits_of_member
 
 if TYPE_CHECKING:
@@ -160,7 +161,8 @@ async def launch(
         # Typed-option providers: Pika's flags become typed params, or are refused by name.
         text, params = typed_params(prompt, options, params or VideoParams(), upstream.display_name)
         merged = PikaOptions()
-    params = with_model(bot, kind, params or VideoParams(), upstream.capabilities.params)
+    mine = await member_filled(interaction, kind, upstream, merged, params or VideoParams(), bool(images))
+    merged, params = mine.options, with_model(bot, kind, mine.params, upstream.capabilities.params)
     # The raw prompt too: its -neg flag text is the member's words as well.
     check_banned(settings, prompt, merged.negative, *params.texts(), message_text)
     max_bytes = bot.settings.discord.max_image_bytes
@@ -182,6 +184,8 @@ async def launch(
         inputs=inputs,
         provider=provider,
         params=params,
+        defaulted=mine.defaulted,
+        ping=mine.ping,
     )
     limits = await limits_of_member(interaction, settings)
     job = await bot.runtime.service.submit(request, announce=True, limits=limits)

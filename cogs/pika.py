@@ -1,4 +1,5 @@
-"""The /pika commands, and the persistent buttons under jobs (their callbacks are in cogs/_buttons.py)."""
+"""The /pika commands, Apps → Animate with Pika, and the persistent buttons under jobs (their callbacks
+are in cogs/_buttons.py; Remix's form and the context menu in cogs/_remix.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from bot.config import FalEndpoint
 from bot.discord.render import status_embed
 from bot.domain.jobs import JobKind, JobState
 from bot.domain.limits import MemberLimits
+from bot.domain.member_defaults import MemberDefaults
 from bot.domain.params import VideoParams
 from bot.domain.prompt import MAX_MESSAGE_LENGTH, MAX_PROMPT_LENGTH, PikaOptions
 from cogs._buttons import BUTTONS
+from cogs._defaults import ASPECTS, defaults_command
 from cogs._guards import is_moderator, limits_of_member, settings_for
 from cogs._launch import launch
 from cogs._member import cancel_job, show_jobs, show_quota
@@ -35,6 +38,7 @@ from cogs._options import (
     transitions_of,
     typed_options,
 )
+from cogs._remix import ANIMATE_MENU_NAME, animate_menu, answer_form
 
 if TYPE_CHECKING:
     from bot.discord.app import PikaBot
@@ -55,6 +59,12 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
         text, image = FalEndpoint.TEXT_TO_VIDEO, FalEndpoint.IMAGE_TO_VIDEO
         set_choices(self.create, "model", catalogue.names_serving(text, image), catalogue.default)
         set_choices(self.animate, "model", catalogue.names_serving(image), catalogue.default)
+        set_choices(self.defaults, "model", catalogue.names_serving(text, image), catalogue.default)
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: Interaction) -> None:
+        """Remix forms: answered by custom id, so one opened before a restart still works after it."""
+        await answer_form(interaction)
 
     @app_commands.command(
         name="create", description="Make a video from a text prompt (and an optional image)"
@@ -371,6 +381,32 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
         """/pika cancel"""
         await cancel_job(interaction, job, await is_moderator(interaction))
 
+    @app_commands.command(name="defaults", description="Your own defaults for the options you leave out")
+    @app_commands.describe(
+        aspect_ratio="Your shape of video",
+        resolution="fal.ai only: your resolution",
+        model="fal.ai only: your Pika model",
+        negative="Things you never want in your videos",
+        ping="Whether your finished videos mention (ping) you",
+        clear="True: forget all your defaults",
+    )
+    @app_commands.choices(
+        aspect_ratio=[app_commands.Choice(name=v, value=v) for v in ASPECTS], resolution=RESOLUTION_CHOICES
+    )
+    async def defaults(
+        self,
+        interaction: Interaction,
+        aspect_ratio: str | None = None,
+        resolution: str | None = None,
+        model: str | None = None,
+        negative: app_commands.Range[str, 1, 500] | None = None,
+        ping: bool | None = None,
+        clear: bool = False,
+    ) -> None:
+        """/pika defaults"""
+        given = MemberDefaults(aspect_ratio, resolution, model, negative)
+        await defaults_command(interaction, given, ping, clear=clear)
+
     @app_commands.command(name="quota", description="What you have left today, and when it resets")
     async def quota(self, interaction: Interaction) -> None:
         """/pika quota"""
@@ -387,9 +423,11 @@ async def member_limits_of(interaction: Interaction) -> MemberLimits | None:
 async def setup(bot: PikaBot) -> None:
     """Extension entry point: the command group and the persistent buttons."""
     await bot.add_cog(PikaCog(bot))
+    bot.tree.add_command(animate_menu())
     bot.add_dynamic_items(*BUTTONS)
 
 
 async def teardown(bot: PikaBot) -> None:
     """Extension exit point."""
+    bot.tree.remove_command(ANIMATE_MENU_NAME, type=discord.AppCommandType.message)
     bot.remove_dynamic_items(*BUTTONS)

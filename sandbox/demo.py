@@ -292,6 +292,41 @@ async def run_fal_demo(out: TextIO = sys.stdout, *, speed: float = 1.0) -> int:
     return await _narrated(stack, out, _fal_script)
 
 
+async def _fal_members(stack: LocalStack, n: Narrator) -> None:
+    """What members of no other bot have: their own defaults, Apps → Animate with Pika on a member's
+    picture, and Remix under a finished video."""
+    emu = stack.emulator.emu
+    alice, carol = 101, 103
+    channel = emu.config.text_channel_id
+    await n.command(carol, "defaults", {"resolution": "1080p", "negative": "blurry", "ping": False})
+    posted = emu.post_user_message(
+        carol, channel, "my cat on the sofa", attachments=[("cat.png", "image/png", tiny_png(16, 16))]
+    )
+    n.say(f'{n.name(carol)} posts "my cat on the sofa" 📎 cat.png, then Apps → Animate with Pika on it')
+    await n.private_reply(await emu.message_command(carol, posted.id, "Animate with Pika"), carol)
+    first = await emu.wait_for_message(
+        lambda m: bool(m.attachments) and any("pika:remix:" in c for c in m.custom_ids()), timeout=60
+    )
+    remix_id = next(c for c in first.custom_ids() if c.startswith("pika:remix:"))
+    n.say(f"{n.name(alice)} clicks [Remix] under her video")
+    click = await emu.click(alice, first.id, remix_id)
+    await emu.wait_for(lambda: click.modal is not None, 5, "the Remix form")
+    n.say(f"  (only {n.name(alice)} sees) a form: {_form_text(click)}")
+    prompt = "a red fox running through fresh snow at dusk"
+    n.say(f'{n.name(alice)} changes the prompt to "{prompt}" and submits')
+    await n.private_reply(await emu.submit_modal(alice, click, {"prompt": prompt}), alice)
+
+
+def _form_text(click: EmuInteraction) -> str:
+    """A modal's title and pre-filled fields, one line."""
+    modal = click.modal or {}
+    fields = []
+    for top in modal.get("components", []):
+        label, inner = top.get("label", ""), top.get("component") or top.get("components", [{}])[0]
+        fields.append(f'{label} "{inner.get("value") or ""}"')
+    return f"{modal.get('title', '')} — " + " · ".join(fields)
+
+
 async def _fal_script(stack: LocalStack, n: Narrator) -> int:
     emu = stack.emulator.emu
     alice, bob = 101, 102
@@ -319,6 +354,7 @@ async def _fal_script(stack: LocalStack, n: Narrator) -> int:
         image2=("hat.png", "image/png", tiny_png(12, 12)),
         image3=("beach.png", "image/png", tiny_png(10, 10)),
     )
+    await _fal_members(stack, n)
     store = stack.bot.runtime.store
     deadline = time.monotonic() + 60
     while not (await store.all_jobs() and all(j.terminal and j.notified for j in await store.all_jobs())):
@@ -333,17 +369,20 @@ async def _fal_script(stack: LocalStack, n: Narrator) -> int:
         cost = f"${job.cost_usd:.2f}" if job.cost_usd is not None else ""
         print(
             f"    job {job.id}  {job.kind.value:<7} {job.params.model or '':<8} {n.name(job.owner_id):<7} "
-            f"{job.state.value:<10} {cost}",
+            f"{job.state.value:<10} {cost}"
+            + (f"  remix of job {job.parent_id}" if job.parent_id else "")
+            + (f"  your defaults: {', '.join(sorted(job.defaulted))}" if job.defaulted else ""),
             file=n.out,
         )
     ok = (
-        len(jobs) == 3
+        len(jobs) == 5
         and all(job.state is JobState.DELIVERED for job in jobs)
         and not emu.violations
         and await store.integrity_ok()
     )
     n.say(
-        "demo finished: every fal.ai job delivered on its model, each priced; Discord's limits were kept"
+        "demo finished: every fal.ai job delivered on its model, each priced (a context-menu animate "
+        "and a Remix among them); Discord's limits were kept"
         if ok
         else f"unexpected outcome: {[(j.id, j.state.value) for j in jobs]}"
     )

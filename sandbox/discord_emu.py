@@ -453,6 +453,44 @@ def embed_errors(embeds: object) -> list[FieldError]:
     return problems
 
 
+def _walk_modal_inputs(modal: JsonObj) -> Iterator[tuple[JsonObj, JsonObj]]:
+    """(top-level component, text input) for each text input of a modal, in a row or a label."""
+    for top in modal.get("components") or []:
+        inner = top.get("components") or (
+            [top["component"]] if isinstance(top.get("component"), dict) else []
+        )
+        for comp in inner:
+            if comp.get("type") == 4:
+                yield top, comp
+
+
+def _filled(text_input: JsonObj, values: Mapping[str, str]) -> JsonObj:
+    """A text input as a submit carries it, checked as Discord's client checks it before sending."""
+    custom_id = str(text_input["custom_id"])
+    value = values.get(custom_id, text_input.get("value") or "")
+    if text_input.get("required", True) and not value:
+        raise ValueError(f"text input {custom_id!r} is required")
+    if value and len(value) < int(text_input.get("min_length") or 0):
+        raise ValueError(f"text input {custom_id!r} is shorter than min_length")
+    if len(value) > int(text_input.get("max_length") or 4000):
+        raise ValueError(f"text input {custom_id!r} is longer than max_length")
+    out: JsonObj = {"type": 4, "custom_id": custom_id, "value": value}
+    if text_input.get("id") is not None:
+        out["id"] = text_input["id"]
+    return out
+
+
+def _submitted_component(top: JsonObj, values: Mapping[str, str]) -> JsonObj | None:
+    """A modal's top-level component as the submit carries it: rows keep their text inputs, labels
+    their one component; text displays are not sent back."""
+    kind = top.get("type")
+    if kind == 1:
+        return {"type": 1, "components": [_filled(c, values) for c in top.get("components") or []]}
+    if kind == 18 and isinstance(top.get("component"), dict) and top["component"].get("type") == 4:
+        return {"type": 18, "component": _filled(top["component"], values)}
+    return None
+
+
 def _walk_components(
     components: object, path: tuple[str | int, ...]
 ) -> Iterator[tuple[tuple[str | int, ...], JsonObj]]:
@@ -1837,13 +1875,24 @@ class DiscordEmulator:
             )
         self._notify()
 
-    def post_user_message(self, user_id: int, channel_id: int, content: str) -> EmuMessage:
-        """Seed a message from a member (e.g. to start a thread from, or for history)."""
+    def post_user_message(
+        self,
+        user_id: int,
+        channel_id: int,
+        content: str,
+        attachments: Sequence[tuple[str, str, bytes]] = (),
+    ) -> EmuMessage:
+        """Seed a message from a member (e.g. to start a thread from, or for history); ``attachments``
+        are (filename, content type, bytes), stored on the emulated CDN."""
         channel = self.channels[channel_id]
         self._user_payload(user_id)  # KeyError for strangers
-        return self._new_message(
+        message = self._new_message(
             channel, {"content": content}, [], source=MessageSource.USER, author_id=user_id
         )
+        if attachments:
+            # Attached before anyone reads it: MESSAGE_CREATE above carried none, which bots ignore.
+            message.attachments = [self._store_attachment(*attachment) for attachment in attachments]
+        return message
 
     # ----- assertions helpers ------------------------------------------------------------------
 
@@ -2145,6 +2194,63 @@ class DiscordEmulator:
         data = P.component_data_payload(custom_id, int(component.get("type", 2)))
         return self._new_interaction(
             InteractionType.MESSAGE_COMPONENT, user_id, channel, data, message=message, custom_id=custom_id
+        )
+
+    async def message_command(self, user_id: int, message_id: int, name: str) -> EmuInteraction:
+        """Dispatch a MESSAGE context-menu command (Apps → ``name`` on a message): type 2 with
+        ``data.type`` 3, ``target_id`` and the message in ``resolved.messages``."""
+        message = self.messages.get(message_id)
+        if message is None or message.deleted or message.ephemeral:
+            raise ValueError(f"unknown message {message_id}")
+        self._user_payload(user_id)
+        channel = self._channel_or_404(message.channel_id)
+        cmd = next(
+            (
+                c
+                for scope in (channel.guild_id, None)
+                for c in self.commands.get(scope, [])
+                if c.get("type") == 3 and c.get("name") == name
+            ),
+            None,
+        )
+        if cmd is None:
+            known = sorted(
+                str(c.get("name")) for cmds in self.commands.values() for c in cmds if c.get("type") == 3
+            )
+            raise LookupError(f"{name!r} is not a registered message command (synced: {known})")
+        scope = int(cmd["guild_id"]) if cmd.get("guild_id") else None
+        data = P.message_command_data_payload(
+            int(cmd["id"]), name, self.message_payload(message), guild_id=scope
+        )
+        return self._new_interaction(
+            InteractionType.APPLICATION_COMMAND, user_id, channel, data, command=name
+        )
+
+    async def submit_modal(
+        self, user_id: int, opened_by: EmuInteraction, values: Mapping[str, str]
+    ) -> EmuInteraction:
+        """Submit the modal the bot answered ``opened_by`` with (type 5), its text inputs filled from
+        ``values`` by custom id (others keep the value the bot pre-filled). Discord's client enforces
+        required, min_length and max_length before sending, so breaking them raises here."""
+        modal = opened_by.modal
+        if modal is None:
+            raise ValueError(f"interaction {opened_by.id} was not answered with a modal")
+        if opened_by.user_id != user_id:
+            raise ValueError("only the member the modal was shown to can submit it")
+        unknown = set(values) - {c.get("custom_id") for _, c in _walk_modal_inputs(modal)}
+        if unknown:
+            raise ValueError(f"the modal has no text input {sorted(unknown)}")
+        components = [_submitted_component(top, values) for top in modal.get("components") or []]
+        channel = self._channel_or_404(opened_by.channel_id)
+        message = self.messages.get(opened_by.message_id) if opened_by.message_id else None
+        data = P.modal_submit_data_payload(str(modal["custom_id"]), [c for c in components if c])
+        return self._new_interaction(
+            InteractionType.MODAL_SUBMIT,
+            user_id,
+            channel,
+            data,
+            message=message,
+            custom_id=str(modal["custom_id"]),
         )
 
     def _interaction_for_token(self, app_raw: str, token: str, *, what: str) -> EmuInteraction:

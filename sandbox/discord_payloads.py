@@ -612,6 +612,27 @@ def chat_input_data_payload(
     return out
 
 
+def message_command_data_payload(
+    command_id: int, name: str, target: JsonObj, *, guild_id: int | None
+) -> JsonObj:
+    """``data`` of a MESSAGE context-menu command (type 3): the target and its resolved message."""
+    out: JsonObj = {
+        "id": str(command_id),
+        "name": name,
+        "type": 3,
+        "target_id": target["id"],
+        "resolved": {"messages": {target["id"]: target}},
+    }
+    if guild_id is not None:
+        out["guild_id"] = str(guild_id)
+    return out
+
+
+def modal_submit_data_payload(custom_id: str, components: Sequence[JsonObj]) -> JsonObj:
+    """``data`` of a MODAL_SUBMIT interaction: the modal's custom id and its fields' values."""
+    return {"custom_id": custom_id, "components": list(components)}
+
+
 def component_data_payload(custom_id: str, component_type: int = 2) -> JsonObj:
     """``data`` of a MESSAGE_COMPONENT interaction (button click)."""
     return {"custom_id": custom_id, "component_type": component_type}

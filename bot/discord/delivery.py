@@ -74,6 +74,12 @@ class Pacer:
             await asyncio.sleep(delay)
 
 
+def owner_mention(job: Job) -> discord.AllowedMentions:
+    """The result's and notice's mention of the member: a ping unless they turned it off (/pika defaults)."""
+    users = [discord.Object(job.owner_id)] if job.ping else []
+    return discord.AllowedMentions(users=users, roles=False, everyone=False)
+
+
 @dataclass
 class _StatusSlot:
     last_edit: float = 0.0
@@ -149,7 +155,7 @@ class DiscordDelivery:
         limit = job.origin.upload_limit if job.origin.upload_limit is not None else DEFAULT_UPLOAD_LIMIT
         embed = result_embed(job, video.seed)
         follow_ups = capabilities_of(job.provider).follow_ups
-        mention = discord.AllowedMentions(users=[discord.Object(job.owner_id)], roles=False, everyone=False)
+        mention = owner_mention(job)
         if video.size <= limit:
             data = await asyncio.to_thread(Path(video.path).read_bytes)
             content = f"<@{job.owner_id}> your video is ready ({size_text(video.size)})."
@@ -159,7 +165,9 @@ class DiscordDelivery:
                     content,
                     embed=embed,
                     file=discord.File(io.BytesIO(data), filename=_upload_name(video, job.id)),
-                    view=job_view(job.id, follow_ups=follow_ups, deletable=True),
+                    view=job_view(
+                        job.id, follow_ups=follow_ups, deletable=True, remixable=not job.kind.follow_up
+                    ),
                     allowed_mentions=mention,
                     nonce=nonce_for(job.id, "r"),
                 )
@@ -179,7 +187,13 @@ class DiscordDelivery:
                 return await channel.send(
                     content,
                     embed=embed,
-                    view=job_view(job.id, video.source_url, follow_ups, deletable=True),
+                    view=job_view(
+                        job.id,
+                        video.source_url,
+                        follow_ups,
+                        deletable=True,
+                        remixable=not job.kind.follow_up,
+                    ),
                     allowed_mentions=mention,
                     nonce=nonce_for(job.id, "r"),
                 )
@@ -213,7 +227,7 @@ class DiscordDelivery:
 
     async def deliver_notice(self, job: Job) -> DeliveryReceipt:
         """One message saying what happened and what to try, with Retry where it makes sense."""
-        mention = discord.AllowedMentions(users=[discord.Object(job.owner_id)], roles=False, everyone=False)
+        mention = owner_mention(job)
         view = job_view(job.id) if job.state in RETRYABLE_ENDINGS else discord.utils.MISSING
 
         async def post(channel: discord.PartialMessageable) -> discord.Message:

@@ -58,22 +58,39 @@ def thread_name(prompt: str, job_id: int) -> str:
 _OWN_FIELDS = frozenset({"model", "transitions"})
 
 
+# Pika's flags that a member's /pika defaults may fill, by the option they stand for.
+_DEFAULTED_FLAGS = {"-ar": "aspect_ratio", "-neg": "negative"}
+YOUR_DEFAULT = "(your default)"
+
+
 def parameters_text(job: Job) -> str:
-    """The job's Pika parameters as the member typed them, e.g. `-gs 12 -motion 2` or `fps 24 · pan right`."""
-    flags = " ".join(f"{flag} {value}" for flag, value in job.options.flags())
-    typed = " · ".join(
-        f"{name.replace('_', ' ')} {value}"
-        for name, value in job.params.to_json().items()
-        if name not in _OWN_FIELDS
-    )
-    flags = " ".join(part for part in (flags, typed) if part)
+    """The job's Pika parameters as the member typed them, e.g. `-gs 12 -motion 2` or `fps 24 · pan right`;
+    those filled from the member's /pika defaults follow, each marked "(your default)"."""
+    mine: list[str] = []
+    flag_parts: list[str] = []
+    for flag, value in job.options.flags():
+        if _DEFAULTED_FLAGS.get(flag) in job.defaulted:
+            mine.append(f"{_DEFAULTED_FLAGS[flag].replace('_', ' ')} {value} {YOUR_DEFAULT}")
+        else:
+            flag_parts.append(f"{flag} {value}")
+    typed_parts: list[str] = []
+    for name, typed_value in job.params.to_json().items():
+        if name in _OWN_FIELDS:
+            continue
+        shown = f"{name.replace('_', ' ')} {typed_value}"
+        if name in job.defaulted:
+            mine.append(f"{shown} {YOUR_DEFAULT}")
+        else:
+            typed_parts.append(shown)
+    flags = " ".join(part for part in (" ".join(flag_parts), " · ".join(typed_parts)) if part)
     extras = []
     if job.message_text:
         extras.append(f'message "{job.message_text}"')
     if job.font:
         extras.append(f"font {job.font}")
     text = " ".join([flags, *extras]).strip()
-    return f"`{text}`" if text else "Pika's defaults"
+    typed = f"`{text}`" if text else ("" if mine else "Pika's defaults")
+    return " · ".join(part for part in (typed, *mine) if part)
 
 
 def state_text(job: Job, queue_position: int | None, eta: float | None = None) -> str:
@@ -110,7 +127,8 @@ def _add_job_fields(embed: discord.Embed, job: Job) -> None:
     """Who asked, the model it runs on (when the provider has models), the parameters and transitions."""
     embed.add_field(name="Requested by", value=f"<@{job.owner_id}>", inline=True)
     if job.params.model:
-        embed.add_field(name="Model", value=f"`{_clip(job.params.model, 100)}`", inline=True)
+        mark = f" {YOUR_DEFAULT}" if "model" in job.defaulted else ""
+        embed.add_field(name="Model", value=f"`{_clip(job.params.model, 100)}`{mark}", inline=True)
     embed.add_field(name="Parameters", value=_clip(parameters_text(job), 1024), inline=True)
     transitions = transitions_text(job)
     if transitions:
@@ -125,13 +143,15 @@ def progress_bar(percent: int) -> str:
 
 
 def footer_text(job: Job) -> str:
-    """`job 12 · useapi.net`, `job 12 · retry of job 9 · useapi.net`, `job 12 · extends job 9 · API Glue`."""
+    """`job 12 · useapi.net`, `job 12 · retry of job 9 · useapi.net`, `job 12 · extends job 9 · API Glue`,
+    `job 12 · remix of job 9 · fal.ai`."""
     provider = DISPLAY_NAMES.get(job.provider, job.provider)
     if job.cost_usd is not None:
         provider += f" · ${job.cost_usd:.2f}"
     if not job.parent_id:
         return f"job {job.id} · {provider}"
-    return f"job {job.id} · {_PARENT_WORDS.get(job.kind, 'retry of job')} {job.parent_id} · {provider}"
+    words = "remix of job" if job.remix else _PARENT_WORDS.get(job.kind, "retry of job")
+    return f"job {job.id} · {words} {job.parent_id} · {provider}"
 
 
 def _clip(text: str, limit: int) -> str:

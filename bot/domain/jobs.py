@@ -146,6 +146,9 @@ class JobRequest:
     provider: str = "useapi"
     params: VideoParams = field(default_factory=VideoParams)  # typed options (API Glue, fal.ai)
     cost_usd: float | None = None  # the upstream's price for this request, when it publishes one
+    defaulted: frozenset[str] = frozenset()  # option names taken from the member's /pika defaults
+    ping: bool = True  # whether the result and notice mention the member (their /pika defaults)
+    remix: bool = False  # a member's changed copy of its parent (Remix), not a retry
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,9 @@ class Job:
     cost_usd: float | None = None
     placed: bool = True  # its status message and thread exist (or were given up on); results wait for it
     callback_hint: str | None = None  # an upstream id a callback named while it was being submitted
+    defaulted: frozenset[str] = frozenset()  # option names taken from the member's /pika defaults
+    ping: bool = True  # whether the result and notice mention the member
+    remix: bool = False  # made by Remix from its parent
 
     @property
     def terminal(self) -> bool:

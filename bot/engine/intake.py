@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Hashable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TypeVar
 
@@ -17,7 +17,8 @@ from bot.domain.budget import BudgetExceeded
 from bot.domain.jobs import Job, JobKind, JobRequest, JobState
 from bot.domain.limits import MemberLimits, day_start
 from bot.domain.limits import check as check_limits
-from bot.domain.prompt import PromptError
+from bot.domain.params import VideoParams
+from bot.domain.prompt import PikaOptions, PromptError
 from bot.engine.budget import BudgetGuard
 from bot.engine.context import EngineContext, log
 from bot.engine.crashpoints import crashpoint
@@ -39,6 +40,17 @@ class CancelOutcome(StrEnum):
 
 class JobNotFound(LookupError):
     """No job has that id."""
+
+
+@dataclass(frozen=True)
+class Remix:
+    """What a Remix changes in a job's request: who asks, the new prompt and its options."""
+
+    requester_id: int
+    prompt: str
+    options: PikaOptions
+    params: VideoParams
+    ping: bool = True  # the requester's own choice (/pika defaults)
 
 
 class NotRetryable(Exception):
@@ -166,6 +178,7 @@ class Intake:
             inputs=inputs,
             provider=parent.provider,
             params=parent.params,
+            ping=parent.ping or requester_id != parent.owner_id,
         )
         if not use_button:
             try:
@@ -178,6 +191,40 @@ class Intake:
                 job.id, JobState.QUEUED, ctx.clock(), JobUpdate(account=parent.account)
             )
             job = updated or job
+        ctx.wake.set()
+        return job
+
+    async def remix(self, job_id: int, change: Remix, *, announce: bool, limits: MemberLimits | None) -> Job:
+        """A new job like `job_id` (same kind, images, thread and other options) with the member's new
+        prompt and options, linked to it as its parent (see JobService.remix)."""
+        ctx = self._ctx
+        parent = await ctx.store.get(job_id)
+        if parent is None:
+            raise JobNotFound(job_id)
+        if parent.kind.follow_up:
+            raise NotRetryable(f"job {job_id} was made from another video; remix that one instead")
+        kind = await self._root_kind(parent)
+        inputs = await ctx.store.inputs(job_id)
+        if not inputs and kind in (JobKind.ANIMATE, JobKind.ENCRYPT_IMAGE, JobKind.SCENES, JobKind.FRAMES):
+            raise NotRetryable(f"job {job_id}'s images are no longer stored; start a new job")
+        request = JobRequest(
+            kind=kind,
+            owner_id=change.requester_id,
+            origin=parent.origin,
+            prompt=change.prompt,
+            options=change.options,
+            message_text=parent.message_text,
+            font=parent.font,
+            inputs=inputs,
+            provider=parent.provider,
+            params=change.params,
+            ping=change.ping,
+            remix=True,
+        )
+        provider = ctx.provider(parent.provider)
+        check_declared(provider, request)
+        provider.check(request)
+        job = await self._admit(request, limits=limits, announce=announce, parent_id=parent.id)
         ctx.wake.set()
         return job
 
@@ -201,6 +248,7 @@ class Intake:
             options=parent.options,
             provider=parent.provider,
             params=parent.params,
+            ping=parent.ping or requester_id != parent.owner_id,
         )
         job = await self._admit(request, limits=limits, announce=announce, parent_id=parent.id)
         self._ctx.wake.set()

@@ -20,7 +20,7 @@ from bot.engine.context import EngineContext, EngineSettings, callback_token_has
 from bot.engine.delivery import Delivery
 from bot.engine.downloads import VideoDownloader
 from bot.engine.finishing import Finishing
-from bot.engine.intake import CancelOutcome, Intake, JobNotFound, NotRetryable, check_declared
+from bot.engine.intake import CancelOutcome, Intake, JobNotFound, NotRetryable, Remix, check_declared
 from bot.engine.loop import EngineLoop, RecoveryReport
 from bot.engine.lost_callbacks import ExecutingSweep
 from bot.engine.presentation import Presentation, QueuePlace
@@ -40,6 +40,7 @@ __all__ = [
     "NotRetryable",
     "ProviderInfo",
     "RecoveryReport",
+    "Remix",
     "callback_token_hash",
     "check_declared",
     "reply_ref",
@@ -165,6 +166,13 @@ class JobService:
         or moderated job) is sent again as a fresh job with the same prompt and images.
         """
         return await self._intake.retry(job_id, requester_id, announce=announce, limits=limits)
+
+    async def remix(
+        self, job_id: int, change: Remix, *, announce: bool = False, limits: MemberLimits | None = None
+    ) -> Job:
+        """A new job from job `job_id`'s request (kind, images, thread) with a new prompt and options,
+        linked to it as its parent. Raises PromptError, NotRetryable or LimitExceeded."""
+        return await self._intake.remix(job_id, change, announce=announce, limits=limits)
 
     async def follow_up(
         self,

@@ -153,4 +153,7 @@ def row_to_job(row: Row) -> Job:
         callback_hint=row["callback_hint"],
         cost_usd=row["cost_usd"],
         placed=bool(row["placed"]),
+        defaulted=frozenset(name for name in str(row["defaulted"]).split(",") if name),
+        ping=bool(row["ping"]),
+        remix=bool(row["remix"]),
     )

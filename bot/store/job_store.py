@@ -67,8 +67,8 @@ class JobStore(LimitQueries):
                 """INSERT INTO jobs (provider, kind, state, owner_id, guild_id, channel_id, thread_id,
                                      interaction_id, upload_limit, prompt, options_json, params_json,
                                      message_text, font, parent_id, next_attempt_at, created_at, updated_at,
-                                     cost_usd, placed)
-                   VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                     cost_usd, placed, defaulted, ping, remix)
+                   VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    RETURNING *""",
                 (
                     request.provider,
@@ -90,6 +90,9 @@ class JobStore(LimitQueries):
                     now,
                     request.cost_usd,
                     int(placed),
+                    ",".join(sorted(request.defaulted)),
+                    int(request.ping),
+                    int(request.remix),
                 ),
             )
             assert row is not None

@@ -94,6 +94,7 @@ async def test_generate_shows_progress_then_video_with_three_buttons(glue_stack:
     assert video.attachments[0].data[4:8] == b"ftyp"
     assert video.custom_ids() == [
         f"pika:retry:{job.id}",
+        f"pika:remix:{job.id}",
         f"pika:extend:{job.id}",
         f"pika:upscale:{job.id}",
         f"pika:delete:{job.id}",

@@ -94,7 +94,7 @@ async def test_create_posts_video_in_a_new_thread_with_retry(stack: LocalStack) 
         int(u) for u in video.allowed_mentions.get("users", [])
     ] == [101]
     (job,) = await jobs(stack)
-    assert video.custom_ids() == [f"pika:retry:{job.id}", f"pika:delete:{job.id}"]
+    assert video.custom_ids() == [f"pika:retry:{job.id}", f"pika:remix:{job.id}", f"pika:delete:{job.id}"]
     assert video.nonce == f"pkr{job.id}"
     fields = {f["name"]: f["value"] for f in video.embeds[0]["fields"]}
     assert fields["Parameters"] == "`-ar 16:9 -motion 2`" and "Seed" in fields and "Time taken" in fields
@@ -184,7 +184,11 @@ async def test_retry_by_owner_and_by_stranger(stack: LocalStack) -> None:
     )
     all_jobs = await jobs(stack)
     assert len(all_jobs) == 2 and all_jobs[1].parent_id == job.id
-    assert second.custom_ids() == [f"pika:retry:{all_jobs[1].id}", f"pika:delete:{all_jobs[1].id}"]
+    assert second.custom_ids() == [
+        f"pika:retry:{all_jobs[1].id}",
+        f"pika:remix:{all_jobs[1].id}",
+        f"pika:delete:{all_jobs[1].id}",
+    ]
     button = [r for r in stack.simulator.sim.requests if r.path == "/v1/pika/button"]
     assert len(button) == 1 and button[0].fields["jobid"] == all_jobs[0].upstream_id
     assert emu.threads(channel_id) == [thread]  # no new thread: the retry lives in the same one

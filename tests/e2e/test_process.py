@@ -194,7 +194,7 @@ async def test_sync_to_a_guild_and_version_gated_sync_at_start(tmp_path: Path) -
         assert len(global_puts) == 1  # unchanged tree: no second sync
         assert await sync_commands(stack.settings, emu.config.guild_id) == 0
         guild_cmds = emu.commands.get(emu.config.guild_id, [])
-        assert sorted(c["name"] for c in guild_cmds) == ["pika", "pika-admin"]
+        assert sorted(c["name"] for c in guild_cmds) == ["Animate with Pika", "pika", "pika-admin"]
         pika = next(c for c in guild_cmds if c["name"] == "pika")
         subcommands = {o["name"] for o in pika["options"]}
         assert {"create", "animate", "encrypt_text", "encrypt_image", "job", "generate"} <= subcommands

@@ -13,7 +13,7 @@ async def test_demo_runs_to_the_expected_outcomes() -> None:
     assert await run_demo(out, speed=0.2) == 0
     text = out.getvalue()
     assert text.count("📎 ") == 4 and text.count("MP4)") == 4
-    assert "job 5 · API Glue" in text and "[Retry] [Extend +4s] [Upscale]" in text
+    assert "job 5 · API Glue" in text and "[Retry] [Remix] [Extend +4s] [Upscale]" in text
     assert "unknown parameter -size" in text
     assert "refused by Pika's moderation" in text
     assert "Only @alice (or a moderator) can retry" in text
@@ -37,7 +37,9 @@ async def test_fal_demo_runs_create_and_scenes_on_fal() -> None:
     assert await run_fal_demo(out, speed=0.2) == 0
     text = out.getvalue()
     assert "fal.ai does not take the `motion` option" in text
-    assert text.count("📎 ") == 3 and "· fal.ai · $0.20" in text
+    assert text.count("📎 ") == 5 + 1 and "· fal.ai · $0.20" in text  # five videos and carol's cat.png
+    assert "Apps → Animate with Pika" in text and "clicks [Remix]" in text and "[Remix]" in text
+    assert "remix of job 1" in text and "your defaults: negative, resolution" in text
     assert 'model:"v2-turbo"' in text and "[Pika · create · v2-turbo: " in text  # a non-default model
     assert "[Pika · create · v2.2] job 1" in text
     assert "sim-key-secret" not in text
