@@ -12,29 +12,14 @@ import asyncio
 from pathlib import Path
 
 from benchmarks.figures import Row
-from sandbox.discord_emu import EmuConfig, EmuGuild
 from sandbox.postgres import PostgresCluster, PostgresNotInstalled, start_cluster
-from sandbox.useapi_sim import DEFAULT_DISCORD, SimAccount, SimConfig
-from tests.helpers.cluster import Cluster
+from tests.helpers.cluster import ACCOUNTS, CHANNELS, Cluster, accounts_sim, cluster_emulator
 
 JOBS = 120
-ACCOUNTS = tuple(f"11835082998958204{n:02d}" for n in range(3))
+MEMBERS = 40
 SLOTS = 4
 JOB_SECONDS = 3.0
-GUILD = EmuConfig.guild_id
-EXTRA = tuple(EmuGuild(GUILD + (n << 22), f"Guild {n}", 900000000000000210 + n) for n in (1, 2))
-CHANNELS = (EmuConfig.text_channel_id, *(g.text_channel_id for g in EXTRA))
-MEMBERS = {101 + n: f"member{n}" for n in range(40)}
 IDEAL_PER_MINUTE = len(ACCOUNTS) * SLOTS / JOB_SECONDS * 60
-
-
-def _sim() -> SimConfig:
-    return SimConfig(
-        job_started_delay=0.05,
-        job_progress_delay=1.0,
-        job_complete_delay=JOB_SECONDS - 0.05,
-        accounts={a: SimAccount(discord=DEFAULT_DISCORD, max_jobs=SLOTS) for a in ACCOUNTS},
-    )
 
 
 async def jobs_per_minute(tmp: Path, postgres: PostgresCluster, processes: int) -> float:
@@ -45,15 +30,15 @@ async def jobs_per_minute(tmp: Path, postgres: PostgresCluster, processes: int) 
         url,
         nodes=processes,
         accounts=tuple((a, SLOTS) for a in ACCOUNTS),
-        sim_config=_sim(),
-        emu_config=EmuConfig(members=MEMBERS, extra_guilds=EXTRA),
+        sim_config=accounts_sim(SLOTS, JOB_SECONDS),
+        emu_config=cluster_emulator(MEMBERS),
     )
     try:
         for node in cluster.nodes:
             await cluster.launch(node)
         emu = cluster.emulator.emu
         for n in range(JOBS):
-            await emu.slash(101 + n % len(MEMBERS), CHANNELS[n % len(CHANNELS)], "pika", "create",
+            await emu.slash(101 + n % MEMBERS, CHANNELS[n % len(CHANNELS)], "pika", "create",
                             {"prompt": f"scene {n}"})  # fmt: skip
         await cluster.settle(JOBS, timeout=JOBS * JOB_SECONDS)
         first, last = await cluster.span()

@@ -12,33 +12,19 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from sandbox.discord_emu import EmuConfig, EmuGuild, shard_of
-from sandbox.useapi_sim import DEFAULT_DISCORD, SimAccount, SimConfig
-from tests.helpers.cluster import Cluster
+from sandbox.discord_emu import EmuConfig, shard_of
+from tests.helpers.cluster import ACCOUNTS, CHANNELS, EXTRA_GUILDS, Cluster, accounts_sim, cluster_emulator
 from tests.helpers.invariants import assert_invariants
 
 SHARDS = 3
 JOBS = 150
-ACCOUNTS = tuple(f"11835082998958204{n:02d}" for n in range(3))
+MEMBERS = 30
 SLOTS = 10
+# A job runs upstream longer than a lease, as Pika's do (30 s and more against the default 30 s
+# lease): a job whose process died is then still running upstream when another process takes it
+# over, and useapi.net's replyRef search finds it.
 LEASE = 3.0
-GUILD = EmuConfig.guild_id
-# The first guild's shard, then one guild on each other shard.
-EXTRA = tuple(EmuGuild(GUILD + (n << 22), f"Guild {n}", 900000000000000210 + n) for n in (1, 2))
-CHANNELS = (EmuConfig.text_channel_id, *(g.text_channel_id for g in EXTRA))
-MEMBERS = {101 + n: f"member{n}" for n in range(30)}
-
-
-def burst_sim() -> SimConfig:
-    """Three accounts of SLOTS each. A job runs upstream longer than a lease, as Pika's do (30 s and
-    more against the default 30 s lease): a job whose process died is then still running upstream
-    when another process takes it over, and useapi.net's replyRef search finds it."""
-    return SimConfig(
-        job_started_delay=0.05,
-        job_progress_delay=1.0,
-        job_complete_delay=LEASE + 1.0,
-        accounts={a: SimAccount(discord=DEFAULT_DISCORD, max_jobs=SLOTS) for a in ACCOUNTS},
-    )
+JOB_SECONDS = LEASE + 1.0
 
 
 def accepted_submits(cluster: Cluster) -> dict[str, int]:
@@ -70,14 +56,18 @@ async def peak_executing(cluster: Cluster) -> AsyncIterator[dict[str, int]]:
 
 
 async def test_three_processes_survive_a_kill_and_a_stop_mid_burst(tmp_path: Path, postgres_url: str) -> None:
-    assert sorted(shard_of(g, SHARDS) for g in (GUILD, *(e.guild_id for e in EXTRA))) == [0, 1, 2]
+    assert sorted(shard_of(g, SHARDS) for g in (EmuConfig.guild_id, *(e.guild_id for e in EXTRA_GUILDS))) == [
+        0,
+        1,
+        2,
+    ]
     cluster = await Cluster.start(
         tmp_path,
         postgres_url,
         nodes=SHARDS,
         accounts=tuple((a, SLOTS) for a in ACCOUNTS),
-        sim_config=burst_sim(),
-        emu_config=EmuConfig(members=MEMBERS, extra_guilds=EXTRA),
+        sim_config=accounts_sim(SLOTS, JOB_SECONDS),
+        emu_config=cluster_emulator(MEMBERS),
         lease=LEASE,
     )
     emu = cluster.emulator.emu
@@ -87,7 +77,7 @@ async def test_three_processes_survive_a_kill_and_a_stop_mid_burst(tmp_path: Pat
         async with peak_executing(cluster) as peak:
             interactions = []
             for n in range(JOBS):
-                member = 101 + n % len(MEMBERS)
+                member = 101 + n % MEMBERS
                 channel = CHANNELS[n % len(CHANNELS)]
                 interactions.append(
                     await emu.slash(member, channel, "pika", "create", {"prompt": f"scene {n}"})

@@ -7,8 +7,8 @@ import asyncio
 import time
 from pathlib import Path
 
-from bot.domain.jobs import JobState
-from bot.providers.base import SubmitRequest
+from bot.domain.jobs import Job, JobState
+from bot.providers.base import Account, SubmitRequest, UpstreamJob
 from bot.store.leases import LeaseOwner
 from sandbox.useapi_sim import SimConfig, start_simulator
 from tests.engine.test_service import make_request, max_executing, submits_by_ref
@@ -31,6 +31,13 @@ async def _pair(tmp_path: Path, **kwargs: object) -> tuple[Engine, Engine]:
             )
         )
     return engines[0], engines[1]
+
+
+async def submit_as(process: Engine, job: Job, account: Account) -> UpstreamJob:
+    """Send `job` upstream the way `process` would have before it died (no callback URL)."""
+    request = SubmitRequest(job_id=job.id, kind=job.kind, prompt=job.prompt, options=job.options,
+                            account=account, reply_ref=str(job.id), reply_url=None)  # fmt: skip
+    return await process.provider.submit(request)
 
 
 async def _stop(*engines: Engine) -> None:
@@ -69,17 +76,7 @@ async def test_a_dead_processs_submit_is_reconciled_after_its_lease_not_resent(t
         assert await b.store.leases.claim(job.id, "1183508299895820390", 3, now, now + 3.0) is not None
         account = next(iter(a.service.scheduler.accounts.values()))
         a.sim.sim.faults.hold_jobs = True  # useapi.net finds a job by replyRef only while it runs
-        await b.provider.submit(
-            SubmitRequest(
-                job_id=job.id,
-                kind=job.kind,
-                prompt=job.prompt,
-                options=job.options,
-                account=account,
-                reply_ref=str(job.id),
-                reply_url=None,
-            )
-        )
+        await submit_as(b, job, account)
         await asyncio.sleep(2.0)
         held = await a.store.get(job.id)
         assert held is not None and held.state is JobState.SUBMITTING  # still b's
@@ -106,17 +103,7 @@ async def test_a_callback_for_a_dead_processs_submit_is_kept_until_the_job_is_fr
         now = time.time()
         assert await b.store.leases.claim(job.id, "1183508299895820390", 3, now, now + 3.0) is not None
         account = next(iter(a.service.scheduler.accounts.values()))
-        sent = await b.provider.submit(
-            SubmitRequest(
-                job_id=job.id,
-                kind=job.kind,
-                prompt=job.prompt,
-                options=job.options,
-                account=account,
-                reply_ref=str(job.id),
-                reply_url=None,
-            )
-        )
+        sent = await submit_as(b, job, account)
         await asyncio.sleep(1.0)  # upstream has finished it by now
         assert sent.upstream_id not in a.sim.sim.executing_jobids("1183508299895820390")
         await a.service.handle_callback(job.id, sent.upstream_id)

@@ -13,10 +13,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sandbox.balancer import RunningBalancer, start_balancer
-from sandbox.discord_emu import EmuConfig, RunningEmulator, start_emulator
+from sandbox.discord_emu import EmuConfig, EmuGuild, RunningEmulator, start_emulator
 from sandbox.stack import free_port
-from sandbox.useapi_sim import RunningSimulator, SimConfig, start_simulator
+from sandbox.useapi_sim import DEFAULT_DISCORD, RunningSimulator, SimAccount, SimConfig, start_simulator
 from tests.helpers.invariants import StoreSnapshot, snapshot_postgres
+
+#: Three upstream accounts, and three guilds whose ids fall on shards 0, 1 and 2 of three.
+ACCOUNTS = tuple(f"11835082998958204{n:02d}" for n in range(3))
+EXTRA_GUILDS = tuple(
+    EmuGuild(EmuConfig.guild_id + (n << 22), f"Guild {n}", 900000000000000210 + n) for n in (1, 2)
+)
+CHANNELS = (EmuConfig.text_channel_id, *(g.text_channel_id for g in EXTRA_GUILDS))
+
+
+def accounts_sim(slots: int, job_seconds: float) -> SimConfig:
+    """The simulator with ACCOUNTS of `slots` each, a job taking `job_seconds` upstream."""
+    return SimConfig(
+        job_started_delay=0.05,
+        job_progress_delay=min(1.0, job_seconds / 3),
+        job_complete_delay=job_seconds - 0.05,
+        accounts={a: SimAccount(discord=DEFAULT_DISCORD, max_jobs=slots) for a in ACCOUNTS},
+    )
+
+
+def cluster_emulator(members: int) -> EmuConfig:
+    """The emulator with the three guilds and `members` members (ids 101…)."""
+    return EmuConfig(members={101 + n: f"member{n}" for n in range(members)}, extra_guilds=EXTRA_GUILDS)
+
 
 TERMINAL = frozenset({"delivered", "failed", "moderated", "cancelled", "expired"})
 _UNSETTLED = "state NOT IN ('delivered', 'failed', 'moderated', 'cancelled', 'expired') OR notified = 0"
