@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from bot.domain.budget import BudgetExceeded
-from bot.domain.jobs import Job, JobKind, JobRequest, JobState
+from bot.domain.jobs import InputFile, Job, JobKind, JobRequest, JobState
 from bot.domain.limits import MemberLimits, day_start
 from bot.domain.limits import check as check_limits
 from bot.domain.params import VideoParams
@@ -27,6 +27,9 @@ from bot.providers.base import ErrorKind, Provider, UpstreamError
 from bot.store import JobUpdate
 
 _Key = TypeVar("_Key", bound=Hashable)
+
+# Kinds that cannot run without the member's images: a copy of one whose images are gone is refused.
+_NEEDS_IMAGES = frozenset({JobKind.ANIMATE, JobKind.ENCRYPT_IMAGE, JobKind.SCENES, JobKind.FRAMES})
 
 
 class CancelOutcome(StrEnum):
@@ -161,10 +164,8 @@ class Intake:
             and parent.state in (JobState.COMPLETED, JobState.DELIVERED)
             and ctx.provider(parent.provider).retries_upstream
         )
-        inputs = () if use_button else await ctx.store.inputs(job_id)
-        if not use_button and not inputs and parent.kind in (JobKind.ANIMATE, JobKind.ENCRYPT_IMAGE):
-            raise NotRetryable(f"job {job_id}'s images are no longer stored; start a new job")
         kind = JobKind.RETRY if use_button else await self._root_kind(parent)
+        inputs = () if use_button else await self._copied_inputs(job_id, kind)
         # A follow-up (extend, upscale) is retried from the same source video, so it keeps that parent.
         parent_id = parent.parent_id if kind.follow_up else parent.id
         request = JobRequest(
@@ -204,9 +205,7 @@ class Intake:
         if parent.kind.follow_up:
             raise NotRetryable(f"job {job_id} was made from another video; remix that one instead")
         kind = await self._root_kind(parent)
-        inputs = await ctx.store.inputs(job_id)
-        if not inputs and kind in (JobKind.ANIMATE, JobKind.ENCRYPT_IMAGE, JobKind.SCENES, JobKind.FRAMES):
-            raise NotRetryable(f"job {job_id}'s images are no longer stored; start a new job")
+        inputs = await self._copied_inputs(job_id, kind)
         request = JobRequest(
             kind=kind,
             owner_id=change.requester_id,
@@ -253,6 +252,14 @@ class Intake:
         job = await self._admit(request, limits=limits, announce=announce, parent_id=parent.id)
         self._ctx.wake.set()
         return job
+
+    async def _copied_inputs(self, job_id: int, kind: JobKind) -> tuple[InputFile, ...]:
+        """The images a copy of job `job_id` (a Retry sent again, a Remix) starts from; NotRetryable
+        when a kind that needs images has lost them."""
+        inputs = await self._ctx.store.inputs(job_id)
+        if not inputs and kind in _NEEDS_IMAGES:
+            raise NotRetryable(f"job {job_id}'s images are no longer stored; start a new job")
+        return inputs
 
     async def _root_kind(self, job: Job) -> JobKind:
         current = job

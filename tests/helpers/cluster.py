@@ -16,7 +16,7 @@ from sandbox.balancer import RunningBalancer, start_balancer
 from sandbox.discord_emu import EmuConfig, EmuGuild, RunningEmulator, start_emulator
 from sandbox.stack import free_port
 from sandbox.useapi_sim import DEFAULT_DISCORD, RunningSimulator, SimAccount, SimConfig, start_simulator
-from tests.helpers.invariants import StoreSnapshot, snapshot_postgres
+from tests.helpers.invariants import StoreSnapshot, read_postgres, snapshot_postgres
 
 #: Three upstream accounts, and three guilds whose ids fall on shards 0, 1 and 2 of three.
 ACCOUNTS = tuple(f"11835082998958204{n:02d}" for n in range(3))
@@ -210,30 +210,20 @@ cooldown = 0
 
     async def span(self) -> tuple[float, float]:
         """When the first job was asked for and when the last one ended."""
-        import asyncpg  # only the PostgreSQL tests need it
-
-        conn = await asyncpg.connect(self.database_url)
-        try:
-            row = await conn.fetchrow("SELECT MIN(created_at), MAX(finished_at) FROM jobs")
-        finally:
-            await conn.close()
-        assert row is not None
-        return float(row[0]), float(row[1])
+        ((row,),) = await read_postgres(
+            self.database_url, "SELECT MIN(created_at) AS a, MAX(finished_at) AS b FROM jobs"
+        )
+        return float(row["a"]), float(row["b"])
 
     async def job_details(self, where: str) -> list[dict[str, object]]:
         """Rows of the jobs matching `where`, with what explains where each one is (for failures)."""
-        import asyncpg  # only the PostgreSQL tests need it
-
-        conn = await asyncpg.connect(self.database_url)
-        try:
-            rows = await conn.fetch(
-                "SELECT id, state, notified, placed, lease_owner, lease_until, place_owner, upstream_id, callback_hint, "
-                "attempts, next_attempt_at, next_poll_at, error_code, error_message, progress, "
-                f"extract(epoch from now()) AS now FROM jobs WHERE {where} ORDER BY id LIMIT 20"
-            )
-        finally:
-            await conn.close()
-        return [dict(row) for row in rows]
+        (rows,) = await read_postgres(
+            self.database_url,
+            "SELECT id, state, notified, placed, lease_owner, lease_until, place_owner, upstream_id, callback_hint, "
+            "attempts, next_attempt_at, next_poll_at, error_code, error_message, progress, "
+            f"extract(epoch from now()) AS now FROM jobs WHERE {where} ORDER BY id LIMIT 20",
+        )
+        return list(rows)
 
     async def close(self) -> None:
         """Kill what still runs and stop the stand-ins."""

@@ -66,17 +66,21 @@ def snapshot_sqlite(db_path: Path) -> StoreSnapshot:
         conn.close()
 
 
-async def snapshot_postgres(url: str) -> StoreSnapshot:
-    """Read a PostgreSQL store with asyncpg directly (PostgreSQL checks its own pages: "ok")."""
+async def read_postgres(url: str, *queries: str) -> list[list[dict[str, Any]]]:
+    """The rows of each query, read with asyncpg directly on one connection."""
     import asyncpg  # only the PostgreSQL tests need it
 
     conn = await asyncpg.connect(url)
     try:
-        jobs = [dict(row) for row in await conn.fetch(_JOBS)]
-        events = [dict(row) for row in await conn.fetch(_EVENTS)]
-        return StoreSnapshot("ok", jobs, events)
+        return [[dict(row) for row in await conn.fetch(query)] for query in queries]
     finally:
         await conn.close()
+
+
+async def snapshot_postgres(url: str) -> StoreSnapshot:
+    """Read a PostgreSQL store (PostgreSQL checks its own pages: its integrity counts as "ok")."""
+    jobs, events = await read_postgres(url, _JOBS, _EVENTS)
+    return StoreSnapshot("ok", jobs, events)
 
 
 def find_violations(
