@@ -75,7 +75,7 @@ def member_state(limits: MemberLimits, spend: Spend) -> BudgetState:
     return BudgetState(cents(limits.member_budget_usd), cents(spend.member_usd))
 
 
-@dataclass(frozen=True)
+@dataclass
 class BudgetExceeded(LimitExceeded):
     """A job would cost more than what is left of a daily budget; `guild_wide` for the guild's."""
 

@@ -31,7 +31,9 @@ class MemberUsage:
     last_request_at: float | None
 
 
-@dataclass(frozen=True)
+# Not frozen: Python sets an exception's __traceback__ as it passes through a context manager
+# (the store's admission transaction raises these).
+@dataclass
 class LimitExceeded(Exception):
     """A member asked for more than the guild allows; `message` says when they can try again."""
 

@@ -7,7 +7,6 @@ from bot.domain.budget import (
     BudgetState,
     Spend,
     cents,
-    check_budget,
     guild_state,
     money,
     thresholds_reached,
@@ -17,23 +16,19 @@ from bot.engine.context import EngineContext, log
 
 
 class BudgetGuard:
-    """Checks the budgets for Intake (under its locks) and sends the admins' alerts (after them).
+    """Tells Intake whether budgets apply to a job and sends the admins' alerts (after admission).
 
-    A refusal is raised as BudgetExceeded; Intake then calls `refused` once its locks are released."""
+    A refusal is raised as BudgetExceeded inside the admission; Intake then calls `refused`."""
 
     def __init__(self, ctx: EngineContext) -> None:
         self._ctx = ctx
 
-    async def check(
-        self, guild_id: int | None, owner_id: int, limits: MemberLimits, cost_usd: float | None, now: float
-    ) -> None:
-        """Raise BudgetExceeded when the job would go past the member's or the guild's budget."""
+    @staticmethod
+    def applies(guild_id: int | None, limits: MemberLimits, cost_usd: float | None) -> bool:
+        """Whether a job costing `cost_usd` in `guild_id` is checked against a budget at all."""
         if guild_id is None or not cents(cost_usd):
-            return
-        if not limits.guild_budget_usd and not limits.member_budget_usd:
-            return
-        spend = await self._ctx.store.spend(guild_id, owner_id, day_start(now))
-        check_budget(limits, spend, cost_usd, now)
+            return False
+        return bool(limits.guild_budget_usd or limits.member_budget_usd)
 
     async def refused(
         self, guild_id: int, owner_id: int, limits: MemberLimits, cost_usd: float | None

@@ -1,8 +1,8 @@
 """Intake: new jobs (submit, retry, follow-up) priced, limit-checked and stored; and cancelling.
 
 A job is durable from its INSERT on: from there the loop takes it. Limits and budgets are checked
-and the row inserted under one per-member and one per-guild lock, so two quick commands cannot both
-squeeze in (within this process: on a shared PostgreSQL two processes each hold their own locks).
+and the row inserted in one store transaction that takes turns per guild over every process
+(JobStore.admit), so two quick commands cannot both squeeze in, on one machine or on several.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TypeVar
 
-from bot.domain.budget import BudgetExceeded
+from bot.domain.budget import BudgetExceeded, check_budget
 from bot.domain.jobs import InputFile, Job, JobKind, JobRequest, JobState
 from bot.domain.limits import MemberLimits, day_start
 from bot.domain.limits import check as check_limits
@@ -24,7 +24,7 @@ from bot.engine.context import EngineContext, log
 from bot.engine.crashpoints import crashpoint
 from bot.engine.finishing import Finishing
 from bot.providers.base import ErrorKind, Provider, UpstreamError
-from bot.store import JobUpdate
+from bot.store import JobUpdate, Standing
 
 _Key = TypeVar("_Key", bound=Hashable)
 
@@ -89,7 +89,6 @@ class Intake:
     def __init__(self, ctx: EngineContext, finishing: Finishing) -> None:
         self._ctx = ctx
         self._finishing = finishing
-        self._member_locks: dict[int, asyncio.Lock] = {}
         self._guild_locks: dict[int | None, asyncio.Lock] = {}
         self._budget = BudgetGuard(ctx)
 
@@ -113,41 +112,45 @@ class Intake:
         parent_id: int | None = None,
     ) -> Job:
         """Price the request, check the member's limits and the budgets, and store it as queued."""
-        request = replace(request, cost_usd=self._ctx.provider(request.provider).price_usd(request))
+        ctx = self._ctx
+        request = replace(request, cost_usd=ctx.provider(request.provider).price_usd(request))
         guild_id, owner_id = request.origin.guild_id, request.owner_id
-        # Checked and inserted under one lock per member and one per guild, so two quick commands
-        # cannot both squeeze in under a limit or a budget (the guild's is shared by its members).
-        in_force = limits
+        now = ctx.clock()
+        in_force = await self._limits_in_force(guild_id, limits)
+
+        def check(standing: Standing) -> None:
+            check_limits(in_force, standing.usage, now)
+            if standing.spend is not None:
+                check_budget(in_force, standing.spend, request.cost_usd, now)
+
+        budgets = self._budget.applies(guild_id, in_force, request.cost_usd)
         try:
-            async with _lock(self._guild_locks, guild_id), _lock(self._member_locks, owner_id):
-                now, in_force = await self._check_limits(guild_id, owner_id, limits)
-                await self._budget.check(guild_id, owner_id, in_force, request.cost_usd, now)
-                job = await self._ctx.store.insert(request, now, parent_id=parent_id, placed=not announce)
+            # The store's admission takes turns per guild across processes; this lock queues the
+            # guild's commands here first, so waiting ones do not each hold a database connection.
+            async with _lock(self._guild_locks, guild_id):
+                job = await ctx.store.admit(
+                    request,
+                    now,
+                    check,
+                    since=day_start(now),
+                    budgets=budgets,
+                    parent_id=parent_id,
+                    placed=not announce,
+                )
         except BudgetExceeded as refusal:
-            # Alerts are sent after the locks: a Discord post must not hold up the guild's intake.
-            if refusal.guild_wide and guild_id is not None and in_force is not None:
+            # Alerts are sent after the admission: a Discord post must not hold up the guild's intake.
+            if refusal.guild_wide and guild_id is not None:
                 await self._budget.refused(guild_id, owner_id, in_force, request.cost_usd)
             raise
         await self._budget.admitted(guild_id, owner_id, in_force, now)
         return job
 
-    async def _check_limits(
-        self, guild_id: int | None, owner_id: int, limits: MemberLimits | None = None
-    ) -> tuple[float, MemberLimits]:
-        """Raise LimitExceeded if the member may not start another job now; return the time checked
-        and the limits in force.
-
-        `limits` are the member's own (e.g. a role's override); by default the guild's are used.
-        """
-        ctx = self._ctx
-        now = ctx.clock()
-        if limits is None:
-            limits = ctx.settings.limits
-            if guild_id is not None:
-                limits = await ctx.store.guild_limits(guild_id, limits)
-        usage = await ctx.store.member_usage(guild_id, owner_id, day_start(now))
-        check_limits(limits, usage, now)
-        return now, limits
+    async def _limits_in_force(self, guild_id: int | None, limits: MemberLimits | None) -> MemberLimits:
+        """`limits` when given (e.g. a role's override), else the guild's (or the configured default)."""
+        if limits is not None:
+            return limits
+        default = self._ctx.settings.limits
+        return default if guild_id is None else await self._ctx.store.guild_limits(guild_id, default)
 
     async def retry(
         self, job_id: int, requester_id: int, *, announce: bool, limits: MemberLimits | None

@@ -1,9 +1,8 @@
 """JobStore: every SQL statement pikabot runs against the jobs tables, one method per query (those
-for limits and budgets in bot.store.limit_queries)."""
+that store new jobs in bot.store.admission, those for limits and budgets in bot.store.limit_queries)."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 
@@ -12,11 +11,11 @@ from bot.domain.jobs import (
     IllegalTransition,
     InputFile,
     Job,
-    JobRequest,
     JobState,
     predecessors,
 )
 from bot.observability.logsetup import job_extra
+from bot.store.admission import Admissions
 from bot.store.backend import Database
 from bot.store.callback_tokens import CallbackTarget
 from bot.store.fair_queue import FAIR_ORDER, FAIR_QUEUE
@@ -31,9 +30,10 @@ log = logging.getLogger(__name__)
 _SPENDS_TOKEN = TERMINAL_STATES | {JobState.COMPLETED}
 
 
-class JobStore(LimitQueries):
+class JobStore(Admissions, LimitQueries):
     """The query object: all SQL for jobs lives here, written once for every backend (due-work
-    queries skip jobs others lease). The limits' and budgets' queries are LimitQueries'."""
+    queries skip jobs others lease). New jobs are stored by Admissions; the limits' and budgets'
+    queries are LimitQueries'."""
 
     def __init__(self, db: Database, owner: LeaseOwner | None = None) -> None:
         self.db = db
@@ -51,67 +51,6 @@ class JobStore(LimitQueries):
         """The token mirror's hook for committed jobs rows, on a backend that keeps one."""
         tokens = self.db.callback_tokens
         return tokens.observe if tokens is not None else None
-
-    async def insert(
-        self,
-        request: JobRequest,
-        now: float,
-        *,
-        parent_id: int | None = None,
-        placed: bool = True,
-    ) -> Job:
-        """Store a new queued job and its input files in one transaction; `placed=False` when its
-        status message and thread are still to be posted (its result then waits for them)."""
-        async with self.db.transaction() as session:
-            row = await session.fetch_one(
-                """INSERT INTO jobs (provider, kind, state, owner_id, guild_id, channel_id, thread_id,
-                                     interaction_id, upload_limit, prompt, options_json, params_json,
-                                     message_text, font, parent_id, next_attempt_at, created_at, updated_at,
-                                     cost_usd, placed, defaulted, ping, remix)
-                   VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                   RETURNING *""",
-                (
-                    request.provider,
-                    request.kind.value,
-                    request.owner_id,
-                    request.origin.guild_id,
-                    request.origin.channel_id,
-                    request.origin.thread_id,
-                    request.origin.interaction_id,
-                    request.origin.upload_limit,
-                    request.prompt,
-                    json.dumps(request.options.to_json(), sort_keys=True),
-                    json.dumps(request.params.to_json(), sort_keys=True),
-                    request.message_text,
-                    request.font,
-                    parent_id,
-                    now,
-                    now,
-                    now,
-                    request.cost_usd,
-                    int(placed),
-                    ",".join(sorted(request.defaulted)),
-                    int(request.ping),
-                    int(request.remix),
-                ),
-            )
-            assert row is not None
-            job = row_to_job(row)
-            for item in request.inputs:
-                await session.execute(
-                    "INSERT INTO job_inputs (job_id, field, filename, content_type, size, data, url) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        job.id,
-                        item.form_field,
-                        item.filename,
-                        item.content_type,
-                        item.size,
-                        item.data,
-                        item.url,
-                    ),
-                )
-        return job
 
     async def get(self, job_id: int) -> Job | None:
         """One job by id."""

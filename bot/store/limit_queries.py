@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from bot.domain.budget import Spend
 from bot.domain.limits import MemberLimits, MemberUsage
+from bot.store.admission import read_spend, read_usage
 from bot.store.backend import Database
-
-# A job costs money once upstream took it (upstream_id is set), or while it may still get there.
-# Refused requests are never stored; a job cancelled or failed before upstream took it costs nothing.
-_BILLABLE = (
-    "(state IN ('queued', 'submitting', 'running', 'completed', 'delivered') OR upstream_id IS NOT NULL)"
-)
 
 
 class LimitQueries:
@@ -20,29 +15,12 @@ class LimitQueries:
 
     async def member_usage(self, guild_id: int | None, owner_id: int, since: float) -> MemberUsage:
         """One member's unfinished jobs, jobs since `since`, and latest request, in one guild."""
-        row = await self.db.fetch_one(
-            f"""SELECT
-                   SUM(CASE WHEN state NOT IN ('delivered', 'failed', 'moderated', 'cancelled', 'expired')
-                       THEN 1 ELSE 0 END),
-                   SUM(CASE WHEN created_at >= ? THEN 1 ELSE 0 END),
-                   MAX(created_at)
-               FROM jobs WHERE guild_id {self.db.dialect.same} ? AND owner_id = ?""",
-            (since, guild_id, owner_id),
-        )
-        assert row is not None
-        return MemberUsage(in_flight=int(row[0] or 0), today=int(row[1] or 0), last_request_at=row[2])
+        return await read_usage(self.db, self.db.dialect, guild_id, owner_id, since)
 
     async def spend(self, guild_id: int | None, owner_id: int, since: float) -> Spend:
         """USD the guild, and the member in it, have spent on jobs created since `since` (billable
         jobs only: queued, under way, finished with a video, or taken by upstream in any state)."""
-        row = await self.db.fetch_one(
-            f"""SELECT COALESCE(SUM(cost_usd), 0),
-                       COALESCE(SUM(CASE WHEN owner_id = ? THEN cost_usd ELSE 0 END), 0)
-                FROM jobs WHERE guild_id {self.db.dialect.same} ? AND created_at >= ? AND {_BILLABLE}""",
-            (owner_id, guild_id, since),
-        )
-        assert row is not None
-        return Spend(guild_usd=float(row[0]), member_usd=float(row[1]))
+        return await read_spend(self.db, self.db.dialect, guild_id, owner_id, since)
 
     async def claim_budget_alert(self, guild_id: int, day_start: float, threshold: int, now: float) -> bool:
         """Record that a guild's `threshold` % budget alert goes out today; False if it already did
