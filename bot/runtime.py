@@ -91,7 +91,7 @@ class Runtime:
         serve_webhooks: bool = True,
     ) -> Runtime:
         """Assemble the engine; with start_loop, recover and run it; with serve_webhooks, take callbacks."""
-        db = await Database.open(settings.database.target)
+        db = await Database.open(settings.database.target, pool_size=settings.database.pool_size)
         log.info("database: %s", db.description)  # the password masked
         metrics = metrics or Metrics()
         # Every upstream call is counted by provider, operation and HTTP status for /metrics.

@@ -98,7 +98,7 @@ def test_problems_exit_2_and_list_each(tmp_path: Path, capsys: pytest.CaptureFix
     assert err.splitlines() == [
         "config: 2 problem(s):",
         "  useapi.accounts[0].max_jobs: must be between 1 and 10 (got 11)",
-        "  database.colour: unknown key (allowed: path, url)",
+        "  database.colour: unknown key (allowed: path, url, pool_size)",
     ]
 
 

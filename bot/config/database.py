@@ -101,7 +101,8 @@ def _database_url(value: object) -> DatabaseUrl | None:
 
 
 class DatabaseSettings(BaseModel):
-    """``[database]``: where jobs are kept: a SQLite file (``path``, the default) or ``url``."""
+    """``[database]``: where jobs are kept: a SQLite file (``path``, the default) or ``url``; and, on
+    PostgreSQL, how many connections each process keeps (``pool_size``)."""
 
     model_config = STRICT
 
@@ -110,6 +111,13 @@ class DatabaseSettings(BaseModel):
     )
     url: Annotated[DatabaseUrl | None, PlainValidator(_database_url)] = Field(
         default=None, json_schema_extra=explain(f"must be {EXAMPLES}")
+    )
+
+    pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=200,
+        json_schema_extra=explain("must be a whole number from 1 to 200"),
     )
 
     @field_validator("path")

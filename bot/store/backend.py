@@ -85,14 +85,15 @@ class Database(ABC):
     callback_tokens: CallbackTokens | None = None
 
     @classmethod
-    async def open(cls, target: DatabaseUrl | str | Path) -> Database:
-        """Open (creating and migrating as needed) a URL's database; a bare path is a SQLite file."""
+    async def open(cls, target: DatabaseUrl | str | Path, *, pool_size: int | None = None) -> Database:
+        """Open (creating and migrating as needed) a URL's database; a bare path is a SQLite file.
+        `pool_size` caps PostgreSQL's connections (SQLite has one)."""
         url = as_database_url(target)
         # Imported here, not at the top: both backends import this module for the interface.
         if url.backend == "postgresql":
-            from bot.store.postgres import PostgresDatabase
+            from bot.store.postgres import POOL_SIZE, PostgresDatabase
 
-            return await PostgresDatabase.connect(url)
+            return await PostgresDatabase.connect(url, pool_size=pool_size or POOL_SIZE)
         from bot.store.sqlite import SqliteDatabase
 
         return await SqliteDatabase.connect(url.path)

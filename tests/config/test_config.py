@@ -199,7 +199,7 @@ def test_unknown_top_level_key(tmp_path: Path) -> None:
 def test_unknown_nested_key(tmp_path: Path) -> None:
     """The problem names the section's allowed keys, exactly as the issue words it."""
     assert problems(tmp_path, '[database]\ncolour = "red"\n') == (
-        "database.colour: unknown key (allowed: path, url)",
+        "database.colour: unknown key (allowed: path, url, pool_size)",
     )
 
 
@@ -251,6 +251,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
         ),
         ("[database]\npath = 5", 'database.path: must be a file path, e.g. "pikabot.sqlite3" (got 5)'),
         ('[database]\npath = ""', 'database.path: must be a file path, e.g. "pikabot.sqlite3" (got "")'),
+        ("[database]\npool_size = 0", "database.pool_size: must be a whole number from 1 to 200 (got 0)"),
         ("jobs = 5", "jobs: must be a table (got 5)"),
         ("[downloads]\nallowed_hosts = []", "downloads.allowed_hosts: must list at least one host"),
         (

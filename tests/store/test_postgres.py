@@ -16,7 +16,7 @@ from bot.domain.jobs import JobKind, JobRequest, JobState, Origin, VideoResult
 from bot.store import Database, DatabaseUnavailable, JobStore, JobUpdate, MigrationError
 from bot.store.leases import LeaseOwner
 from bot.store.migrate import load_migrations
-from bot.store.postgres import to_postgres
+from bot.store.postgres import PostgresDatabase, to_postgres
 from bot.store.sqlite import SqliteDatabase
 from tests.helpers.postgres import PostgresServer
 
@@ -69,6 +69,20 @@ async def test_a_newer_schema_is_refused(postgres_url: str) -> None:
         await db.close()
     with pytest.raises(MigrationError, match="newer"):
         await Database.open(postgres_url)
+
+
+async def test_the_pool_keeps_at_most_the_configured_connections(postgres_url: str) -> None:
+    """`[database] pool_size` caps a process's connections: 8 slow statements at once use 3."""
+    db = await Database.open(postgres_url, pool_size=3)
+    try:
+        await asyncio.gather(*(db.execute("SELECT pg_sleep(0.05)") for _ in range(8)))
+        rows = await db.fetch(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert isinstance(db, PostgresDatabase) and db.pool.get_max_size() == 3
+        assert rows[0][0] <= 2  # the other connections this pool opened, besides the one asking
+    finally:
+        await db.close()
 
 
 async def test_an_unreachable_server_is_named_without_its_password() -> None:
