@@ -38,6 +38,8 @@ REQUIRED_PERMISSIONS = discord.Permissions(
     create_public_threads=True,
     embed_links=True,
     attach_files=True,
+    # Only to find its own status message after a crash cut placing short, rather than post another.
+    read_message_history=True,
 )
 
 

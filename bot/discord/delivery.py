@@ -34,6 +34,7 @@ from bot.discord.render import (
     status_embed,
     thread_name,
 )
+from bot.discord.status_lookup import HISTORY_LIMIT, find_status
 from bot.domain.jobs import Job, JobState, VideoResult
 from bot.engine.delivery import DeliveryError, DeliveryReceipt, JobPlacement
 from bot.observability.metrics import Metrics
@@ -343,6 +344,25 @@ class DiscordDelivery:
         if entry is not None:
             entry.where = thread_id or channel_id
         return JobPlacement(thread_id=thread_id, status_message_id=message.id)
+
+    async def find_placement(self, job: Job) -> JobPlacement | None:
+        """The status message an interrupted placement posted, from the channel's latest messages (and
+        its thread, started now if the attempt got no further); None if not found."""
+        if job.place_tried_at is None or self.client.user is None:
+            return None
+        channel_id = job.origin.thread_id or job.origin.channel_id
+        try:
+            history = await self.client.http.logs_from(channel_id, HISTORY_LIMIT)
+        except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            log.info("job %s: could not read the channel to find its status message: %s", job.id, exc)
+            return None
+        found = find_status(history, self.client.user.id, job.id)
+        if found is None:
+            return None
+        thread_id = job.origin.thread_id or found.thread_id
+        if thread_id is None:
+            thread_id, _ = await self._start_thread(job, channel_id, found.message_id)
+        return JobPlacement(thread_id=thread_id, status_message_id=found.message_id)
 
     async def job_placed(self, job: Job) -> None:
         """Point the member's private answer at the thread (or channel) their job now lives in."""

@@ -202,6 +202,9 @@ class Job:
     defaulted: frozenset[str] = frozenset()  # option names taken from the member's /pika defaults
     ping: bool = True  # whether the result and notice mention the member
     remix: bool = False  # made by Remix from its parent
+    place_tried_at: float | None = (
+        None  # when its status message was last sent for (placing may be cut short)
+    )
 
     @property
     def terminal(self) -> bool:

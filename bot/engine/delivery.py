@@ -54,6 +54,11 @@ class Delivery(Protocol):
         """Post the job's status message (and thread) as Discord's limits allow; never blocks the work."""
         ...
 
+    async def find_placement(self, job: Job) -> JobPlacement | None:
+        """The status message (and thread) an earlier, cut-short `place_job` for `job` posted; None
+        if there is none to be found (then `place_job` posts one)."""
+        ...
+
     async def job_placed(self, job: Job) -> None:
         """The placement is recorded: tell the member where to follow the job (best effort)."""
         ...

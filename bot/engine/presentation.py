@@ -7,6 +7,7 @@ a job's outcome never depends on them.
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 from functools import partial
 
@@ -22,6 +23,9 @@ _QUEUE_SHOWN = 10  # queued jobs whose status is edited when the queue moves; th
 
 #: A job's place in the queue and the ETA shown with it (seconds), as read for display.
 QueuePlace = tuple[int | None, float | None]
+
+#: Seconds after an interrupted placement's attempt before its channel is searched for the post.
+PLACE_SETTLE = 5.0
 
 
 class Presentation:
@@ -55,12 +59,15 @@ class Presentation:
         else:
             position = await ctx.store.queue_position(job.id)
             eta = await self.queue_eta(job, position) if position else None
-        try:
-            where = await ctx.delivery.place_job(job, position, eta)
-        except Exception:
-            # Nowhere to show it: the result and notices go to the channel it was asked in.
-            log.exception("placing job %s failed; its result goes to its channel", job.id)
-            where = JobPlacement()
+        where = await self._posted_before(job)
+        if where is None:
+            await ctx.store.place_tried(job.id, ctx.clock())
+            try:
+                where = await ctx.delivery.place_job(job, position, eta)
+            except Exception:
+                # Nowhere to show it: the result and notices go to the channel it was asked in.
+                log.exception("placing job %s failed; its result goes to its channel", job.id)
+                where = JobPlacement()
         crashpoint("place.posted")
         placed = await ctx.store.place(
             job.id, ctx.clock(), thread_id=where.thread_id, status_message_id=where.status_message_id
@@ -74,6 +81,24 @@ class Presentation:
             log.exception("telling the member where job %s is failed", job.id)
         if placed.state is not job.state or placed.progress != job.progress:
             await self.changed(placed)
+
+    async def _posted_before(self, job: Job) -> JobPlacement | None:
+        """What an earlier placement of `job`, cut short before it was recorded, posted (if any)."""
+        if job.place_tried_at is None:
+            return None
+        # A post Discord was still answering when the last attempt was cut short may land a little
+        # later: look once it has had time to, so it is found rather than posted again.
+        wait = job.place_tried_at + PLACE_SETTLE - self._ctx.clock()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        try:
+            found = await self._ctx.delivery.find_placement(job)
+        except Exception:
+            log.exception("looking for job %s's earlier status message failed; posting a new one", job.id)
+            return None
+        if found is not None:
+            log.info("job %s: found the status message an interrupted placement posted", job.id)
+        return found
 
     async def changed(self, job: Job) -> None:
         """Show the job's new state or progress (best effort)."""

@@ -137,6 +137,10 @@ class OperatorDelivery:
         """Operator jobs are stored placed; the running bot posts their results where they were asked."""
         return JobPlacement()
 
+    async def find_placement(self, job: Job) -> JobPlacement | None:
+        """Nothing was posted to find."""
+        return None
+
     async def job_placed(self, job: Job) -> None:
         """Nobody to tell."""
 

@@ -156,4 +156,5 @@ def row_to_job(row: Row) -> Job:
         defaulted=frozenset(name for name in str(row["defaulted"]).split(",") if name),
         ping=bool(row["ping"]),
         remix=bool(row["remix"]),
+        place_tried_at=row["place_tried_at"],
     )

@@ -281,6 +281,13 @@ class JobStore(Admissions, LimitQueries):
         )
         return row_to_job(rows[0]) if rows else None
 
+    async def place_tried(self, job_id: int, now: float) -> None:
+        """Note that the job's status message is being sent: if placing is cut short (a crash), the
+        next attempt looks for that message before sending another."""
+        await self.db.write_returning(
+            "UPDATE jobs SET place_tried_at = ? WHERE id = ? AND placed = 0 RETURNING id", (now, job_id)
+        )
+
     async def due_for_poll(self, now: float, limit: int) -> list[Job]:
         """Running jobs whose next poll time has come."""
         rows = await self._fetch(

@@ -204,7 +204,7 @@ async def test_sync_to_a_guild_and_version_gated_sync_at_start(tmp_path: Path) -
 
 
 def test_invite_url_asks_for_exactly_what_the_bot_uses() -> None:
-    """The invite carries bot + applications.commands and the six permissions, nothing else.
+    """The invite carries bot + applications.commands and the seven permissions, nothing else.
 
     (discord.py names View Channel `read_messages` when iterating.)
     """
@@ -215,7 +215,7 @@ def test_invite_url_asks_for_exactly_what_the_bot_uses() -> None:
     assert f"permissions={REQUIRED_PERMISSIONS.value}" in url
     assert not REQUIRED_PERMISSIONS.administrator and not REQUIRED_PERMISSIONS.manage_messages
     assert {name for name, on in REQUIRED_PERMISSIONS if on} == {
-        "read_messages", "send_messages", "send_messages_in_threads", "create_public_threads", "embed_links", "attach_files",
+        "read_messages", "send_messages", "send_messages_in_threads", "create_public_threads", "embed_links", "attach_files", "read_message_history",
     }  # fmt: skip
 
 

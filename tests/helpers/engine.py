@@ -69,6 +69,7 @@ class RecordingDelivery:
     alerts: list[str] = field(default_factory=list)
     guild_alerts: list[tuple[int, str]] = field(default_factory=list)
     placed: list[int] = field(default_factory=list)
+    status_ids: dict[int, int] = field(default_factory=dict)  # the status message posted per job
     fail_next: int = 0
     permanent: bool = False
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
@@ -91,7 +92,12 @@ class RecordingDelivery:
 
     async def place_job(self, job: Job, queue_position: int | None, eta: float | None) -> JobPlacement:
         self.placed.append(job.id)
-        return JobPlacement(thread_id=None, status_message_id=next(self._ids))
+        self.status_ids[job.id] = next(self._ids)
+        return JobPlacement(thread_id=None, status_message_id=self.status_ids[job.id])
+
+    async def find_placement(self, job: Job) -> JobPlacement | None:
+        status_id = self.status_ids.get(job.id)
+        return None if status_id is None else JobPlacement(status_message_id=status_id)
 
     async def job_placed(self, job: Job) -> None:
         """Nobody to tell."""

@@ -1,7 +1,8 @@
 """The fault suite's invariants, checked over the SQLite file and the stand-ins' records.
 
 I1 no lost job: every job is terminal and its member was told (a result or exactly one notice).
-I2 no duplicate post: at most one result message and one notice per job in Discord.
+I2 no duplicate post: at most one result message, one notice and one status message per job in
+   Discord.
 I3 monotonic state: the recorded history follows legal transitions only; upstream accepted at most
    one submit per job (a Retry is a new job with its own id).
 I4 PRAGMA integrity_check is ok; no callback token is still valid for a completed or finished job.
@@ -13,6 +14,7 @@ bug in the store cannot hide a violation. It fails loudly, naming every offendin
 from __future__ import annotations
 
 import itertools
+import re
 import sqlite3
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -52,6 +54,7 @@ class StoreSnapshot:
 
 
 _JOBS = "SELECT id, state, notified, callback_token_hash, interaction_id FROM jobs ORDER BY id"
+_STATUS_FOOTER = re.compile(r"job (\d+) ·")
 _EVENTS = "SELECT job_id, from_state, to_state FROM job_events ORDER BY id"
 
 
@@ -108,6 +111,7 @@ def find_violations(
                 results[int(message.nonce[3:])] += 1
             elif message.nonce.startswith("pkn") and message.nonce[3:].isdigit():
                 notices[int(message.nonce[3:])] += 1
+    statuses = _status_messages(emulator) if emulator is not None else Counter[int]()
     # A notice may also reach the member privately, as an ephemeral follow-up to their command.
     private: dict[int, list[str]] = {}
     if emulator is not None:
@@ -137,6 +141,8 @@ def find_violations(
             found.append(
                 Violation("I2", job_id, f"{results[job_id]} results and {notices[job_id]} notices posted")
             )
+        if statuses[job_id] > 1:
+            found.append(Violation("I2", job_id, f"{statuses[job_id]} status messages posted"))
         if accepted[str(job_id)] > 1:
             found.append(Violation("I3", job_id, f"upstream accepted {accepted[str(job_id)]} submits"))
         steps = history.get(job_id, [])
@@ -154,6 +160,22 @@ def find_violations(
             state in TERMINAL_STATES or state is JobState.COMPLETED
         ):
             found.append(Violation("I4", job_id, f"callback token still valid while {state.value}"))
+    return found
+
+
+def _status_messages(emulator: DiscordEmulator) -> Counter[int]:
+    """Status messages per job: public bot messages whose embed footer starts "job N ·", posted as
+    the member's follow-up (no nonce) or with the bot token (nonce pks<N>), not results or notices."""
+    found = Counter[int]()
+    for message in emulator.messages.values():
+        if message.deleted or message.ephemeral or message.author_id != emulator.config.bot_user_id:
+            continue
+        if message.nonce is not None and not str(message.nonce).startswith("pks"):
+            continue
+        for embed in message.embeds:
+            footer = _STATUS_FOOTER.match(str((embed.get("footer") or {}).get("text", "")))
+            if footer is not None:
+                found[int(footer.group(1))] += 1
     return found
 
 
