@@ -22,6 +22,7 @@ from bot.store.fair_queue import FAIR_ORDER, FAIR_QUEUE
 from bot.store.job_rows import JobEvent, JobUpdate, StateCount, assignments, row_to_job
 from bot.store.leases import LEASE_FREE, PLACE_FREE, LeaseOwner, Leases
 from bot.store.limit_queries import LimitQueries
+from bot.store.report_queries import ReportQueries
 from bot.store.rows import Row, Rows
 
 log = logging.getLogger(__name__)
@@ -30,10 +31,11 @@ log = logging.getLogger(__name__)
 _SPENDS_TOKEN = TERMINAL_STATES | {JobState.COMPLETED}
 
 
-class JobStore(Admissions, LimitQueries):
+class JobStore(Admissions, LimitQueries, ReportQueries):
     """The query object: all SQL for jobs lives here, written once for every backend (due-work
     queries skip jobs others lease). New jobs are stored by Admissions; the limits' and budgets'
-    queries are LimitQueries'."""
+    queries are LimitQueries', and what members and operators read (job lists, counts, recent
+    outcomes) ReportQueries'."""
 
     def __init__(self, db: Database, owner: LeaseOwner | None = None) -> None:
         self.db = db
@@ -169,87 +171,6 @@ class JobStore(Admissions, LimitQueries):
         )
         rows = await self._fetch(sql, (limit,))
         return [row_to_job(row) for row in rows]
-
-    async def member_jobs(
-        self, owner_id: int, guild_id: int | None, limit: int, offset: int = 0
-    ) -> list[Job]:
-        """One member's jobs in one guild, newest first (for /pika jobs)."""
-        rows = await self._fetch(
-            f"SELECT * FROM jobs WHERE owner_id = ? AND guild_id {self._same} ? "
-            "ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
-            (owner_id, guild_id, limit, offset),
-        )
-        return [row_to_job(row) for row in rows]
-
-    async def newest(
-        self, limit: int, *, state: JobState | None = None, owner_id: int | None = None
-    ) -> list[Job]:
-        """Jobs across every guild, newest first, optionally of one state and one owner (`jobs list`)."""
-        # Fixed SQL: "IS NULL OR" keeps one statement for every combination of filters. The casts
-        # tell PostgreSQL the type of a parameter that is only tested for NULL.
-        state_value = state.value if state is not None else None
-        rows = await self._fetch(
-            "SELECT * FROM jobs WHERE (CAST(? AS TEXT) IS NULL OR state = ?) "
-            "AND (CAST(? AS BIGINT) IS NULL OR owner_id = ?) ORDER BY created_at DESC, id DESC LIMIT ?",
-            (state_value, state_value, owner_id, owner_id, limit),
-        )
-        return [row_to_job(row) for row in rows]
-
-    async def member_job_count(self, owner_id: int, guild_id: int | None) -> int:
-        """How many jobs a member has in one guild."""
-        row = await self._fetch_one(
-            f"SELECT COUNT(*) FROM jobs WHERE owner_id = ? AND guild_id {self._same} ?", (owner_id, guild_id)
-        )
-        return int(row[0]) if row else 0
-
-    async def recent_run_times(self, limit: int) -> list[float]:
-        """Seconds from submit to finish of the latest delivered jobs (queue ETAs, admin status)."""
-        rows = await self._fetch(
-            "SELECT finished_at - submitted_at FROM jobs WHERE state = 'delivered' AND submitted_at IS NOT NULL "
-            "AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?",
-            (limit,),
-        )
-        return [max(0.0, float(r[0])) for r in rows]
-
-    async def video_times_since(self, since: float) -> list[float]:
-        """Seconds from request to finished video of jobs delivered since `since`."""
-        rows = await self._fetch(
-            "SELECT finished_at - created_at FROM jobs WHERE state = 'delivered' AND finished_at >= ?",
-            (since,),
-        )
-        return [max(0.0, float(r[0])) for r in rows]
-
-    async def outcomes_since(self, since: float) -> list[StateCount]:
-        """Jobs created since `since`, counted by state (the admin status's "today")."""
-        rows = await self._fetch(
-            "SELECT state, COUNT(*) FROM jobs WHERE created_at >= ? GROUP BY state ORDER BY state", (since,)
-        )
-        return [StateCount(JobState(r[0]), int(r[1])) for r in rows]
-
-    async def spend_since(self, since: float) -> float:
-        """USD of the jobs sent upstream since `since` (priced providers only)."""
-        row = await self._fetch_one(
-            "SELECT COALESCE(SUM(cost_usd), 0) FROM jobs WHERE submitted_at >= ? AND upstream_id IS NOT NULL",
-            (since,),
-        )
-        return float(row[0]) if row else 0.0
-
-    async def queue_depth(self) -> int:
-        """Queued jobs waiting for a slot."""
-        row = await self._fetch_one("SELECT COUNT(*) FROM jobs WHERE state = 'queued'")
-        return int(row[0]) if row else 0
-
-    async def oldest_queued(self) -> Job | None:
-        """The queued job that has waited longest."""
-        row = await self._fetch_one("SELECT * FROM jobs WHERE state = 'queued' ORDER BY created_at LIMIT 1")
-        return row_to_job(row) if row else None
-
-    async def active_by_account(self) -> dict[str, int]:
-        """How many jobs hold (or may hold) an upstream slot, per account."""
-        rows = await self._fetch(
-            "SELECT account, COUNT(*) FROM jobs WHERE state IN ('submitting', 'running') GROUP BY account"
-        )
-        return {str(r[0]): int(r[1]) for r in rows if r[0] is not None}
 
     async def due(self, state: JobState, now: float, limit: int) -> list[Job]:
         """Jobs in `state` whose next attempt time has come (reconcile; deliver once placed)."""
