@@ -1,53 +1,95 @@
-"""A protocol-level local stand-in for Discord that the real discord.py client connects to.
-
-One aiohttp app on 127.0.0.1 serves the gateway websocket (``/gateway``: HELLO, heartbeats, IDENTIFY,
-READY, GUILD_CREATE, RESUME, dispatches; one session per shard, each hearing its guilds), the REST routes discord.py 2.7 uses (``/api/v10/...``), a CDN
-for attachment bytes (``/cdn/attachments/<id>/<filename>``) and a small control API (``/_emu/...``).
-
-It enforces what Discord enforces and fails loudly otherwise: every breach (late or double ack, dead
-interaction token, oversized content/embeds/components/files, malformed bodies per Discord's OpenAPI
-spec, unknown routes, bad tokens) is answered with Discord's error body *and* appended to
-``violations``, which tests assert is empty. Every REST call is recorded in ``calls``.
-
-Deliberately independent: it imports nothing from the engine (``bot``/``cogs``) and nothing from
-discord.py, so a misunderstanding of Discord in the bot cannot be mirrored (and hidden) here.
-Facts it relies on: docs/discord.md (sections 8-9 for discord.py's needs, 1-7 for Discord's limits,
-10 for sharding).
-
-Run it standalone with ``python -m sandbox.discord_emu --port 0``; it prints its URLs as JSON.
-"""
+"""The emulator: state, enforcement and recording behind the gateway, REST, CDN and control routes."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import contextlib
-import functools
-import gzip
-import itertools
 import json
 import logging
 import math
 import mimetypes
 import re
 import secrets
-import time
-from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
-from pathlib import Path
-from types import TracebackType
-from typing import Any, Final, TypeGuard, TypeVar
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Final, TypeVar
 
 from aiohttp import BodyPartReader, WSCloseCode, WSMsgType, web
-from jsonschema import Draft202012Validator, validators  # type: ignore[import-untyped]
-from jsonschema.exceptions import ValidationError, best_match  # type: ignore[import-untyped]
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from sandbox import discord_payloads as P
+from sandbox.discord_emu.command_checks import command_errors
+from sandbox.discord_emu.components import (
+    numbered_components,
+    submitted_component,
+    walk_components,
+    walk_modal_inputs,
+)
+from sandbox.discord_emu.config import EmuConfig, EmuFaults
+from sandbox.discord_emu.constants import (
+    ALREADY_ACKNOWLEDGED,
+    API_PREFIX,
+    AUTO_ARCHIVE_DURATIONS,
+    CANNOT_EDIT_OTHERS,
+    CLOSE_INVALID_SHARD,
+    CLOSE_SHARDING_REQUIRED,
+    EMPTY_MESSAGE,
+    EVENT_INTENTS,
+    INTENT_MESSAGE_CONTENT,
+    INVALID_FORM_BODY,
+    INVALID_JSON,
+    INVALID_WEBHOOK_TOKEN,
+    MAX_ATTACHMENTS,
+    MAX_HISTORY,
+    MAX_THREAD_NAME,
+    MISSING_PERMISSIONS,
+    OP_DISPATCH,
+    OP_HEARTBEAT,
+    OP_HEARTBEAT_ACK,
+    OP_HELLO,
+    OP_IDENTIFY,
+    OP_INVALID_SESSION,
+    OP_PRESENCE,
+    OP_REQUEST_MEMBERS,
+    OP_RESUME,
+    OP_VOICE,
+    PRIVILEGED_INTENTS,
+    THREAD_ALREADY_CREATED,
+    THREAD_ARCHIVED,
+    TOO_LARGE,
+    UNKNOWN_CHANNEL,
+    UNKNOWN_GUILD,
+    UNKNOWN_INTERACTION,
+    UNKNOWN_MESSAGE,
+    UNKNOWN_USER,
+    UNKNOWN_WEBHOOK,
+    WRONG_CHANNEL_TYPE,
+    MiB,
+)
+from sandbox.discord_emu.errors import DiscordHTTPError, FieldError, errors_tree, form_error, too_long
+from sandbox.discord_emu.message_checks import is_empty_message, message_body_errors
+from sandbox.discord_emu.records import (
+    EmuAttachment,
+    EmuChannel,
+    EmuInteraction,
+    EmuMessage,
+    EmuResponse,
+    GatewayRecord,
+    GuildRecord,
+    MessageSource,
+    RecordedCall,
+    RecordedFile,
+)
+from sandbox.discord_emu.routing import ROUTES_ATTR, Req, Resp, Route, UploadedFile, api_route
+from sandbox.discord_emu.sessions import GatewayConn, GatewaySession, ShardSession
+from sandbox.discord_emu.spec import (
+    DEFAULT_SPEC,
+    spec_registry,
+    validate_against_spec,
+    validate_response_against_spec,
+)
+from sandbox.discord_emu.values import as_snowflake, is_int, json_text, now_wall, shard_of
 from sandbox.discord_payloads import (
     CallbackType,
     ChannelType,
@@ -58,1198 +100,18 @@ from sandbox.discord_payloads import (
     OptionType,
     Perm,
 )
-from sandbox.serving import bind, listen_arguments, serve_until_stopped
-
-__all__ = [
-    "DiscordEmulator",
-    "EmuAttachment",
-    "EmuChannel",
-    "EmuConfig",
-    "EmuFaults",
-    "EmuGuild",
-    "EmuInteraction",
-    "EmuMessage",
-    "EmuResponse",
-    "GatewayRecord",
-    "MessageSource",
-    "RecordedCall",
-    "RecordedFile",
-    "RunningEmulator",
-    "ShardSession",
-    "shard_of",
-    "start_emulator",
-]
-
-API_PREFIX: Final = "/api/v10"
-SPEC_URI: Final = "urn:discord-openapi"
-DEFAULT_SPEC: Final = Path(__file__).parent / "assets" / "discord-openapi.json.gz"
-MiB: Final = 1024 * 1024
-
-# Discord's documented limits (docs/discord.md; where the OpenAPI spec is looser, the docs win).
-MAX_CONTENT: Final = 2000
-MAX_EMBEDS: Final = 10
-MAX_EMBED_TITLE: Final = 256
-MAX_EMBED_DESCRIPTION: Final = 4096
-MAX_EMBED_FIELDS: Final = 25
-MAX_FIELD_NAME: Final = 256
-MAX_FIELD_VALUE: Final = 1024
-MAX_FOOTER: Final = 2048
-MAX_AUTHOR_NAME: Final = 256
-MAX_EMBED_TOTAL: Final = 6000
-MAX_ACTION_ROWS: Final = 5
-MAX_ROW_BUTTONS: Final = 5
-MAX_V2_COMPONENTS: Final = 40
-MAX_CUSTOM_ID: Final = 100
-MAX_LABEL: Final = 80
-MAX_SELECT_OPTIONS: Final = 25
-MAX_NONCE: Final = 25
-MAX_ATTACHMENTS: Final = 10
-MAX_THREAD_NAME: Final = 100
-AUTO_ARCHIVE_DURATIONS: Final = frozenset({60, 1440, 4320, 10080})
-MAX_COMMAND_NAME: Final = 32
-MAX_COMMAND_DESCRIPTION: Final = 100
-MAX_COMMAND_OPTIONS: Final = 25
-MAX_CHOICES: Final = 25
-MAX_CHOICE_VALUE: Final = 100
-MAX_COMMAND_CHARS: Final = 8000
-MAX_GLOBAL_CHAT_COMMANDS: Final = 100
-MAX_STRING_OPTION_LENGTH: Final = 6000
-MAX_HISTORY: Final = 100
-
-# Gateway opcodes and intents.
-OP_DISPATCH, OP_HEARTBEAT, OP_IDENTIFY, OP_PRESENCE, OP_VOICE = 0, 1, 2, 3, 4
-OP_RESUME, OP_RECONNECT, OP_REQUEST_MEMBERS, OP_INVALID_SESSION, OP_HELLO, OP_HEARTBEAT_ACK = (
-    6,
-    7,
-    8,
-    9,
-    10,
-    11,
-)
-INTENT_GUILDS: Final = 1 << 0
-INTENT_GUILD_MEMBERS: Final = 1 << 1
-INTENT_GUILD_PRESENCES: Final = 1 << 8
-INTENT_GUILD_MESSAGES: Final = 1 << 9
-INTENT_MESSAGE_CONTENT: Final = 1 << 15
-PRIVILEGED_INTENTS: Final = INTENT_GUILD_MEMBERS | INTENT_GUILD_PRESENCES | INTENT_MESSAGE_CONTENT
-#: Dispatches Discord only sends to sessions that asked for the intent (READY, GUILD_CREATE,
-#: INTERACTION_CREATE and RESUMED always go out).
-EVENT_INTENTS: Final = {
-    "CHANNEL_UPDATE": INTENT_GUILDS,
-    "GUILD_ROLE_CREATE": INTENT_GUILDS,
-    "CHANNEL_DELETE": INTENT_GUILDS,
-    "THREAD_CREATE": INTENT_GUILDS,
-    "THREAD_UPDATE": INTENT_GUILDS,
-    "THREAD_DELETE": INTENT_GUILDS,
-    "MESSAGE_CREATE": INTENT_GUILD_MESSAGES,
-    "MESSAGE_UPDATE": INTENT_GUILD_MESSAGES,
-    "MESSAGE_DELETE": INTENT_GUILD_MESSAGES,
-}
-REPLAY_BUFFER: Final = 2000
-# Gateway close codes for a bad ``shard`` in IDENTIFY (docs/discord.md, section 10).
-CLOSE_INVALID_SHARD: Final = 4010
-CLOSE_SHARDING_REQUIRED: Final = 4011
-
-# Discord JSON error codes used here.
-UNKNOWN_CHANNEL: Final = 10003
-UNKNOWN_GUILD: Final = 10004
-UNKNOWN_MESSAGE: Final = 10008
-UNKNOWN_USER: Final = 10013
-UNKNOWN_WEBHOOK: Final = 10015
-UNKNOWN_INTERACTION: Final = 10062
-TOO_LARGE: Final = 40005
-ALREADY_ACKNOWLEDGED: Final = 40060
-CANNOT_EDIT_OTHERS: Final = 50005
-EMPTY_MESSAGE: Final = 50006
-MISSING_PERMISSIONS: Final = 50013
-WRONG_CHANNEL_TYPE: Final = 50024
-INVALID_WEBHOOK_TOKEN: Final = 50027
-INVALID_FORM_BODY: Final = 50035
-THREAD_ARCHIVED: Final = 50083
-INVALID_JSON: Final = 50109
-THREAD_ALREADY_CREATED: Final = 160004
 
 _MENTION_USER: Final = re.compile(r"<@!?(\d+)>")
 _MENTION_ROLE: Final = re.compile(r"<@&(\d+)>")
 _FILE_FIELD: Final = re.compile(r"files\[(\d+)\]|file(\d*)")
-_INT_STRING: Final = re.compile(r"-?\d+")
-_dumps = functools.partial(json.dumps, ensure_ascii=False)
 _T = TypeVar("_T")
 log = logging.getLogger(__name__)
 
 
-def _now_wall() -> float:
-    return time.time()
-
-
-def shard_of(guild_id: int, shard_count: int) -> int:
-    """The shard that receives a guild's events: Discord's ``(guild_id >> 22) % num_shards``."""
-    return (guild_id >> 22) % shard_count
-
-
-def _is_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _as_snowflake(value: object) -> int | None:
-    """Ids arrive as strings or (from discord.py, in places) JSON ints; both are accepted."""
-    if _is_int(value):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
-
-
-# --------------------------------------------------------------------------------------------------
-# Errors
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FieldError:
-    """One problem in a request body, at a JSON path, in Discord's ``errors`` vocabulary."""
-
-    path: tuple[str | int, ...]
-    code: str
-    message: str
-
-    def describe(self) -> str:
-        """``embeds.0.title: Must be 256 or fewer in length.``"""
-        where = ".".join(str(p) for p in self.path) or "(body)"
-        return f"{where}: {self.message}"
-
-
-def errors_tree(problems: Iterable[FieldError]) -> JsonObj:
-    """Nest field errors the way Discord's 50035 body does: ``{"content": {"_errors": [...]}}``."""
-    tree: JsonObj = {}
-    for problem in problems:
-        node = tree
-        for part in problem.path:
-            node = node.setdefault(str(part), {})
-        node.setdefault("_errors", []).append({"code": problem.code, "message": problem.message})
-    return tree
-
-
-class DiscordHTTPError(Exception):
-    """Raised by route handlers: becomes Discord's JSON error response (and maybe a violation)."""
-
-    def __init__(
-        self,
-        status: int,
-        code: int,
-        message: str,
-        *,
-        errors: JsonObj | None = None,
-        violation: str | None = None,
-        headers: Mapping[str, str] | None = None,
-        body: JsonObj | None = None,
-    ) -> None:
-        super().__init__(f"{status} {code} {message}")
-        self.status = status
-        self.body: JsonObj = body if body is not None else P.error_payload(code, message, errors)
-        self.violation = violation
-        self.headers: dict[str, str] = dict(headers or {})
-
-
-def _form_error(problems: Sequence[FieldError], what: str) -> DiscordHTTPError:
-    detail = "; ".join(p.describe() for p in problems[:6])
-    return DiscordHTTPError(
-        400,
-        INVALID_FORM_BODY,
-        "Invalid Form Body",
-        errors=errors_tree(problems),
-        violation=f"{what}: {detail}",
-    )
-
-
-# --------------------------------------------------------------------------------------------------
-# OpenAPI validation (Discord's own spec of REST v10, loaded and compiled once per process)
-# --------------------------------------------------------------------------------------------------
-
-_BASE_TYPE = Draft202012Validator.VALIDATORS["type"]
-
-
-def _lenient_type(validator: Any, types: Any, instance: Any, schema: Mapping[str, Any]) -> Iterator[Any]:
-    """Discord accepts int-parseable strings for integers and, from discord.py, ints for snowflakes."""
-    wanted = types if isinstance(types, list) else [types]
-    if isinstance(instance, str) and "integer" in wanted and _INT_STRING.fullmatch(instance):
-        return
-    if _is_int(instance) and "string" in wanted and schema.get("format") == "snowflake":
-        return
-    yield from _BASE_TYPE(validator, types, instance, schema)
-
-
-# The spec README says `anyOf` means one-of; with the lenient types above, a digit-only nonce matches both
-# the integer and the string branch of a real `oneOf`, which Discord accepts. Both are checked as "any".
-_SpecValidator = validators.extend(
-    Draft202012Validator,
-    {"type": _lenient_type, "oneOf": Draft202012Validator.VALIDATORS["anyOf"]},
-)
-
-_KEYWORD_CODES: Final = {
-    "maxLength": "BASE_TYPE_MAX_LENGTH",
-    "minLength": "BASE_TYPE_MIN_LENGTH",
-    "maxItems": "BASE_TYPE_MAX_LENGTH",
-    "minItems": "BASE_TYPE_MIN_LENGTH",
-    "required": "BASE_TYPE_REQUIRED",
-    "type": "BASE_TYPE_BAD_TYPE",
-    "enum": "BASE_TYPE_CHOICES",
-    "const": "BASE_TYPE_CHOICES",
-    "maximum": "NUMBER_TYPE_MAX",
-    "minimum": "NUMBER_TYPE_MIN",
-}
-
-
-@functools.cache
-def _spec_registry(path: str) -> tuple[Registry[Any], Any]:
-    """Load the spec (plain or gzipped JSON) into a referencing registry; cached for the process."""
-    raw = Path(path).read_bytes()
-    if path.endswith(".gz"):
-        raw = gzip.decompress(raw)
-    spec = json.loads(raw)
-    registry: Registry[Any] = Registry().with_resource(
-        SPEC_URI, Resource.from_contents(spec, default_specification=DRAFT202012)
-    )
-    return registry, spec
-
-
-@functools.cache
-def _spec_validator(path: str, route: str, method: str, where: tuple[str, ...]) -> Any | None:
-    """A compiled validator for one JSON schema of an operation (``where`` is the pointer below it).
-
-    Local ``$ref``s met on the way (``responses/4XX`` -> ``components/responses/...``) are followed.
-    """
-    registry, spec = _spec_registry(path)
-    parts: list[str] = ["paths", route, method]
-    node = spec["paths"].get(route, {}).get(method)
-    for part in where:
-        if isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/"):
-            parts = node["$ref"][2:].split("/")
-            node = functools.reduce(lambda n, key: n[key], parts, spec)
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-        parts.append(part)
-    pointer = "/".join(part.replace("~", "~0").replace("/", "~1") for part in parts)
-    return _SpecValidator({"$ref": f"{SPEC_URI}#/{pointer}"}, registry=registry)
-
-
-def _leaf_errors(error: ValidationError) -> list[ValidationError]:
-    """For a failed any/oneOf, descend into the branch whose ``type`` discriminator matched."""
-    if not error.context:
-        return [error]
-    branches: dict[object, list[ValidationError]] = defaultdict(list)
-    for sub in error.context:
-        branches[sub.relative_schema_path[0] if sub.relative_schema_path else 0].append(sub)
-
-    def excluded(errs: list[ValidationError]) -> bool:
-        for e in errs:
-            rel = list(e.relative_path)
-            if e.validator in ("enum", "const") and rel == ["type"]:
-                return True
-            if e.validator == "type" and not rel:
-                return True
-        return False
-
-    candidates = [errs for errs in branches.values() if not excluded(errs)]
-    if not candidates:
-        return [best_match([error])]
-    chosen = min(candidates, key=len)
-    return [leaf for sub in chosen for leaf in _leaf_errors(sub)]
-
-
-def _spec_problems(validator: Any, body: object) -> list[FieldError]:
-    problems: list[FieldError] = []
-    for error in validator.iter_errors(body):
-        for leaf in _leaf_errors(error):
-            code = _KEYWORD_CODES.get(str(leaf.validator), "BASE_TYPE_INVALID")
-            path = tuple(p if isinstance(p, int) else str(p) for p in leaf.absolute_path)
-            problems.append(FieldError(path, code, f"{leaf.message[:300]} (schema: {leaf.validator})"))
-    return problems
-
-
-def validate_against_spec(spec_path: str, route: str, method: str, body: object) -> list[FieldError]:
-    """Check a request body against ``method route``'s JSON requestBody schema in Discord's OpenAPI spec."""
-    where = ("requestBody", "content", "application/json", "schema")
-    validator = _spec_validator(spec_path, route, method, where)
-    return [] if validator is None else _spec_problems(validator, body)
-
-
-def validate_response_against_spec(
-    spec_path: str, route: str, method: str, status: int, body: object
-) -> list[FieldError]:
-    """Check one of the emulator's own answers against the spec's response schema (used by its tests).
-
-    The spec types field-error codes as integers, but Discord sends (and documents) strings such as
-    ``BASE_TYPE_MAX_LENGTH`` under ``errors``; that subtree is left out of the check.
-    """
-    if isinstance(body, dict) and "errors" in body:
-        body = {k: v for k, v in body.items() if k != "errors"}
-    for key in (str(status), f"{status // 100}XX"):
-        validator = _spec_validator(
-            spec_path, route, method, ("responses", key, "content", "application/json", "schema")
-        )
-        if validator is not None:
-            return _spec_problems(validator, body)
-    return []
-
-
-# --------------------------------------------------------------------------------------------------
-# Discord's limits, checked by hand (clearer than schema errors, and stricter where the docs say so)
-# --------------------------------------------------------------------------------------------------
-
-
-def _too_long(path: tuple[str | int, ...], limit: int) -> FieldError:
-    return FieldError(path, "BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer in length.")
-
-
-def _str_len(value: object) -> int:
-    return len(value) if isinstance(value, str) else 0
-
-
-def embed_errors(embeds: object) -> list[FieldError]:
-    """Embed count, per-field lengths and the 6000-character total across all embeds."""
-    if not isinstance(embeds, list):
-        return []
-    problems: list[FieldError] = []
-    if len(embeds) > MAX_EMBEDS:
-        problems.append(_too_long(("embeds",), MAX_EMBEDS))
-    total = 0
-    for i, embed in enumerate(embeds):
-        if not isinstance(embed, dict):
-            continue
-        base: tuple[str | int, ...] = ("embeds", i)
-        for key, limit in (("title", MAX_EMBED_TITLE), ("description", MAX_EMBED_DESCRIPTION)):
-            n = _str_len(embed.get(key))
-            total += n
-            if n > limit:
-                problems.append(_too_long((*base, key), limit))
-        for key, sub, limit in (("footer", "text", MAX_FOOTER), ("author", "name", MAX_AUTHOR_NAME)):
-            part = embed.get(key)
-            n = _str_len(part.get(sub)) if isinstance(part, dict) else 0
-            total += n
-            if n > limit:
-                problems.append(_too_long((*base, key, sub), limit))
-        fields = embed.get("fields") or []
-        if isinstance(fields, list):
-            if len(fields) > MAX_EMBED_FIELDS:
-                problems.append(_too_long((*base, "fields"), MAX_EMBED_FIELDS))
-            for j, fld in enumerate(fields):
-                if not isinstance(fld, dict):
-                    continue
-                for key, limit in (("name", MAX_FIELD_NAME), ("value", MAX_FIELD_VALUE)):
-                    n = _str_len(fld.get(key))
-                    total += n
-                    if n > limit:
-                        problems.append(_too_long((*base, "fields", j, key), limit))
-    if total > MAX_EMBED_TOTAL:
-        problems.append(
-            FieldError(
-                ("embeds",),
-                "MAX_EMBED_SIZE_EXCEEDED",
-                f"Embed size exceeds maximum size of {MAX_EMBED_TOTAL}",
-            )
-        )
-    return problems
-
-
-def _walk_modal_inputs(modal: JsonObj) -> Iterator[tuple[JsonObj, JsonObj]]:
-    """(top-level component, text input) for each text input of a modal, in a row or a label."""
-    for top in modal.get("components") or []:
-        inner = top.get("components") or (
-            [top["component"]] if isinstance(top.get("component"), dict) else []
-        )
-        for comp in inner:
-            if comp.get("type") == 4:
-                yield top, comp
-
-
-def _filled(text_input: JsonObj, values: Mapping[str, str]) -> JsonObj:
-    """A text input as a submit carries it, checked as Discord's client checks it before sending."""
-    custom_id = str(text_input["custom_id"])
-    value = values.get(custom_id, text_input.get("value") or "")
-    if text_input.get("required", True) and not value:
-        raise ValueError(f"text input {custom_id!r} is required")
-    if value and len(value) < int(text_input.get("min_length") or 0):
-        raise ValueError(f"text input {custom_id!r} is shorter than min_length")
-    if len(value) > int(text_input.get("max_length") or 4000):
-        raise ValueError(f"text input {custom_id!r} is longer than max_length")
-    out: JsonObj = {"type": 4, "custom_id": custom_id, "value": value}
-    if text_input.get("id") is not None:
-        out["id"] = text_input["id"]
-    return out
-
-
-def _submitted_component(top: JsonObj, values: Mapping[str, str]) -> JsonObj | None:
-    """A modal's top-level component as the submit carries it: rows keep their text inputs, labels
-    their one component; text displays are not sent back."""
-    kind = top.get("type")
-    if kind == 1:
-        return {"type": 1, "components": [_filled(c, values) for c in top.get("components") or []]}
-    if kind == 18 and isinstance(top.get("component"), dict) and top["component"].get("type") == 4:
-        return {"type": 18, "component": _filled(top["component"], values)}
-    return None
-
-
-def _walk_components(
-    components: object, path: tuple[str | int, ...]
-) -> Iterator[tuple[tuple[str | int, ...], JsonObj]]:
-    if not isinstance(components, list):
-        return
-    for i, comp in enumerate(components):
-        if not isinstance(comp, dict):
-            continue
-        here = (*path, i)
-        yield here, comp
-        yield from _walk_components(comp.get("components"), (*here, "components"))
-        accessory = comp.get("accessory")
-        if isinstance(accessory, dict):
-            yield (*here, "accessory"), accessory
-
-
-def numbered_components(components: object) -> list[JsonObj]:
-    """A stored copy: Discord's numeric ``id`` on every component (given ids kept, the rest counted up)."""
-    copied: list[JsonObj] = json.loads(json.dumps(components)) if isinstance(components, list) else []
-    walked = [comp for _, comp in _walk_components(copied, ())]
-    taken = {c["id"] for c in walked if _is_int(c.get("id"))}
-    counter = itertools.count(1)
-    for comp in walked:
-        if not _is_int(comp.get("id")):
-            comp["id"] = next(n for n in counter if n not in taken)
-        emoji = comp.get("emoji")
-        if isinstance(emoji, dict):  # a unicode emoji comes back as {"name": ...}, without "id": null
-            comp["emoji"] = {k: v for k, v in emoji.items() if v is not None}
-    return copied
-
-
-def component_errors(components: object, *, v2: bool) -> list[FieldError]:
-    """Rows, buttons per row, custom_id length/uniqueness, labels, select options, v2 totals."""
-    if not isinstance(components, list):
-        return []
-    problems: list[FieldError] = []
-    if v2:
-        count = sum(1 for _ in _walk_components(components, ("components",)))
-        if count > MAX_V2_COMPONENTS:
-            problems.append(_too_long(("components",), MAX_V2_COMPONENTS))
-    else:
-        if len(components) > MAX_ACTION_ROWS:
-            problems.append(_too_long(("components",), MAX_ACTION_ROWS))
-        for i, row in enumerate(components):
-            if not isinstance(row, dict) or row.get("type") != 1:
-                problems.append(
-                    FieldError(
-                        ("components", i, "type"),
-                        "COMPONENT_LAYOUT_INVALID",
-                        "Top-level components must be action rows.",
-                    )
-                )
-                continue
-            children = row.get("components") or []
-            kinds = [c.get("type") for c in children if isinstance(c, dict)]
-            buttons = sum(1 for k in kinds if k == 2)
-            if buttons > MAX_ROW_BUTTONS:
-                problems.append(_too_long(("components", i, "components"), MAX_ROW_BUTTONS))
-            if (buttons and len(kinds) != buttons) or len([k for k in kinds if k != 2]) > 1:
-                problems.append(
-                    FieldError(
-                        ("components", i, "components"),
-                        "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
-                        "An action row holds up to 5 buttons or exactly one select menu.",
-                    )
-                )
-    seen: set[str] = set()
-    for path, comp in _walk_components(components, ("components",)):
-        custom_id = comp.get("custom_id")
-        if isinstance(custom_id, str):
-            if not 1 <= len(custom_id) <= MAX_CUSTOM_ID:
-                problems.append(
-                    FieldError(
-                        (*path, "custom_id"),
-                        "BASE_TYPE_BAD_LENGTH",
-                        f"Must be between 1 and {MAX_CUSTOM_ID} in length.",
-                    )
-                )
-            if custom_id in seen:
-                problems.append(
-                    FieldError(
-                        (*path, "custom_id"),
-                        "COMPONENT_CUSTOM_ID_DUPLICATED",
-                        "Component custom id cannot be duplicated",
-                    )
-                )
-            seen.add(custom_id)
-        if comp.get("type") == 2:
-            style = comp.get("style")
-            if _str_len(comp.get("label")) > MAX_LABEL:
-                problems.append(_too_long((*path, "label"), MAX_LABEL))
-            if style in (1, 2, 3, 4) and not isinstance(custom_id, str):
-                problems.append(
-                    FieldError(
-                        (*path, "custom_id"),
-                        "BASE_TYPE_REQUIRED",
-                        "A custom id is required for this button style.",
-                    )
-                )
-            if style == 5 and (custom_id is not None or not comp.get("url")):
-                problems.append(
-                    FieldError(
-                        (*path, "url"),
-                        "BUTTON_COMPONENT_INVALID",
-                        "Link buttons need a url and no custom_id.",
-                    )
-                )
-        if comp.get("type") == 3 and len(comp.get("options") or []) > MAX_SELECT_OPTIONS:
-            problems.append(_too_long((*path, "options"), MAX_SELECT_OPTIONS))
-    return problems
-
-
-def message_body_errors(body: Mapping[str, Any]) -> list[FieldError]:
-    """Discord's message limits for a create or edit body: content, embeds, components, nonce, attachments."""
-    problems: list[FieldError] = []
-    content = body.get("content")
-    if isinstance(content, str) and len(content) > MAX_CONTENT:
-        problems.append(_too_long(("content",), MAX_CONTENT))
-    problems += embed_errors(body.get("embeds"))
-    raw_flags = body.get("flags")
-    v2 = _is_int(raw_flags) and bool(raw_flags & MessageFlag.IS_COMPONENTS_V2)
-    problems += component_errors(body.get("components"), v2=v2)
-    if v2 and (content or body.get("embeds")):
-        problems.append(
-            FieldError(
-                ("content",),
-                "MESSAGE_CANNOT_USE_LEGACY_FIELDS_WITH_COMPONENTS_V2",
-                "Components V2 messages cannot have content or embeds.",
-            )
-        )
-    nonce = body.get("nonce")
-    if isinstance(nonce, str) and len(nonce) > MAX_NONCE:
-        problems.append(_too_long(("nonce",), MAX_NONCE))
-    attachments = body.get("attachments")
-    if isinstance(attachments, list) and len(attachments) > MAX_ATTACHMENTS:
-        problems.append(_too_long(("attachments",), MAX_ATTACHMENTS))
-    return problems
-
-
-def is_empty_message(body: Mapping[str, Any], *, has_files: bool) -> bool:
-    """Discord's 50006: no content, embeds, files, components, stickers or poll."""
-    return not (
-        body.get("content")
-        or body.get("embeds")
-        or has_files
-        or body.get("attachments")
-        or body.get("components")
-        or body.get("sticker_ids")
-        or body.get("poll")
-    )
-
-
-def _name_ok(name: object, *, chat_input: bool) -> bool:
-    if not isinstance(name, str) or not 1 <= len(name) <= MAX_COMMAND_NAME:
-        return False
-    if chat_input:
-        return re.fullmatch(r"[-_'\w]+", name) is not None and name == name.lower()
-    return True
-
-
-def _option_errors(option: object, path: tuple[str | int, ...]) -> tuple[list[FieldError], int]:
-    """Validate one command option recursively; returns problems and the characters it counts."""
-    if not isinstance(option, dict):
-        return [FieldError(path, "BASE_TYPE_BAD_TYPE", "Option must be an object.")], 0
-    problems: list[FieldError] = []
-    kind, name, description = option.get("type"), option.get("name"), option.get("description")
-    chars = _str_len(name) + _str_len(description)
-    if not _is_int(kind) or not OptionType.SUB_COMMAND <= kind <= OptionType.ATTACHMENT:
-        problems.append(
-            FieldError((*path, "type"), "BASE_TYPE_CHOICES", f"Value must be one of 1..11, got {kind!r}.")
-        )
-    if not _name_ok(name, chat_input=True):
-        problems.append(
-            FieldError((*path, "name"), "APPLICATION_COMMAND_INVALID_NAME", f"Invalid option name {name!r}.")
-        )
-    if not isinstance(description, str) or not 1 <= len(description) <= MAX_COMMAND_DESCRIPTION:
-        problems.append(
-            FieldError((*path, "description"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
-        )
-    choices = option.get("choices") or []
-    if isinstance(choices, list):
-        if len(choices) > MAX_CHOICES:
-            problems.append(_too_long((*path, "choices"), MAX_CHOICES))
-        if choices and option.get("autocomplete"):
-            problems.append(
-                FieldError(
-                    (*path, "autocomplete"),
-                    "AUTOCOMPLETE_AND_CHOICES",
-                    "Autocomplete and choices are exclusive.",
-                )
-            )
-        for k, choice in enumerate(choices):
-            if not isinstance(choice, dict):
-                continue
-            cname, value = choice.get("name"), choice.get("value")
-            chars += _str_len(cname) + (len(str(value)) if value is not None else 0)
-            if not isinstance(cname, str) or not 1 <= len(cname) <= MAX_CHOICE_VALUE:
-                problems.append(
-                    FieldError(
-                        (*path, "choices", k, "name"),
-                        "BASE_TYPE_BAD_LENGTH",
-                        "Must be between 1 and 100 in length.",
-                    )
-                )
-            if isinstance(value, str) and len(value) > MAX_CHOICE_VALUE:
-                problems.append(_too_long((*path, "choices", k, "value"), MAX_CHOICE_VALUE))
-    for key, low in (("min_length", 0), ("max_length", 1)):
-        bound = option.get(key)
-        if bound is not None and (not _is_int(bound) or not low <= bound <= MAX_STRING_OPTION_LENGTH):
-            problems.append(
-                FieldError(
-                    (*path, key), "NUMBER_TYPE_MAX", f"{key} must be {low}..{MAX_STRING_OPTION_LENGTH}."
-                )
-            )
-    subs = option.get("options")
-    if kind in (OptionType.SUB_COMMAND, OptionType.SUB_COMMAND_GROUP):
-        sub_problems, sub_chars = _options_errors(subs, (*path, "options"), parent=kind)
-        problems += sub_problems
-        chars += sub_chars
-    elif subs:
-        problems.append(
-            FieldError((*path, "options"), "BASE_TYPE_INVALID", "Only subcommands may have options.")
-        )
-    return problems, chars
-
-
-def _options_errors(
-    options: object, path: tuple[str | int, ...], *, parent: int | None
-) -> tuple[list[FieldError], int]:
-    if options is None:
-        return [], 0
-    if not isinstance(options, list):
-        return [FieldError(path, "BASE_TYPE_BAD_TYPE", "Options must be a list.")], 0
-    problems: list[FieldError] = []
-    chars = 0
-    if len(options) > MAX_COMMAND_OPTIONS:
-        problems.append(_too_long(path, MAX_COMMAND_OPTIONS))
-    kinds = [o.get("type") for o in options if isinstance(o, dict)]
-    nested = [k for k in kinds if k in (OptionType.SUB_COMMAND, OptionType.SUB_COMMAND_GROUP)]
-    if nested and len(nested) != len(kinds):
-        problems.append(
-            FieldError(
-                path, "APPLICATION_COMMAND_OPTIONS_MIXED", "Subcommands cannot be mixed with other options."
-            )
-        )
-    if parent == OptionType.SUB_COMMAND_GROUP and any(k != OptionType.SUB_COMMAND for k in kinds):
-        problems.append(
-            FieldError(path, "APPLICATION_COMMAND_OPTIONS_INVALID", "A group may only hold subcommands.")
-        )
-    if parent == OptionType.SUB_COMMAND and nested:
-        problems.append(FieldError(path, "APPLICATION_COMMAND_OPTIONS_INVALID", "Subcommands cannot nest."))
-    seen_optional = False
-    names: set[str] = set()
-    for i, option in enumerate(options):
-        sub_problems, sub_chars = _option_errors(option, (*path, i))
-        problems += sub_problems
-        chars += sub_chars
-        if not isinstance(option, dict):
-            continue
-        if option.get("name") in names:
-            problems.append(
-                FieldError(
-                    (*path, i, "name"),
-                    "APPLICATION_COMMAND_OPTIONS_DUPLICATE_NAME",
-                    "Option names must be unique.",
-                )
-            )
-        names.add(str(option.get("name")))
-        if option.get("type") not in (OptionType.SUB_COMMAND, OptionType.SUB_COMMAND_GROUP):
-            if option.get("required"):
-                if seen_optional:
-                    problems.append(
-                        FieldError(
-                            (*path, i, "required"),
-                            "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID",
-                            "Required options must be placed before non-required options",
-                        )
-                    )
-            else:
-                seen_optional = True
-    return problems, chars
-
-
-def command_errors(commands: object, *, global_scope: bool) -> list[FieldError]:
-    """The bulk-overwrite checks Discord applies to application commands (docs/discord.md section 5)."""
-    if not isinstance(commands, list):
-        return []
-    problems: list[FieldError] = []
-    seen: set[tuple[object, object]] = set()
-    chat_inputs = 0
-    for i, cmd in enumerate(commands):
-        if not isinstance(cmd, dict):
-            continue
-        kind = cmd.get("type") or 1
-        name, description = cmd.get("name"), cmd.get("description")
-        chat = kind == 1
-        chat_inputs += chat
-        if not _name_ok(name, chat_input=chat):
-            problems.append(
-                FieldError((i, "name"), "APPLICATION_COMMAND_INVALID_NAME", f"Invalid command name {name!r}.")
-            )
-        if chat and (
-            not isinstance(description, str) or not 1 <= len(description) <= MAX_COMMAND_DESCRIPTION
-        ):
-            problems.append(
-                FieldError((i, "description"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
-            )
-        if not chat and description:
-            problems.append(
-                FieldError(
-                    (i, "description"), "BASE_TYPE_INVALID", "Context menu commands have no description."
-                )
-            )
-        if (kind, name) in seen:
-            problems.append(
-                FieldError(
-                    (i, "name"), "APPLICATION_COMMANDS_DUPLICATE_NAME", f"Duplicate command name {name!r}."
-                )
-            )
-        seen.add((kind, name))
-        opt_problems, chars = _options_errors(cmd.get("options"), (i, "options"), parent=None)
-        problems += opt_problems
-        chars += _str_len(name) + _str_len(description)
-        if chars > MAX_COMMAND_CHARS:
-            problems.append(
-                FieldError(
-                    (i,), "APPLICATION_COMMAND_TOO_LARGE", f"Command exceeds {MAX_COMMAND_CHARS} characters."
-                )
-            )
-    if global_scope and chat_inputs > MAX_GLOBAL_CHAT_COMMANDS:
-        problems.append(_too_long((), MAX_GLOBAL_CHAT_COMMANDS))
-    return problems
-
-
-# --------------------------------------------------------------------------------------------------
-# Configuration, knobs and recorded state
-# --------------------------------------------------------------------------------------------------
-
-
-def _default_members() -> dict[int, str]:
-    return {101: "alice", 102: "bob", 103: "carol", 104: "mod"}
-
-
-@dataclass(frozen=True)
-class EmuGuild:
-    """A further guild the bot is in, beside EmuConfig's own: one text channel and the same members.
-
-    Its roles are @everyone (the guild's id), Moderator (``guild_id + 1``) and the bot's managed role
-    (``guild_id + 2``); the roles tests add with ``add_role`` exist only in the first guild.
-    """
-
-    guild_id: int
-    name: str
-    text_channel_id: int
-    text_channel_name: str = "generate"
-
-
 @dataclass
-class EmuConfig:
-    """The emulated application, guild and Discord's limits; defaults match the docs."""
-
-    application_id: int = 900000000000000001
-    bot_user_id: int = 900000000000000001
-    bot_name: str = "pikabot"
-    bot_token: str = "emu-bot-token"  # noqa: S105 - a fake token the emulator accepts
-    guild_id: int = 900000000000000100
-    guild_name: str = "Pika Sandbox"
-    owner_id: int = 100
-    text_channel_id: int = 900000000000000200
-    text_channel_name: str = "generate"
-    community_channel_id: int = 900000000000000201
-    community_channel_name: str = "community"
-    moderator_role_id: int = 900000000000000300
-    bot_role_id: int = 900000000000000301
-    members: dict[int, str] = field(default_factory=_default_members)
-    moderator_ids: frozenset[int] = frozenset({104})
-    attachment_size_limit: int = 10 * MiB
-    max_request_size: int = 25 * MiB
-    ack_deadline: float = 3.0
-    token_ttl: float = 900.0
-    global_rate: int = 50
-    channel_rate: tuple[int, float] = (5, 5.0)
-    nonce_window: float = 300.0
-    heartbeat_interval_ms: int = 41250
-    #: Privileged intents the application is approved for (IDENTIFY asking for others gets close 4014).
-    privileged_intents: int = 0
-    #: slash() refuses commands the bot never synced (Discord's client would not offer them).
-    require_registered_commands: bool = True
-    #: Discord's OpenAPI spec (plain or .gz); defaults to the copy shipped in sandbox/assets.
-    openapi_path: Path | None = None
-    #: ``http://host:port`` used in CDN URLs; start_emulator fills it in, else the first request does.
-    public_base_url: str = ""
-    #: Guilds beyond ``guild_id`` (e.g. one whose id falls on another shard).
-    extra_guilds: tuple[EmuGuild, ...] = ()
-    #: ``GET /gateway/bot``'s recommended number of shards.
-    recommended_shards: int = 1
-    #: Discord's cap on guilds per gateway session; an IDENTIFY that would hold more is closed 4011.
-    max_guilds_per_session: int = 2500
-    #: Large-bot sharding: the shard count must be a multiple of this, or IDENTIFY is closed 4010.
-    shard_multiple: int = 1
-
-
-@dataclass
-class EmuFaults:
-    """Fault injection knobs; counters are consumed one per affected request."""
-
-    #: Next N ``POST /channels/{id}/messages`` answer a route-scoped 429 (discord.py retries them).
-    rate_limit_next: int = 0
-    #: Next N bot-token requests answer a global 429.
-    global_429_next: int = 0
-    #: Next N channel message creates store the message, then answer 500 (the client retries).
-    server_error_after_store_next: int = 0
-    #: ``retry_after`` (seconds) of injected 429s.
-    retry_after: float = 0.2
-    #: Seconds every interaction follow-up takes to answer (a slow Discord; results beat their thread).
-    followup_delay: float = 0.0
-    _drop: Callable[[int], None] | None = field(default=None, repr=False, compare=False)
-
-    def drop_gateway(self, shard: int = 0) -> None:
-        """Close the bot's websocket (on ``shard``) with 4000; discord.py reconnects and RESUMEs."""
-        if self._drop is None:
-            raise RuntimeError("faults are not attached to an emulator")
-        self._drop(shard)
-
-
-@dataclass(frozen=True)
-class RecordedFile:
-    """One uploaded file part as it arrived."""
-
-    field: str
-    filename: str
-    content_type: str
-    size: int
-    head: bytes
-
-
-@dataclass
-class RecordedCall:
-    """One REST request and the emulator's answer."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    json: Any
-    files: list[RecordedFile]
-    status: int
-    at: float
-    route: str
-    response: Any = None
-    #: The route's path template, as named in Discord's OpenAPI spec ("" for unknown routes).
-    template: str = ""
-
-    def to_json(self) -> JsonObj:
-        """A JSON-safe view for the control API."""
-        return {
-            "method": self.method,
-            "path": self.path,
-            "query": self.query,
-            "json": self.json,
-            "files": [
-                {"field": f.field, "filename": f.filename, "content_type": f.content_type, "size": f.size}
-                for f in self.files
-            ],
-            "status": self.status,
-            "at": self.at,
-            "route": self.route,
-            "template": self.template,
-            "response": self.response,
-        }
-
-
-class MessageSource(StrEnum):
-    """How a message was created, which decides what may edit it and how it is authored."""
-
-    BOT = "bot"  # POST /channels/{id}/messages with the bot token
-    INTERACTION = "interaction"  # an interaction callback (the @original response)
-    FOLLOWUP = "followup"  # POST /webhooks/{app}/{token}
-    USER = "user"  # seeded by a test (a member's message)
-
-
-@dataclass
-class EmuAttachment:
-    """An attachment with its bytes, served by the emulator's CDN route."""
-
-    id: int
-    filename: str
-    content_type: str
-    data: bytes
-    url: str
-    description: str | None = None
-
-    @property
-    def size(self) -> int:
-        """Size in bytes."""
-        return len(self.data)
-
-    def payload(self, *, ephemeral: bool = False) -> JsonObj:
-        """The attachment object Discord would send."""
-        return P.attachment_payload(
-            self.id,
-            self.filename,
-            size=self.size,
-            url=self.url,
-            content_type=self.content_type,
-            description=self.description,
-            ephemeral=ephemeral,
-        )
-
-
-@dataclass
-class EmuMessage:
-    """A stored message; ``deleted`` ones stay here for assertions but are invisible to the bot."""
-
-    id: int
-    channel_id: int
-    author_id: int
-    source: MessageSource
-    created_at: float
-    content: str = ""
-    embeds: list[JsonObj] = field(default_factory=list)
-    components: list[JsonObj] = field(default_factory=list)
-    attachments: list[EmuAttachment] = field(default_factory=list)
-    nonce: str | int | None = None
-    allowed_mentions: JsonObj | None = None
-    mention_ids: list[int] = field(default_factory=list)
-    mention_role_ids: list[int] = field(default_factory=list)
-    mention_everyone: bool = False
-    flags: int = 0
-    interaction_id: int | None = None
-    reference: JsonObj | None = None
-    edited_at: float | None = None
-    deleted: bool = False
-    deleted_by_bot: bool = False  # removed by the bot's own DELETE (e.g. a member's Delete button)
-    edits: int = 0
-
-    @property
-    def ephemeral(self) -> bool:
-        """True for flag 64 messages (visible only to the interaction user)."""
-        return bool(self.flags & MessageFlag.EPHEMERAL)
-
-    def custom_ids(self) -> list[str]:
-        """Every custom_id on the message's components."""
-        return [
-            str(c["custom_id"])
-            for _, c in _walk_components(self.components, ("components",))
-            if "custom_id" in c
-        ]
-
-
-@dataclass
-class EmuChannel:
-    """A guild text channel or a thread."""
-
-    id: int
-    type: ChannelType
-    name: str
-    guild_id: int
-    created_at: float
-    position: int = 0
-    parent_id: int | None = None
-    owner_id: int | None = None
-    archived: bool = False
-    locked: bool = False
-    auto_archive_duration: int = 1440
-    archive_timestamp: float = 0.0
-    last_activity: float = 0.0
-    invitable: bool = True
-    rate_limit_per_user: int = 0
-    message_count: int = 0
-    member_ids: set[int] = field(default_factory=set)
-    last_message_id: int | None = None
-    deleted: bool = False
-
-    @property
-    def is_thread(self) -> bool:
-        """Public or private thread."""
-        return self.type in (ChannelType.PUBLIC_THREAD, ChannelType.PRIVATE_THREAD)
-
-
-@dataclass
-class EmuResponse:
-    """One thing the bot did with an interaction token."""
-
-    kind: str  # callback | followup | edit_original | delete_original | edit_followup | delete_followup
-    at: float
-    callback_type: int | None = None
-    body: Any = None
-    message_id: int | None = None
-
-
-@dataclass
-class EmuInteraction:
-    """An interaction the emulator dispatched and everything the bot answered to it."""
-
-    id: int
-    token: str
-    type: InteractionType
-    user_id: int
-    channel_id: int
-    created_at: float
-    payload: JsonObj
-    command: str | None = None
-    custom_id: str | None = None
-    message_id: int | None = None  # the clicked message, for components
-    acked_at: float | None = None
-    ack_type: CallbackType | None = None
-    original_message_id: int | None = None
-    followup_ids: list[int] = field(default_factory=list)
-    responses: list[EmuResponse] = field(default_factory=list)
-    modal: JsonObj | None = None
-    #: ``[shard_id, num_shards]`` of each gateway session INTERACTION_CREATE went to.
-    shards: list[tuple[int, int]] = field(default_factory=list)
-
-    @property
-    def ack_latency(self) -> float | None:
-        """Seconds between dispatch and the initial response."""
-        return None if self.acked_at is None else self.acked_at - self.created_at
-
-
-@dataclass(frozen=True)
-class GatewayRecord:
-    """One gateway frame, either direction (dispatch bodies are not kept; see ``payload`` for ops)."""
-
-    direction: str  # "in" (from the bot) | "out"
-    op: int
-    t: str | None
-    s: int | None
-    at: float
-
-
-@dataclass
-class _UploadedFile:
-    field: str
-    index: int | None
-    filename: str
-    content_type: str
-    data: bytes
-
-
-@dataclass
-class _Req:
-    method: str
-    path: str
-    params: dict[str, str]
-    query: dict[str, str]
-    body: Any
-    files: list[_UploadedFile]
-    request: web.Request
-
-
-@dataclass
-class _Resp:
-    status: int = 200
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-_Handler = Callable[[_Req], Awaitable[_Resp]]
-
-
-@dataclass(frozen=True)
-class _Route:
-    method: str
-    template: str
-    regex: re.Pattern[str]
-    name: str
-    handler: _Handler
-    bot_auth: bool  # bot-token routes (and the global rate limit); webhook/interaction routes are not
-
-
-@dataclass
-class _Window:
+class Window:
     start: float = 0.0
     count: int = 0
-
-
-class _GatewayConn:
-    """One websocket connection; frames go through a queue so dispatching stays synchronous."""
-
-    def __init__(self, ws: web.WebSocketResponse, query: Mapping[str, str]) -> None:
-        self.ws = ws
-        self.query = dict(query)
-        # (frame, event name) to send; an int closes with that code; None stops the writer.
-        self.queue: asyncio.Queue[tuple[str, str | None] | int | None] = asyncio.Queue()
-        self.session: _GatewaySession | None = None
-
-    def send(self, payload: JsonObj) -> None:
-        self.queue.put_nowait((_dumps(payload), None))
-
-    def close(self, code: int) -> None:
-        self.queue.put_nowait(code)
-
-
-@dataclass
-class _GatewaySession:
-    session_id: str
-    seq: int = 0
-    buffer: deque[tuple[int, str, str]] = field(default_factory=lambda: deque(maxlen=REPLAY_BUFFER))
-    conn: _GatewayConn | None = None
-    intents: int = 0
-    shard: tuple[int, int] = (0, 1)
-    sharded: bool = False  # IDENTIFY carried ``shard`` (READY then echoes it)
-    guild_ids: tuple[int, ...] = ()
-    #: GUILD_CREATEs queued at IDENTIFY and not yet written: the session is ready at zero.
-    unsent_guilds: int = 0
-    ready: bool = False
-
-    def receives(self, guild_id: int | None) -> bool:
-        """Whether this session gets a guild's events (events without a guild go to shard 0)."""
-        shard_id, count = self.shard
-        return shard_id == 0 if guild_id is None else shard_of(guild_id, count) == shard_id
-
-
-@dataclass(frozen=True)
-class ShardSession:
-    """A gateway session that receives events now, as tests see it."""
-
-    session_id: str
-    shard: tuple[int, int]
-    guild_ids: tuple[int, ...]
-    connected: bool
-    ready: bool
-
-
-_ROUTES_ATTR: Final = "_emu_routes"
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def _route(
-    method: str, template: str, *, name: str | None = None, bot_auth: bool = True
-) -> Callable[[_F], _F]:
-    """Mark a handler as serving ``method API_PREFIX+template`` (templates use the OpenAPI spec's names).
-
-    ``bot_auth`` routes need the bot token and count against the global limit; webhook and interaction
-    routes authenticate by their token in the path and are exempt, as on Discord.
-    """
-
-    def mark(handler: _F) -> _F:
-        marks = [
-            *getattr(handler, _ROUTES_ATTR, ()),
-            (method, template, name or handler.__name__.lstrip("_"), bot_auth),
-        ]
-        setattr(handler, _ROUTES_ATTR, marks)
-        return handler
-
-    return mark
-
-
-# --------------------------------------------------------------------------------------------------
-# The emulator
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Guild:
-    id: int
-    name: str
-    moderator_role_id: int
-    bot_role_id: int
 
 
 class DiscordEmulator:
@@ -1262,7 +124,7 @@ class DiscordEmulator:
     def __init__(self, config: EmuConfig | None = None) -> None:
         self.config = config or EmuConfig()
         self._spec_path = str(self.config.openapi_path or DEFAULT_SPEC)
-        _spec_registry(self._spec_path)  # fail at construction, not at the first request
+        spec_registry(self._spec_path)  # fail at construction, not at the first request
         self.calls: list[RecordedCall] = []
         self.violations: list[str] = []
         self.messages: dict[int, EmuMessage] = {}
@@ -1283,19 +145,19 @@ class DiscordEmulator:
         self.member_roles: dict[int, set[int]] = defaultdict(set)
         self._by_token: dict[str, EmuInteraction] = {}
         self._nonces: dict[tuple[int, str], tuple[int, float]] = {}
-        self._channel_windows: dict[int, _Window] = defaultdict(_Window)
-        self._global_window = _Window()
+        self._channel_windows: dict[int, Window] = defaultdict(Window)
+        self._global_window = Window()
         #: Every session ever identified (RESUME finds them here) and those that receive events now.
-        self._sessions: dict[str, _GatewaySession] = {}
-        self._current: dict[str, _GatewaySession] = {}
-        self._conns: set[_GatewayConn] = set()
+        self._sessions: dict[str, GatewaySession] = {}
+        self._current: dict[str, GatewaySession] = {}
+        self._conns: set[GatewayConn] = set()
         self._changed = asyncio.Event()
         self._timers: list[asyncio.TimerHandle] = []
         self._routes = self._build_routes()
         self._started_at = self.now()
         cfg = self.config
-        self.guilds: dict[int, _Guild] = {
-            cfg.guild_id: _Guild(cfg.guild_id, cfg.guild_name, cfg.moderator_role_id, cfg.bot_role_id)
+        self.guilds: dict[int, GuildRecord] = {
+            cfg.guild_id: GuildRecord(cfg.guild_id, cfg.guild_name, cfg.moderator_role_id, cfg.bot_role_id)
         }
         texts = [
             (cfg.guild_id, cfg.text_channel_id, cfg.text_channel_name),
@@ -1304,7 +166,7 @@ class DiscordEmulator:
         for extra in cfg.extra_guilds:
             if extra.guild_id in self.guilds:
                 raise ValueError(f"guild {extra.guild_id} is configured twice")
-            self.guilds[extra.guild_id] = _Guild(
+            self.guilds[extra.guild_id] = GuildRecord(
                 extra.guild_id, extra.name, extra.guild_id + 1, extra.guild_id + 2
             )
             texts.append((extra.guild_id, extra.text_channel_id, extra.text_channel_name))
@@ -1318,7 +180,7 @@ class DiscordEmulator:
 
     def now(self) -> float:
         """The emulated wall clock: real time plus ``clock_offset`` (tests advance it, never sleep)."""
-        return _now_wall() + self.clock_offset
+        return now_wall() + self.clock_offset
 
     def _new_id(self) -> int:
         return self._ids.next(self.now())
@@ -1359,7 +221,7 @@ class DiscordEmulator:
             raise KeyError(user_id)
         return P.user_payload(user_id, name)
 
-    def _guild(self, guild_id: int | None) -> _Guild:
+    def _guild(self, guild_id: int | None) -> GuildRecord:
         return self.guilds[self.config.guild_id if guild_id is None else guild_id]
 
     def _role_ids(self, user_id: int, guild_id: int | None = None) -> list[int]:
@@ -1535,7 +397,7 @@ class DiscordEmulator:
                 self._dispatch("THREAD_UPDATE", self.channel_payload(channel))
 
     def _channel_or_404(self, raw: str | int) -> EmuChannel:
-        cid = _as_snowflake(raw)
+        cid = as_snowflake(raw)
         channel = self.channels.get(cid) if cid is not None else None
         if channel is None or channel.deleted:
             raise DiscordHTTPError(404, UNKNOWN_CHANNEL, "Unknown Channel")
@@ -1676,8 +538,8 @@ class DiscordEmulator:
         roles: set[int] = set()
         if isinstance(allowed, dict):
             parse = {str(p) for p in allowed.get("parse") or []}
-            users = {i for i in (_as_snowflake(u) for u in allowed.get("users") or []) if i is not None}
-            roles = {i for i in (_as_snowflake(r) for r in allowed.get("roles") or []) if i is not None}
+            users = {i for i in (as_snowflake(u) for u in allowed.get("users") or []) if i is not None}
+            roles = {i for i in (as_snowflake(r) for r in allowed.get("roles") or []) if i is not None}
         known = {*self.config.members, self.config.bot_user_id, self.config.owner_id}
         mention_ids = []
         for raw in _MENTION_USER.findall(content):
@@ -1693,7 +555,7 @@ class DiscordEmulator:
         return mention_ids, role_ids, everyone
 
     def _attachments_for(
-        self, body: Mapping[str, Any], files: list[_UploadedFile], existing: list[EmuAttachment]
+        self, body: Mapping[str, Any], files: list[UploadedFile], existing: list[EmuAttachment]
     ) -> list[EmuAttachment]:
         """Map ``attachments: [{id: n, filename}]`` to ``files[n]`` parts, keeping referenced old ones."""
         by_index = {f.index: f for f in files if f.index is not None}
@@ -1706,13 +568,13 @@ class DiscordEmulator:
             for k, entry in enumerate(declared):
                 if not isinstance(entry, dict):
                     continue
-                ref = _as_snowflake(entry.get("id"))
+                ref = as_snowflake(entry.get("id"))
                 if ref is not None and ref in old:
                     kept.append(old[ref])
                     continue
                 upload = by_index.get(ref) if ref is not None else None
                 if upload is None:
-                    raise _form_error(
+                    raise form_error(
                         [
                             FieldError(
                                 ("attachments", k, "id"),
@@ -1735,13 +597,13 @@ class DiscordEmulator:
                 new.append(self._store_upload(upload, upload.filename, None))
         return kept + new
 
-    def _store_upload(self, upload: _UploadedFile, filename: str, description: str | None) -> EmuAttachment:
+    def _store_upload(self, upload: UploadedFile, filename: str, description: str | None) -> EmuAttachment:
         # discord.py uploads everything as application/octet-stream; Discord sniffs, we guess by name.
         guessed = mimetypes.guess_type(filename)[0]
         content_type = guessed or upload.content_type or "application/octet-stream"
         return self._store_attachment(filename, content_type, upload.data, description)
 
-    def _check_files(self, files: list[_UploadedFile]) -> None:
+    def _check_files(self, files: list[UploadedFile]) -> None:
         limit = self.config.attachment_size_limit
         for upload in files:
             if len(upload.data) > limit:
@@ -1752,15 +614,15 @@ class DiscordEmulator:
                     violation=f"file {upload.filename!r} is {len(upload.data)} bytes > attachment_size_limit {limit}",
                 )
         if len(files) > MAX_ATTACHMENTS:
-            raise _form_error([_too_long(("attachments",), MAX_ATTACHMENTS)], "too many files")
+            raise form_error([too_long(("attachments",), MAX_ATTACHMENTS)], "too many files")
 
     def _check_message(
-        self, body: Mapping[str, Any], files: list[_UploadedFile], *, creating: bool, what: str
+        self, body: Mapping[str, Any], files: list[UploadedFile], *, creating: bool, what: str
     ) -> None:
         self._check_files(files)
         problems = message_body_errors(body)
         if problems:
-            raise _form_error(problems, what)
+            raise form_error(problems, what)
         if creating and is_empty_message(body, has_files=bool(files)):
             raise DiscordHTTPError(
                 400, EMPTY_MESSAGE, "Cannot send an empty message", violation=f"{what}: empty message"
@@ -1770,7 +632,7 @@ class DiscordEmulator:
         self,
         channel: EmuChannel,
         body: Mapping[str, Any],
-        files: list[_UploadedFile],
+        files: list[UploadedFile],
         *,
         source: MessageSource,
         author_id: int,
@@ -1780,7 +642,7 @@ class DiscordEmulator:
         content = body.get("content") if isinstance(body.get("content"), str) else ""
         assert isinstance(content, str)
         mention_ids, role_ids, everyone = self._mentions(content, body.get("allowed_mentions"))
-        body_flags = body.get("flags") if _is_int(body.get("flags")) else 0
+        body_flags = body.get("flags") if is_int(body.get("flags")) else 0
         assert isinstance(body_flags, int)
         if source is MessageSource.BOT:
             body_flags &= ~MessageFlag.EPHEMERAL  # only interaction responses can be ephemeral
@@ -1817,7 +679,7 @@ class DiscordEmulator:
     def _reference(self, channel: EmuChannel, ref: object) -> JsonObj | None:
         if not isinstance(ref, dict):
             return None
-        mid = _as_snowflake(ref.get("message_id"))
+        mid = as_snowflake(ref.get("message_id"))
         target = self.messages.get(mid) if mid is not None else None
         if (target is None or target.deleted) and ref.get("fail_if_not_exists", True):
             raise DiscordHTTPError(
@@ -1835,7 +697,7 @@ class DiscordEmulator:
             "guild_id": str(channel.guild_id),
         }
 
-    def _edit_message(self, message: EmuMessage, body: Mapping[str, Any], files: list[_UploadedFile]) -> None:
+    def _edit_message(self, message: EmuMessage, body: Mapping[str, Any], files: list[UploadedFile]) -> None:
         if "content" in body:
             message.content = body["content"] or ""
             ids, roles, everyone = self._mentions(
@@ -1850,7 +712,7 @@ class DiscordEmulator:
             message.allowed_mentions = body["allowed_mentions"]
         if "attachments" in body or files:
             message.attachments = self._attachments_for(body, files, message.attachments)
-        if _is_int(body.get("flags")):
+        if is_int(body.get("flags")):
             # Only SUPPRESS_EMBEDS may change; ephemeral-ness is fixed at creation.
             keep = message.flags & ~MessageFlag.SUPPRESS_EMBEDS
             message.flags = keep | (body["flags"] & MessageFlag.SUPPRESS_EMBEDS)
@@ -2124,7 +986,7 @@ class DiscordEmulator:
             if kind in (OptionType.SUB_COMMAND, OptionType.SUB_COMMAND_GROUP, OptionType.ATTACHMENT):
                 raise ValueError(f"option {name!r} has type {kind.name}; pass attachments via attachments=")
             if kind in (OptionType.USER, OptionType.MENTIONABLE):
-                uid = _as_snowflake(value)
+                uid = as_snowflake(value)
                 if uid is None:
                     raise ValueError(f"option {name!r} needs a user id")
                 resolved.setdefault("users", {})[str(uid)] = self._user_payload(uid)
@@ -2132,12 +994,12 @@ class DiscordEmulator:
                 member.pop("user")
                 resolved.setdefault("members", {})[str(uid)] = member
             elif kind is OptionType.ROLE:
-                role = self._role_payloads(channel.guild_id).get(_as_snowflake(value) or 0)
+                role = self._role_payloads(channel.guild_id).get(as_snowflake(value) or 0)
                 if role is None:
                     raise ValueError(f"option {name!r} needs the id of a role in the guild, not {value!r}")
                 resolved.setdefault("roles", {})[role["id"]] = role
             elif kind is OptionType.CHANNEL:
-                picked = self.channels.get(_as_snowflake(value) or 0)
+                picked = self.channels.get(as_snowflake(value) or 0)
                 if picked is None or picked.deleted or picked.guild_id != channel.guild_id:
                     raise ValueError(f"option {name!r} needs the id of a channel in the guild, not {value!r}")
                 # Resolved channels are partial and carry the invoking member's permissions there.
@@ -2178,7 +1040,7 @@ class DiscordEmulator:
         component = next(
             (
                 c
-                for _, c in _walk_components(message.components, ("components",))
+                for _, c in walk_components(message.components, ("components",))
                 if c.get("custom_id") == custom_id
             ),
             None,
@@ -2237,10 +1099,10 @@ class DiscordEmulator:
             raise ValueError(f"interaction {opened_by.id} was not answered with a modal")
         if opened_by.user_id != user_id:
             raise ValueError("only the member the modal was shown to can submit it")
-        unknown = set(values) - {c.get("custom_id") for _, c in _walk_modal_inputs(modal)}
+        unknown = set(values) - {c.get("custom_id") for _, c in walk_modal_inputs(modal)}
         if unknown:
             raise ValueError(f"the modal has no text input {sorted(unknown)}")
-        components = [_submitted_component(top, values) for top in modal.get("components") or []]
+        components = [submitted_component(top, values) for top in modal.get("components") or []]
         channel = self._channel_or_404(opened_by.channel_id)
         message = self.messages.get(opened_by.message_id) if opened_by.message_id else None
         data = P.modal_submit_data_payload(str(modal["custom_id"]), [c for c in components if c])
@@ -2255,7 +1117,7 @@ class DiscordEmulator:
 
     def _interaction_for_token(self, app_raw: str, token: str, *, what: str) -> EmuInteraction:
         inter = self._by_token.get(token)
-        if _as_snowflake(app_raw) != self.config.application_id or inter is None:
+        if as_snowflake(app_raw) != self.config.application_id or inter is None:
             raise DiscordHTTPError(
                 404, UNKNOWN_WEBHOOK, "Unknown Webhook", violation=f"{what}: unknown application id or token"
             )
@@ -2271,21 +1133,21 @@ class DiscordEmulator:
 
     # ----- gateway -----------------------------------------------------------------------------
 
-    def _receivers(self, guild_id: int | None) -> list[_GatewaySession]:
+    def _receivers(self, guild_id: int | None) -> list[GatewaySession]:
         """The sessions that receive a guild's events now (several when their shards overlap)."""
         return [session for session in self._current.values() if session.receives(guild_id)]
 
-    def _dispatch(self, event: str, data: JsonObj, guild_id: int | None = None) -> list[_GatewaySession]:
+    def _dispatch(self, event: str, data: JsonObj, guild_id: int | None = None) -> list[GatewaySession]:
         """Send an event to every session whose shard holds its guild; returns the sessions sent to.
 
         The guild is ``guild_id``, else ``data["guild_id"]``; an event without one goes to shard 0.
         With nobody connected nothing is told (Discord would not queue it either).
         """
         if guild_id is None:
-            guild_id = _as_snowflake(data.get("guild_id"))
+            guild_id = as_snowflake(data.get("guild_id"))
         return [session for session in self._receivers(guild_id) if self._send(session, event, data)]
 
-    def _send(self, session: _GatewaySession, event: str, data: JsonObj) -> bool:
+    def _send(self, session: GatewaySession, event: str, data: JsonObj) -> bool:
         """Send one dispatch on one session, if its intents ask for it; False when they do not."""
         needed = EVENT_INTENTS.get(event, 0)
         if needed and not session.intents & needed:
@@ -2293,7 +1155,7 @@ class DiscordEmulator:
         if event in ("MESSAGE_CREATE", "MESSAGE_UPDATE") and not session.intents & INTENT_MESSAGE_CONTENT:
             data = self._without_content(data)
         session.seq += 1
-        frame = _dumps({"op": OP_DISPATCH, "t": event, "s": session.seq, "d": data})
+        frame = json_text({"op": OP_DISPATCH, "t": event, "s": session.seq, "d": data})
         session.buffer.append((session.seq, frame, event))
         self.gateway_log.append(GatewayRecord("out", OP_DISPATCH, event, session.seq, self.now()))
         if session.conn is not None:
@@ -2358,7 +1220,7 @@ class DiscordEmulator:
         counts = {s.shard[1] for s in sessions}
         return all({s.shard[0] for s in sessions if s.shard[1] == n} == set(range(n)) for n in counts)
 
-    async def _gateway_writer(self, conn: _GatewayConn) -> None:
+    async def _gateway_writer(self, conn: GatewayConn) -> None:
         while True:
             item = await conn.queue.get()
             if item is None:
@@ -2374,7 +1236,7 @@ class DiscordEmulator:
             if event in ("READY", "GUILD_CREATE") and conn.session is not None:
                 self._written_ready_frame(conn.session, event)
 
-    def _written_ready_frame(self, session: _GatewaySession, event: str) -> None:
+    def _written_ready_frame(self, session: GatewaySession, event: str) -> None:
         """READY and the GUILD_CREATEs queued at IDENTIFY are out: the session is ready after the last."""
         if session.ready:
             return
@@ -2388,7 +1250,7 @@ class DiscordEmulator:
         self._learn_base_url(request)
         ws = web.WebSocketResponse(max_msg_size=4 * MiB)
         await ws.prepare(request)
-        conn = _GatewayConn(ws, request.query)
+        conn = GatewayConn(ws, request.query)
         self._conns.add(conn)
         if request.query.get("encoding", "json") != "json":
             self._violate(f"gateway: unsupported encoding {request.query.get('encoding')!r}")
@@ -2420,7 +1282,7 @@ class DiscordEmulator:
             self._notify()
         return ws
 
-    def _gateway_frame(self, conn: _GatewayConn, raw: str) -> None:
+    def _gateway_frame(self, conn: GatewayConn, raw: str) -> None:
         try:
             msg = json.loads(raw)
             op = msg["op"]
@@ -2446,8 +1308,8 @@ class DiscordEmulator:
         else:
             self._violate(f"gateway: unexpected opcode {op}")
 
-    def _request_members(self, session: _GatewaySession, data: JsonObj) -> None:
-        guild_id = _as_snowflake(data.get("guild_id"))
+    def _request_members(self, session: GatewaySession, data: JsonObj) -> None:
+        guild_id = as_snowflake(data.get("guild_id"))
         if guild_id not in session.guild_ids:
             self._violate(f"gateway: members requested for guild {data.get('guild_id')!r}, not on this shard")
             return
@@ -2466,7 +1328,7 @@ class DiscordEmulator:
     def _all_member_ids(self) -> list[int]:
         return [*self.config.members, self.config.bot_user_id]
 
-    def _identify(self, conn: _GatewayConn, data: JsonObj) -> None:
+    def _identify(self, conn: GatewayConn, data: JsonObj) -> None:
         if conn.session is not None:
             self._violate("gateway: IDENTIFY sent twice on one connection")
             conn.close(4005)
@@ -2476,7 +1338,7 @@ class DiscordEmulator:
             conn.close(4004)
             return
         intents = data.get("intents")
-        if not _is_int(intents):
+        if not is_int(intents):
             self._violate("gateway: IDENTIFY without integer intents")
             conn.close(4013)
             return
@@ -2495,7 +1357,7 @@ class DiscordEmulator:
         for old in [s for s in self._current.values() if s.shard == shard]:
             del self._current[old.session_id]
         guild_ids = tuple(g for g in self.guilds if shard_of(g, shard[1]) == shard[0])
-        session = _GatewaySession(
+        session = GatewaySession(
             secrets.token_hex(16),
             conn=conn,
             intents=intents,
@@ -2521,15 +1383,15 @@ class DiscordEmulator:
             self._send(session, "GUILD_CREATE", self.guild_payload(guild_id))
         self._notify()
 
-    def _identify_shard(self, conn: _GatewayConn, raw: object) -> tuple[int, int] | None:
+    def _identify_shard(self, conn: GatewayConn, raw: object) -> tuple[int, int] | None:
         """IDENTIFY's ``shard`` as (shard_id, num_shards), (0, 1) when absent; None after closing 4010/4011."""
         if raw is None:
             shard = (0, 1)
         elif (
             isinstance(raw, list)
             and len(raw) == 2
-            and _is_int(raw[0])
-            and _is_int(raw[1])
+            and is_int(raw[0])
+            and is_int(raw[1])
             and 0 <= raw[0] < raw[1]
         ):
             shard = (raw[0], raw[1])
@@ -2573,24 +1435,24 @@ class DiscordEmulator:
             joined_at=self._started_at - 86400,
         )
 
-    def _resume(self, conn: _GatewayConn, data: JsonObj) -> None:
+    def _resume(self, conn: GatewayConn, data: JsonObj) -> None:
         session = self._sessions.get(str(data.get("session_id")))
         seq = data.get("seq")
         valid = (
             session is not None
             and session.session_id in self._current
             and data.get("token") == self.config.bot_token
-            and (seq is None or _is_int(seq))
+            and (seq is None or is_int(seq))
         )
         oldest = session.buffer[0][0] if session is not None and session.buffer else 1
-        if not valid or session is None or (_is_int(seq) and seq + 1 < oldest):
+        if not valid or session is None or (is_int(seq) and seq + 1 < oldest):
             conn.send({"op": OP_INVALID_SESSION, "d": False})
             return
         if session.conn is not None and session.conn is not conn:
             session.conn.close(4000)
         session.conn = conn
         conn.session = session
-        last = seq if _is_int(seq) else 0
+        last = seq if is_int(seq) else 0
         for s, frame, event in session.buffer:
             if s > last:
                 conn.queue.put_nowait((frame, event))
@@ -2634,10 +1496,10 @@ class DiscordEmulator:
         for conn in list(self._conns):
             conn.close(int(WSCloseCode.GOING_AWAY))
 
-    def _build_routes(self) -> list[_Route]:
+    def _build_routes(self) -> list[Route]:
         routes = []
         for attr, function in vars(type(self)).items():
-            for method, template, name, bot_auth in getattr(function, _ROUTES_ATTR, ()):
+            for method, template, name, bot_auth in getattr(function, ROUTES_ATTR, ()):
                 handler = getattr(self, attr)
                 # Snowflake parameters only match digits, so "@original"/"@me" never collide with them.
                 pattern = re.sub(
@@ -2645,10 +1507,10 @@ class DiscordEmulator:
                     lambda m: f"(?P<{m[1]}>{'[0-9]+' if m[1].endswith('_id') else '[^/]+'})",
                     re.escape(template),
                 )
-                routes.append(_Route(method, template, re.compile(f"^{pattern}$"), name, handler, bot_auth))
+                routes.append(Route(method, template, re.compile(f"^{pattern}$"), name, handler, bot_auth))
         return routes
 
-    def _match(self, method: str, path: str) -> tuple[_Route, dict[str, str]] | None:
+    def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self._routes:
             if route.method == method:
                 found = route.regex.match(path)
@@ -2656,14 +1518,14 @@ class DiscordEmulator:
                     return route, found.groupdict()
         return None
 
-    async def _read_body(self, request: web.Request) -> tuple[Any, list[_UploadedFile]]:
+    async def _read_body(self, request: web.Request) -> tuple[Any, list[UploadedFile]]:
         if not request.can_read_body:
             return None, []
         ctype = request.content_type
         if ctype == "multipart/form-data":
             reader = await request.multipart()
             body: Any = None
-            files: list[_UploadedFile] = []
+            files: list[UploadedFile] = []
             while True:
                 part = await reader.next()
                 if part is None:
@@ -2680,7 +1542,7 @@ class DiscordEmulator:
                 if match:
                     index = int(match.group(1) if match.group(1) is not None else (match.group(2) or 0))
                 files.append(
-                    _UploadedFile(
+                    UploadedFile(
                         name,
                         index,
                         part.filename or name,
@@ -2719,7 +1581,7 @@ class DiscordEmulator:
         if body is None:
             return web.Response(status=status, headers=headers)
         return web.Response(
-            status=status, body=_dumps(body).encode(), content_type="application/json", headers=headers
+            status=status, body=json_text(body).encode(), content_type="application/json", headers=headers
         )
 
     async def _api(self, request: web.Request) -> web.StreamResponse:
@@ -2727,7 +1589,7 @@ class DiscordEmulator:
         path = request.path[len(API_PREFIX) :] or "/"
         query = dict(request.query)
         body: Any = None
-        files: list[_UploadedFile] = []
+        files: list[UploadedFile] = []
         route_name, template = "unknown", ""
         try:
             matched = self._match(request.method, path)
@@ -2754,17 +1616,17 @@ class DiscordEmulator:
                     self._spec_path, route.template, request.method.lower(), body
                 )
                 if problems:
-                    raise _form_error(problems, f"{request.method} {path} does not match Discord's schema")
-            resp = await route.handler(_Req(request.method, path, params, query, body, files, request))
+                    raise form_error(problems, f"{request.method} {path} does not match Discord's schema")
+            resp = await route.handler(Req(request.method, path, params, query, body, files, request))
         except DiscordHTTPError as exc:
             if exc.violation:
                 self._violate(f"{request.method} {path} -> {exc.status}: {exc.violation}")
-            resp = _Resp(exc.status, exc.body, exc.headers)
+            resp = Resp(exc.status, exc.body, exc.headers)
         except Exception as exc:
             # An emulator bug must fail the test run, not pass as one of Discord's retryable 500s.
             log.exception("emulator error on %s %s", request.method, path)
             self._violate(f"{request.method} {path} -> 500: emulator error {exc!r}")
-            resp = _Resp(500, P.error_payload(0, "500: Internal Server Error"))
+            resp = Resp(500, P.error_payload(0, "500: Internal Server Error"))
         self.calls.append(
             RecordedCall(
                 method=request.method,
@@ -2794,7 +1656,7 @@ class DiscordEmulator:
         return {
             "X-RateLimit-Limit": str(limit),
             "X-RateLimit-Remaining": str(max(remaining, 0)),
-            "X-RateLimit-Reset": f"{_now_wall() + reset_after:.3f}",
+            "X-RateLimit-Reset": f"{now_wall() + reset_after:.3f}",
             "X-RateLimit-Reset-After": f"{reset_after:.3f}",
             "X-RateLimit-Bucket": bucket,
         }
@@ -2848,15 +1710,15 @@ class DiscordEmulator:
 
     # ----- REST: login, gateway, commands ------------------------------------------------------
 
-    @_route("GET", "/users/@me", name="get_my_user")
-    async def _get_me(self, _req: _Req) -> _Resp:
+    @api_route("GET", "/users/@me", name="get_my_user")
+    async def _get_me(self, _req: Req) -> Resp:
         user = self._user_payload(self.config.bot_user_id)
-        return _Resp(body={**user, "verified": True, "mfa_enabled": False, "locale": "en-US", "email": None})
+        return Resp(body={**user, "verified": True, "mfa_enabled": False, "locale": "en-US", "email": None})
 
-    @_route("GET", "/oauth2/applications/@me", name="get_my_application")
-    async def _get_app(self, _req: _Req) -> _Resp:
+    @api_route("GET", "/oauth2/applications/@me", name="get_my_application")
+    async def _get_app(self, _req: Req) -> Resp:
         cfg = self.config
-        return _Resp(
+        return Resp(
             body=P.application_payload(
                 cfg.application_id,
                 cfg.bot_name,
@@ -2868,44 +1730,44 @@ class DiscordEmulator:
     def _ws_url(self) -> str:
         return self.config.public_base_url.replace("http://", "ws://", 1) + "/gateway"
 
-    @_route("GET", "/gateway", bot_auth=False)
-    async def _get_gateway(self, _req: _Req) -> _Resp:
-        return _Resp(body=P.gateway_payload(self._ws_url()))
+    @api_route("GET", "/gateway", bot_auth=False)
+    async def _get_gateway(self, _req: Req) -> Resp:
+        return Resp(body=P.gateway_payload(self._ws_url()))
 
-    @_route("GET", "/gateway/bot", name="get_bot_gateway")
-    async def _get_gateway_bot(self, _req: _Req) -> _Resp:
-        return _Resp(body=P.gateway_bot_payload(self._ws_url(), shards=self.config.recommended_shards))
+    @api_route("GET", "/gateway/bot", name="get_bot_gateway")
+    async def _get_gateway_bot(self, _req: Req) -> Resp:
+        return Resp(body=P.gateway_bot_payload(self._ws_url(), shards=self.config.recommended_shards))
 
-    def _command_scope(self, req: _Req) -> int | None:
-        if _as_snowflake(req.params["application_id"]) != self.config.application_id:
+    def _command_scope(self, req: Req) -> int | None:
+        if as_snowflake(req.params["application_id"]) != self.config.application_id:
             raise DiscordHTTPError(
                 403, MISSING_PERMISSIONS, "Missing Access", violation="commands for another application"
             )
         raw = req.params.get("guild_id")
         if raw is None:
             return None
-        guild_id = _as_snowflake(raw)
+        guild_id = as_snowflake(raw)
         if guild_id is None or guild_id not in self.guilds:
             raise DiscordHTTPError(
                 403, 50001, "Missing Access", violation=f"commands for unknown guild {raw}"
             )
         return guild_id
 
-    @_route("GET", "/applications/{application_id}/commands")
-    @_route("GET", "/applications/{application_id}/guilds/{guild_id}/commands", name="list_guild_commands")
-    async def _list_commands(self, req: _Req) -> _Resp:
-        return _Resp(body=self.commands.get(self._command_scope(req), []))
+    @api_route("GET", "/applications/{application_id}/commands")
+    @api_route("GET", "/applications/{application_id}/guilds/{guild_id}/commands", name="list_guild_commands")
+    async def _list_commands(self, req: Req) -> Resp:
+        return Resp(body=self.commands.get(self._command_scope(req), []))
 
-    @_route("PUT", "/applications/{application_id}/commands", name="bulk_set_commands")
-    @_route(
+    @api_route("PUT", "/applications/{application_id}/commands", name="bulk_set_commands")
+    @api_route(
         "PUT", "/applications/{application_id}/guilds/{guild_id}/commands", name="bulk_set_guild_commands"
     )
-    async def _put_commands(self, req: _Req) -> _Resp:
+    async def _put_commands(self, req: Req) -> Resp:
         scope = self._command_scope(req)
         body = req.body if isinstance(req.body, list) else []
         problems = command_errors(body, global_scope=scope is None)
         if problems:
-            raise _form_error(problems, "invalid application commands")
+            raise form_error(problems, "invalid application commands")
         old = {(c.get("type") or 1, c.get("name")): c for c in self.commands.get(scope, [])}
         stored = []
         for cmd in body:
@@ -2921,7 +1783,7 @@ class DiscordEmulator:
                 )
             )
         self.commands[scope] = stored
-        return _Resp(body=stored)
+        return Resp(body=stored)
 
     # ----- REST: interactions and webhooks -----------------------------------------------------
 
@@ -2932,14 +1794,14 @@ class DiscordEmulator:
         InteractionType.MODAL_SUBMIT: {4, 5, 6, 7},
     }
 
-    @_route(
+    @api_route(
         "POST",
         "/interactions/{interaction_id}/{interaction_token}/callback",
         name="interaction_callback",
         bot_auth=False,
     )
-    async def _callback(self, req: _Req) -> _Resp:
-        iid = _as_snowflake(req.params["interaction_id"])
+    async def _callback(self, req: Req) -> Resp:
+        iid = as_snowflake(req.params["interaction_id"])
         inter = self.interactions.get(iid) if iid is not None else None
         if inter is None or inter.token != req.params["interaction_token"]:
             raise DiscordHTTPError(
@@ -2966,7 +1828,7 @@ class DiscordEmulator:
         body = req.body if isinstance(req.body, dict) else {}
         kind = body.get("type")
         if kind not in self._ALLOWED_CALLBACKS.get(inter.type, set()):
-            raise _form_error(
+            raise form_error(
                 [
                     FieldError(
                         ("type",),
@@ -2990,7 +1852,7 @@ class DiscordEmulator:
                 what="interaction response",
             )
         if callback is CallbackType.DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE and data and set(data) - {"flags"}:
-            raise _form_error(
+            raise form_error(
                 [FieldError(("data",), "BASE_TYPE_INVALID", "A deferred response only takes flags.")],
                 "deferred response with data",
             )
@@ -3031,9 +1893,9 @@ class DiscordEmulator:
         )
         self._notify()
         if req.query.get("with_response", "").lower() not in ("1", "true"):
-            return _Resp(204)  # Discord answers 204 unless asked; discord.py >= 2.5 always asks
+            return Resp(204)  # Discord answers 204 unless asked; discord.py >= 2.5 always asks
         payload = self.message_payload(message) if message is not None else None
-        return _Resp(
+        return Resp(
             body=P.callback_response_payload(
                 inter.id,
                 int(inter.type),
@@ -3053,8 +1915,8 @@ class DiscordEmulator:
                 violation=f"{what} before the interaction was acknowledged",
             )
 
-    @_route("POST", "/webhooks/{webhook_id}/{webhook_token}", name="execute_webhook", bot_auth=False)
-    async def _followup(self, req: _Req) -> _Resp:
+    @api_route("POST", "/webhooks/{webhook_id}/{webhook_token}", name="execute_webhook", bot_auth=False)
+    async def _followup(self, req: Req) -> Resp:
         inter = self._interaction_for_token(
             req.params["webhook_id"], req.params["webhook_token"], what="followup"
         )
@@ -3070,8 +1932,8 @@ class DiscordEmulator:
             self._edit_message(original, body, req.files)
             inter.responses.append(EmuResponse("followup", self.now(), None, body, original.id))
             if req.query.get("wait", "").lower() not in ("1", "true"):
-                return _Resp(204)
-            return _Resp(body=self.message_payload(original))
+                return Resp(204)
+            return Resp(body=self.message_payload(original))
         channel = self._channel_or_404(inter.channel_id)
         flags = int(body.get("flags") or 0) & MessageFlag.EPHEMERAL
         message = self._new_message(
@@ -3086,8 +1948,8 @@ class DiscordEmulator:
         inter.followup_ids.append(message.id)
         inter.responses.append(EmuResponse("followup", self.now(), None, body, message.id))
         if req.query.get("wait", "").lower() not in ("1", "true"):
-            return _Resp(204)
-        return _Resp(body=self.message_payload(message))
+            return Resp(204)
+        return Resp(body=self.message_payload(message))
 
     def _original(self, inter: EmuInteraction, what: str) -> EmuMessage:
         self._acked(inter, what)
@@ -3098,7 +1960,7 @@ class DiscordEmulator:
         return message
 
     def _owned_followup(self, inter: EmuInteraction, raw: str) -> EmuMessage:
-        mid = _as_snowflake(raw)
+        mid = as_snowflake(raw)
         message = self.messages.get(mid) if mid is not None else None
         if (
             message is None
@@ -3108,14 +1970,14 @@ class DiscordEmulator:
             raise DiscordHTTPError(404, UNKNOWN_MESSAGE, "Unknown Message")
         return message
 
-    @_route("GET", "/webhooks/{webhook_id}/{webhook_token}/messages/@original", bot_auth=False)
-    async def _get_original(self, req: _Req) -> _Resp:
+    @api_route("GET", "/webhooks/{webhook_id}/{webhook_token}/messages/@original", bot_auth=False)
+    async def _get_original(self, req: Req) -> Resp:
         inter = self._interaction_for_token(
             req.params["webhook_id"], req.params["webhook_token"], what="get @original"
         )
-        return _Resp(body=self.message_payload(self._original(inter, "get @original")))
+        return Resp(body=self.message_payload(self._original(inter, "get @original")))
 
-    def _webhook_edit(self, inter: EmuInteraction, message: EmuMessage, req: _Req, kind: str) -> _Resp:
+    def _webhook_edit(self, inter: EmuInteraction, message: EmuMessage, req: Req, kind: str) -> Resp:
         body = req.body if isinstance(req.body, dict) else {}
         self._check_message(body, req.files, creating=False, what=kind)
         channel = self._channel_or_404(message.channel_id)
@@ -3123,34 +1985,34 @@ class DiscordEmulator:
             raise DiscordHTTPError(400, THREAD_ARCHIVED, "Thread is archived")
         self._edit_message(message, body, req.files)
         inter.responses.append(EmuResponse(kind, self.now(), None, body, message.id))
-        return _Resp(body=self.message_payload(message))
+        return Resp(body=self.message_payload(message))
 
-    @_route("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/@original", bot_auth=False)
-    async def _edit_original(self, req: _Req) -> _Resp:
+    @api_route("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/@original", bot_auth=False)
+    async def _edit_original(self, req: Req) -> Resp:
         inter = self._interaction_for_token(
             req.params["webhook_id"], req.params["webhook_token"], what="edit @original"
         )
         return self._webhook_edit(inter, self._original(inter, "edit @original"), req, "edit_original")
 
-    @_route("DELETE", "/webhooks/{webhook_id}/{webhook_token}/messages/@original", bot_auth=False)
-    async def _delete_original(self, req: _Req) -> _Resp:
+    @api_route("DELETE", "/webhooks/{webhook_id}/{webhook_token}/messages/@original", bot_auth=False)
+    async def _delete_original(self, req: Req) -> Resp:
         inter = self._interaction_for_token(
             req.params["webhook_id"], req.params["webhook_token"], what="delete @original"
         )
         message = self._original(inter, "delete @original")
         self._delete_message(message)
         inter.responses.append(EmuResponse("delete_original", self.now(), None, None, message.id))
-        return _Resp(204)
+        return Resp(204)
 
-    @_route("GET", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", bot_auth=False)
-    async def _get_followup(self, req: _Req) -> _Resp:
+    @api_route("GET", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", bot_auth=False)
+    async def _get_followup(self, req: Req) -> Resp:
         inter = self._interaction_for_token(
             req.params["webhook_id"], req.params["webhook_token"], what="get followup"
         )
-        return _Resp(body=self.message_payload(self._owned_followup(inter, req.params["message_id"])))
+        return Resp(body=self.message_payload(self._owned_followup(inter, req.params["message_id"])))
 
-    @_route("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", bot_auth=False)
-    async def _edit_followup(self, req: _Req) -> _Resp:
+    @api_route("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", bot_auth=False)
+    async def _edit_followup(self, req: Req) -> Resp:
         inter = self._interaction_for_token(
             req.params["webhook_id"], req.params["webhook_token"], what="edit followup"
         )
@@ -3158,20 +2020,20 @@ class DiscordEmulator:
             inter, self._owned_followup(inter, req.params["message_id"]), req, "edit_followup"
         )
 
-    @_route("DELETE", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", bot_auth=False)
-    async def _delete_followup(self, req: _Req) -> _Resp:
+    @api_route("DELETE", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", bot_auth=False)
+    async def _delete_followup(self, req: Req) -> Resp:
         inter = self._interaction_for_token(
             req.params["webhook_id"], req.params["webhook_token"], what="delete followup"
         )
         message = self._owned_followup(inter, req.params["message_id"])
         self._delete_message(message)
         inter.responses.append(EmuResponse("delete_followup", self.now(), None, None, message.id))
-        return _Resp(204)
+        return Resp(204)
 
     # ----- REST: channel messages --------------------------------------------------------------
 
     def _visible_message(self, channel: EmuChannel, raw: str) -> EmuMessage:
-        mid = _as_snowflake(raw)
+        mid = as_snowflake(raw)
         message = self.messages.get(mid) if mid is not None else None
         if message is None or message.deleted or message.ephemeral or message.channel_id != channel.id:
             raise DiscordHTTPError(404, UNKNOWN_MESSAGE, "Unknown Message")
@@ -3192,8 +2054,8 @@ class DiscordEmulator:
             return None
         return message
 
-    @_route("POST", "/channels/{channel_id}/messages")
-    async def _create_message(self, req: _Req) -> _Resp:
+    @api_route("POST", "/channels/{channel_id}/messages")
+    async def _create_message(self, req: Req) -> Resp:
         channel = self._channel_or_404(req.params["channel_id"])
         headers = self._channel_rate(channel)
         body = req.body if isinstance(req.body, dict) else {}
@@ -3209,7 +2071,7 @@ class DiscordEmulator:
             if existing.channel_id != channel.id:
                 existing = None
             else:
-                return _Resp(body=self.message_payload(existing), headers=headers)
+                return Resp(body=self.message_payload(existing), headers=headers)
         if channel.is_thread and channel.archived:
             if channel.locked:
                 raise DiscordHTTPError(400, THREAD_ARCHIVED, "Thread is archived")
@@ -3222,11 +2084,11 @@ class DiscordEmulator:
             self._nonces[(self.config.bot_user_id, str(message.nonce))] = (message.id, message.created_at)
         if self.faults.server_error_after_store_next > 0:
             self.faults.server_error_after_store_next -= 1
-            return _Resp(500, P.error_payload(0, "500: Internal Server Error"))
-        return _Resp(body=self.message_payload(message), headers=headers)
+            return Resp(500, P.error_payload(0, "500: Internal Server Error"))
+        return Resp(body=self.message_payload(message), headers=headers)
 
-    @_route("GET", "/channels/{channel_id}/messages")
-    async def _list_messages(self, req: _Req) -> _Resp:
+    @api_route("GET", "/channels/{channel_id}/messages")
+    async def _list_messages(self, req: Req) -> Resp:
         channel = self._channel_or_404(req.params["channel_id"])
         self._require(channel, Perm.VIEW_CHANNEL | Perm.READ_MESSAGE_HISTORY)
         try:
@@ -3234,25 +2096,25 @@ class DiscordEmulator:
         except ValueError:
             limit = 0
         if not 1 <= limit <= MAX_HISTORY:
-            raise _form_error(
+            raise form_error(
                 [FieldError(("limit",), "NUMBER_TYPE_MAX", "Must be between 1 and 100.")], "history limit"
             )
         visible = self.thread_messages(channel.id)
-        before, after = _as_snowflake(req.query.get("before")), _as_snowflake(req.query.get("after"))
+        before, after = as_snowflake(req.query.get("before")), as_snowflake(req.query.get("after"))
         if after is not None:
             chosen = [m for m in visible if m.id > after][:limit]
         else:
             chosen = [m for m in visible if before is None or m.id < before][-limit:]
-        return _Resp(body=[self.message_payload(m) for m in sorted(chosen, key=lambda m: -m.id)])
+        return Resp(body=[self.message_payload(m) for m in sorted(chosen, key=lambda m: -m.id)])
 
-    @_route("GET", "/channels/{channel_id}/messages/{message_id}")
-    async def _get_message(self, req: _Req) -> _Resp:
+    @api_route("GET", "/channels/{channel_id}/messages/{message_id}")
+    async def _get_message(self, req: Req) -> Resp:
         channel = self._channel_or_404(req.params["channel_id"])
         self._require(channel, Perm.VIEW_CHANNEL | Perm.READ_MESSAGE_HISTORY)
-        return _Resp(body=self.message_payload(self._visible_message(channel, req.params["message_id"])))
+        return Resp(body=self.message_payload(self._visible_message(channel, req.params["message_id"])))
 
-    @_route("PATCH", "/channels/{channel_id}/messages/{message_id}", name="edit_message")
-    async def _edit_channel_message(self, req: _Req) -> _Resp:
+    @api_route("PATCH", "/channels/{channel_id}/messages/{message_id}", name="edit_message")
+    async def _edit_channel_message(self, req: Req) -> Resp:
         channel = self._channel_or_404(req.params["channel_id"])
         message = self._visible_message(channel, req.params["message_id"])
         if message.author_id != self.config.bot_user_id:
@@ -3267,17 +2129,17 @@ class DiscordEmulator:
         if channel.is_thread and channel.archived:
             raise DiscordHTTPError(400, THREAD_ARCHIVED, "Thread is archived")
         self._edit_message(message, body, req.files)
-        return _Resp(body=self.message_payload(message))
+        return Resp(body=self.message_payload(message))
 
-    @_route("DELETE", "/channels/{channel_id}/messages/{message_id}", name="delete_message")
-    async def _delete_channel_message(self, req: _Req) -> _Resp:
+    @api_route("DELETE", "/channels/{channel_id}/messages/{message_id}", name="delete_message")
+    async def _delete_channel_message(self, req: Req) -> Resp:
         channel = self._channel_or_404(req.params["channel_id"])
         message = self._visible_message(channel, req.params["message_id"])
         if message.author_id != self.config.bot_user_id:
             self._require(channel, Perm.MANAGE_MESSAGES)
         message.deleted_by_bot = True
         self._delete_message(message)
-        return _Resp(204)
+        return Resp(204)
 
     # ----- REST: threads and channels ----------------------------------------------------------
 
@@ -3300,12 +2162,12 @@ class DiscordEmulator:
                 )
             )
         if problems:
-            raise _form_error(problems, "invalid thread")
+            raise form_error(problems, "invalid thread")
         assert isinstance(name, str)
         return name, int(auto_archive)
 
-    @_route("POST", "/channels/{channel_id}/threads", name="create_thread")
-    async def _create_thread_route(self, req: _Req) -> _Resp:
+    @api_route("POST", "/channels/{channel_id}/threads", name="create_thread")
+    async def _create_thread_route(self, req: Req) -> Resp:
         parent = self._channel_or_404(req.params["channel_id"])
         body = req.body if isinstance(req.body, dict) else {}
         if parent.type is not ChannelType.GUILD_TEXT:
@@ -3319,7 +2181,7 @@ class DiscordEmulator:
         raw_type = body.get("type")
         kind = ChannelType.PRIVATE_THREAD if raw_type is None else raw_type  # Discord's default is private
         if kind not in (ChannelType.PUBLIC_THREAD, ChannelType.PRIVATE_THREAD):
-            raise _form_error(
+            raise form_error(
                 [FieldError(("type",), "BASE_TYPE_CHOICES", "Value must be one of {11, 12}.")],
                 "invalid thread type",
             )
@@ -3342,10 +2204,10 @@ class DiscordEmulator:
             invitable=bool(body.get("invitable", True)),
             rate=int(body.get("rate_limit_per_user") or 0),
         )
-        return _Resp(201, self.channel_payload(thread))
+        return Resp(201, self.channel_payload(thread))
 
-    @_route("POST", "/channels/{channel_id}/messages/{message_id}/threads")
-    async def _create_thread_from_message(self, req: _Req) -> _Resp:
+    @api_route("POST", "/channels/{channel_id}/messages/{message_id}/threads")
+    async def _create_thread_from_message(self, req: Req) -> Resp:
         parent = self._channel_or_404(req.params["channel_id"])
         message = self._visible_message(parent, req.params["message_id"])
         body = req.body if isinstance(req.body, dict) else {}
@@ -3371,16 +2233,16 @@ class DiscordEmulator:
             invitable=True,
             rate=int(body.get("rate_limit_per_user") or 0),
         )
-        return _Resp(201, self.channel_payload(thread))
+        return Resp(201, self.channel_payload(thread))
 
-    @_route("GET", "/channels/{channel_id}")
-    async def _get_channel(self, req: _Req) -> _Resp:
+    @api_route("GET", "/channels/{channel_id}")
+    async def _get_channel(self, req: Req) -> Resp:
         channel = self._channel_or_404(req.params["channel_id"])
         self._require(channel, Perm.VIEW_CHANNEL)
-        return _Resp(body=self.channel_payload(channel))
+        return Resp(body=self.channel_payload(channel))
 
-    @_route("PATCH", "/channels/{channel_id}")
-    async def _update_channel(self, req: _Req) -> _Resp:
+    @api_route("PATCH", "/channels/{channel_id}")
+    async def _update_channel(self, req: Req) -> Resp:
         channel = self._channel_or_404(req.params["channel_id"])
         body = req.body if isinstance(req.body, dict) else {}
         if not channel.is_thread:
@@ -3408,15 +2270,15 @@ class DiscordEmulator:
         payload = self.channel_payload(channel)
         self._dispatch("THREAD_UPDATE" if channel.is_thread else "CHANNEL_UPDATE", payload)
         self._notify()
-        return _Resp(body=payload)
+        return Resp(body=payload)
 
-    @_route("DELETE", "/channels/{channel_id}", name="delete_channel")
-    async def _delete_channel_route(self, req: _Req) -> _Resp:
+    @api_route("DELETE", "/channels/{channel_id}", name="delete_channel")
+    async def _delete_channel_route(self, req: Req) -> Resp:
         channel = self._channel_or_404(req.params["channel_id"])
         self._require(channel, Perm.MANAGE_THREADS if channel.is_thread else Perm.MANAGE_CHANNELS)
         payload = self.channel_payload(channel)
         self.delete_channel(channel.id)
-        return _Resp(body=payload)
+        return Resp(body=payload)
 
     def _thread_or_400(self, raw: str) -> EmuChannel:
         channel = self._channel_or_404(raw)
@@ -3431,38 +2293,38 @@ class DiscordEmulator:
             raise DiscordHTTPError(400, THREAD_ARCHIVED, "Thread is archived")
         return channel
 
-    @_route("PUT", "/channels/{channel_id}/thread-members/@me")
-    async def _join_thread(self, req: _Req) -> _Resp:
+    @api_route("PUT", "/channels/{channel_id}/thread-members/@me")
+    async def _join_thread(self, req: Req) -> Resp:
         channel = self._thread_or_400(req.params["channel_id"])
         channel.member_ids.add(self.config.bot_user_id)
-        return _Resp(204)
+        return Resp(204)
 
-    @_route("PUT", "/channels/{channel_id}/thread-members/{user_id}")
-    async def _add_thread_member(self, req: _Req) -> _Resp:
+    @api_route("PUT", "/channels/{channel_id}/thread-members/{user_id}")
+    async def _add_thread_member(self, req: Req) -> Resp:
         channel = self._thread_or_400(req.params["channel_id"])
-        uid = _as_snowflake(req.params["user_id"])
+        uid = as_snowflake(req.params["user_id"])
         if uid is None or uid not in self._all_member_ids():
             raise DiscordHTTPError(404, UNKNOWN_USER, "Unknown User")
         channel.member_ids.add(uid)
         self._notify()
-        return _Resp(204)
+        return Resp(204)
 
-    @_route("POST", "/channels/{channel_id}/typing")
-    async def _typing(self, req: _Req) -> _Resp:
+    @api_route("POST", "/channels/{channel_id}/typing")
+    async def _typing(self, req: Req) -> Resp:
         channel = self._channel_or_404(req.params["channel_id"])
         self._require(channel, Perm.VIEW_CHANNEL)
-        return _Resp(204)
+        return Resp(204)
 
     # ----- REST: guild reads -------------------------------------------------------------------
 
     def _guild_or_404(self, raw: str) -> int:
-        guild_id = _as_snowflake(raw)
+        guild_id = as_snowflake(raw)
         if guild_id is None or guild_id not in self.guilds:
             raise DiscordHTTPError(404, UNKNOWN_GUILD, "Unknown Guild")
         return guild_id
 
-    @_route("GET", "/guilds/{guild_id}")
-    async def _get_guild(self, req: _Req) -> _Resp:
+    @api_route("GET", "/guilds/{guild_id}")
+    async def _get_guild(self, req: Req) -> Resp:
         payload = self.guild_payload(self._guild_or_404(req.params["guild_id"]))
         for gateway_only in (
             "channels",
@@ -3475,12 +2337,12 @@ class DiscordEmulator:
             "member_count",
         ):
             payload.pop(gateway_only, None)
-        return _Resp(body=payload)
+        return Resp(body=payload)
 
-    @_route("GET", "/guilds/{guild_id}/channels")
-    async def _list_guild_channels(self, req: _Req) -> _Resp:
+    @api_route("GET", "/guilds/{guild_id}/channels")
+    async def _list_guild_channels(self, req: Req) -> Resp:
         guild_id = self._guild_or_404(req.params["guild_id"])
-        return _Resp(
+        return Resp(
             body=[
                 self.channel_payload(c)
                 for c in self.channels.values()
@@ -3488,24 +2350,24 @@ class DiscordEmulator:
             ]
         )
 
-    @_route("GET", "/guilds/{guild_id}/members/{user_id}")
-    async def _get_member(self, req: _Req) -> _Resp:
+    @api_route("GET", "/guilds/{guild_id}/members/{user_id}")
+    async def _get_member(self, req: Req) -> Resp:
         guild_id = self._guild_or_404(req.params["guild_id"])
-        uid = _as_snowflake(req.params["user_id"])
+        uid = as_snowflake(req.params["user_id"])
         if uid is None or uid not in self._all_member_ids():
             raise DiscordHTTPError(404, 10007, "Unknown Member")
-        return _Resp(body=self.member_payload(uid, guild_id=guild_id))
+        return Resp(body=self.member_payload(uid, guild_id=guild_id))
 
-    @_route("GET", "/guilds/{guild_id}/threads/active")
-    async def _active_threads(self, req: _Req) -> _Resp:
+    @api_route("GET", "/guilds/{guild_id}/threads/active")
+    async def _active_threads(self, req: Req) -> Resp:
         guild_id = self._guild_or_404(req.params["guild_id"])
         threads = [c for c in self.threads() if c.guild_id == guild_id and not c.deleted and not c.archived]
-        return _Resp(body={"threads": [self.channel_payload(t) for t in threads], "members": []})
+        return Resp(body={"threads": [self.channel_payload(t) for t in threads], "members": []})
 
     # ----- CDN ---------------------------------------------------------------------------------
 
     async def _cdn(self, request: web.Request) -> web.StreamResponse:
-        aid = _as_snowflake(request.match_info["attachment_id"])
+        aid = as_snowflake(request.match_info["attachment_id"])
         attachment = self.attachments.get(aid) if aid is not None else None
         if attachment is None or attachment.filename != request.match_info["filename"]:
             return web.Response(status=404, text="Not Found")
@@ -3593,7 +2455,7 @@ class DiscordEmulator:
         for name in ("rate_limit_next", "global_429_next", "server_error_after_store_next"):
             if name in body:
                 value = body[name]
-                if not _is_int(value) or value < 0:
+                if not is_int(value) or value < 0:
                     return self._json_response(400, {"error": f"{name} must be a non-negative integer"})
                 setattr(self.faults, name, value)
         if "retry_after" in body:
@@ -3635,87 +2497,3 @@ class DiscordEmulator:
         return self._json_response(
             200, {"channel_id": str(channel_id), "denied": int(self._denied_in(channel_id))}
         )
-
-
-# --------------------------------------------------------------------------------------------------
-# Running it
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class RunningEmulator:
-    """An emulator served on a real socket; point discord.py at ``api_base_url`` and ``gateway_url``."""
-
-    emu: DiscordEmulator
-    runner: web.AppRunner
-    host: str
-    port: int
-
-    @property
-    def root_url(self) -> str:
-        """``http://host:port``."""
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def api_base_url(self) -> str:
-        """The value for ``discord.http.Route.BASE``."""
-        return f"{self.root_url}{API_PREFIX}"
-
-    @property
-    def gateway_url(self) -> str:
-        """The value for ``discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY``."""
-        return f"ws://{self.host}:{self.port}/gateway"
-
-    @property
-    def control_url(self) -> str:
-        """Base of the ``/_emu/`` control API."""
-        return f"{self.root_url}/_emu"
-
-    async def close(self) -> None:
-        """Close gateway connections and stop serving."""
-        await self.emu.shutdown()
-        await self.runner.cleanup()
-
-    async def __aenter__(self) -> RunningEmulator:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-
-async def start_emulator(
-    config: EmuConfig | None = None, host: str = "127.0.0.1", port: int = 0
-) -> RunningEmulator:
-    """Serve a new emulator on ``host:port`` (0 = a free port) and return a handle to it."""
-    emu = DiscordEmulator(config)
-    runner, bound_port = await bind(emu.make_app(), host, port, shutdown_timeout=1.0)
-    emu.config = replace(emu.config, public_base_url=f"http://{host}:{bound_port}")
-    return RunningEmulator(emu=emu, runner=runner, host=host, port=bound_port)
-
-
-def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Local Discord emulator (gateway + REST v10)")
-    listen_arguments(parser)
-    parser.add_argument("--token", default=EmuConfig.bot_token, help="the bot token it accepts")
-    return parser.parse_args(argv)
-
-
-async def _serve(args: argparse.Namespace) -> None:
-    running = await start_emulator(EmuConfig(bot_token=args.token), host=args.host, port=args.port)
-    urls = {
-        "api_base_url": running.api_base_url,
-        "gateway_url": running.gateway_url,
-        "control_url": running.control_url,
-    }
-    await serve_until_stopped(running, json.dumps(urls))
-
-
-def main(argv: list[str] | None = None) -> None:
-    """CLI entry point: serve until SIGINT/SIGTERM, printing the URLs (JSON) first."""
-    asyncio.run(_serve(_parse_args(argv)))
-
-
-if __name__ == "__main__":
-    main()
