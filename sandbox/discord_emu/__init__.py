@@ -16,10 +16,12 @@ Facts it relies on: docs/discord.md (sections 8-9 for discord.py's needs, 1-7 fo
 
 Run it standalone with ``python -m sandbox.discord_emu --port 0``; it prints its URLs as JSON.
 
-The package's modules, from the bottom up: ``constants``, ``values``, ``errors``, ``spec`` (OpenAPI
-validation), ``components``, ``message_checks`` and ``command_checks`` (Discord's limits by hand),
-``config`` and ``records`` (what tests configure and read), ``routing`` and ``sessions``;
-``emulator`` puts them together and ``runner`` serves it.
+The package's modules, from the bottom up: ``constants`` and ``values``; ``errors``, ``spec`` (validation
+against the OpenAPI spec), ``components``, ``message_checks`` and ``command_checks`` (Discord's limits by
+hand); ``config`` and ``records`` (what tests set and read), ``routing`` and ``sessions``; the emulator's
+layers over ``state`` (``events``, ``channels``, ``guilds``, ``messages``, ``gateway``, ``member_actions``,
+``queries``, ``ratelimits``, ``server``, the ``rest_*`` route groups, ``control``), put together in
+``emulator``; ``runner`` serves it.
 """
 
 from sandbox.discord_emu.config import EmuConfig, EmuFaults, EmuGuild

@@ -224,3 +224,11 @@ class GuildRecord:
     name: str
     moderator_role_id: int
     bot_role_id: int
+
+
+@dataclass
+class Window:
+    """A rate-limit window: when it started and how many requests it has counted."""
+
+    start: float = 0.0
+    count: int = 0

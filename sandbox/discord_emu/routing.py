@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
 from aiohttp import web
+
+from sandbox.discord_emu.values import json_text
 
 
 @dataclass
@@ -72,3 +74,13 @@ def api_route(
         return handler
 
     return mark
+
+
+def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> web.Response:
+    """Discord's JSON answer (or an empty one when ``body`` is None)."""
+    # Exactly "application/json": discord.py compares the header by equality (pitfall 1, no charset).
+    if body is None:
+        return web.Response(status=status, headers=headers)
+    return web.Response(
+        status=status, body=json_text(body).encode(), content_type="application/json", headers=headers
+    )
