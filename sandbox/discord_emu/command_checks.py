@@ -16,7 +16,7 @@ from sandbox.discord_emu.constants import (
 )
 from sandbox.discord_emu.errors import FieldError, too_long
 from sandbox.discord_emu.values import is_int, str_len
-from sandbox.discord_payloads import OptionType
+from sandbox.discord_payloads import JsonObj, OptionType
 
 
 def _name_ok(name: object, *, chat_input: bool) -> bool:
@@ -46,33 +46,9 @@ def _option_errors(option: object, path: tuple[str | int, ...]) -> tuple[list[Fi
         problems.append(
             FieldError((*path, "description"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
         )
-    choices = option.get("choices") or []
-    if isinstance(choices, list):
-        if len(choices) > MAX_CHOICES:
-            problems.append(too_long((*path, "choices"), MAX_CHOICES))
-        if choices and option.get("autocomplete"):
-            problems.append(
-                FieldError(
-                    (*path, "autocomplete"),
-                    "AUTOCOMPLETE_AND_CHOICES",
-                    "Autocomplete and choices are exclusive.",
-                )
-            )
-        for k, choice in enumerate(choices):
-            if not isinstance(choice, dict):
-                continue
-            cname, value = choice.get("name"), choice.get("value")
-            chars += str_len(cname) + (len(str(value)) if value is not None else 0)
-            if not isinstance(cname, str) or not 1 <= len(cname) <= MAX_CHOICE_VALUE:
-                problems.append(
-                    FieldError(
-                        (*path, "choices", k, "name"),
-                        "BASE_TYPE_BAD_LENGTH",
-                        "Must be between 1 and 100 in length.",
-                    )
-                )
-            if isinstance(value, str) and len(value) > MAX_CHOICE_VALUE:
-                problems.append(too_long((*path, "choices", k, "value"), MAX_CHOICE_VALUE))
+    choice_problems, choice_chars = _choices_errors(option, path)
+    problems += choice_problems
+    chars += choice_chars
     for key, low in (("min_length", 0), ("max_length", 1)):
         bound = option.get(key)
         if bound is not None and (not is_int(bound) or not low <= bound <= MAX_STRING_OPTION_LENGTH):
@@ -90,6 +66,41 @@ def _option_errors(option: object, path: tuple[str | int, ...]) -> tuple[list[Fi
         problems.append(
             FieldError((*path, "options"), "BASE_TYPE_INVALID", "Only subcommands may have options.")
         )
+    return problems, chars
+
+
+def _choices_errors(option: JsonObj, path: tuple[str | int, ...]) -> tuple[list[FieldError], int]:
+    """An option's choices: how many, not beside autocomplete, name and value lengths; and their characters."""
+    problems: list[FieldError] = []
+    chars = 0
+    choices = option.get("choices") or []
+    if not isinstance(choices, list):
+        return problems, chars
+    if len(choices) > MAX_CHOICES:
+        problems.append(too_long((*path, "choices"), MAX_CHOICES))
+    if choices and option.get("autocomplete"):
+        problems.append(
+            FieldError(
+                (*path, "autocomplete"),
+                "AUTOCOMPLETE_AND_CHOICES",
+                "Autocomplete and choices are exclusive.",
+            )
+        )
+    for k, choice in enumerate(choices):
+        if not isinstance(choice, dict):
+            continue
+        cname, value = choice.get("name"), choice.get("value")
+        chars += str_len(cname) + (len(str(value)) if value is not None else 0)
+        if not isinstance(cname, str) or not 1 <= len(cname) <= MAX_CHOICE_VALUE:
+            problems.append(
+                FieldError(
+                    (*path, "choices", k, "name"),
+                    "BASE_TYPE_BAD_LENGTH",
+                    "Must be between 1 and 100 in length.",
+                )
+            )
+        if isinstance(value, str) and len(value) > MAX_CHOICE_VALUE:
+            problems.append(too_long((*path, "choices", k, "value"), MAX_CHOICE_VALUE))
     return problems, chars
 
 

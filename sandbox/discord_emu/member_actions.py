@@ -125,52 +125,17 @@ class MemberActionsLayer(MessagesLayer):
         self._refresh_archive(channel)
         self._user_payload(user_id)
         cmd, scope = self._find_command(command, channel.guild_id)
-        spec: JsonObj | None = cmd
         path = subcommand.split() if subcommand else []
-        for part in path:
-            found = (
-                next((o for o in (spec or {}).get("options") or [] if o.get("name") == part), None)
-                if spec
-                else None
-            )
-            if spec is not None and found is None:
-                raise ValueError(f"/{command} has no subcommand {part!r}")
-            spec = found
-        leaves: list[JsonObj] = []
+        spec = self._subcommand_spec(cmd, command, path)
         resolved: JsonObj = {}
-        for name, value in (options or {}).items():
-            kind = self._option_type(spec, name, value)
-            if kind in (OptionType.SUB_COMMAND, OptionType.SUB_COMMAND_GROUP, OptionType.ATTACHMENT):
-                raise ValueError(f"option {name!r} has type {kind.name}; pass attachments via attachments=")
-            if kind in (OptionType.USER, OptionType.MENTIONABLE):
-                uid = as_snowflake(value)
-                if uid is None:
-                    raise ValueError(f"option {name!r} needs a user id")
-                resolved.setdefault("users", {})[str(uid)] = self._user_payload(uid)
-                member = self.member_payload(uid, with_permissions=True, guild_id=channel.guild_id)
-                member.pop("user")
-                resolved.setdefault("members", {})[str(uid)] = member
-            elif kind is OptionType.ROLE:
-                role = self._role_payloads(channel.guild_id).get(as_snowflake(value) or 0)
-                if role is None:
-                    raise ValueError(f"option {name!r} needs the id of a role in the guild, not {value!r}")
-                resolved.setdefault("roles", {})[role["id"]] = role
-            elif kind is OptionType.CHANNEL:
-                picked = self.channels.get(as_snowflake(value) or 0)
-                if picked is None or picked.deleted or picked.guild_id != channel.guild_id:
-                    raise ValueError(f"option {name!r} needs the id of a channel in the guild, not {value!r}")
-                # Resolved channels are partial and carry the invoking member's permissions there.
-                perms = self._base_perms(user_id) & ~self._denied_in(picked.id)
-                entry = {**self.channel_payload(picked), "permissions": str(int(perms))}
-                resolved.setdefault("channels", {})[entry["id"]] = entry
-            leaves.append(P.command_option_payload(name, value, kind))
-        for name, (filename, content_type, blob) in (attachments or {}).items():
-            kind = self._option_type(spec, name, None) if spec is not None else OptionType.ATTACHMENT
-            if kind is not OptionType.ATTACHMENT:
-                raise ValueError(f"option {name!r} is {kind.name}, not an attachment")
-            attachment = self.add_attachment(filename, content_type, blob)
-            resolved.setdefault("attachments", {})[attachment["id"]] = attachment
-            leaves.append(P.command_option_payload(name, attachment["id"], OptionType.ATTACHMENT))
+        leaves = [
+            self._option_leaf(spec, name, value, resolved, user_id=user_id, channel=channel)
+            for name, value in (options or {}).items()
+        ]
+        leaves += [
+            self._attachment_leaf(spec, name, upload, resolved)
+            for name, upload in (attachments or {}).items()
+        ]
         if spec is not None:
             given = {leaf["name"] for leaf in leaves}
             missing = [
@@ -188,6 +153,70 @@ class MemberActionsLayer(MessagesLayer):
         return self._new_interaction(
             InteractionType.APPLICATION_COMMAND, user_id, channel, data, command=label
         )
+
+    @staticmethod
+    def _subcommand_spec(cmd: JsonObj | None, command: str, path: list[str]) -> JsonObj | None:
+        """The declaration of the (sub)command whose options the member fills (None when unregistered)."""
+        spec: JsonObj | None = cmd
+        for part in path:
+            found = (
+                next((o for o in (spec or {}).get("options") or [] if o.get("name") == part), None)
+                if spec
+                else None
+            )
+            if spec is not None and found is None:
+                raise ValueError(f"/{command} has no subcommand {part!r}")
+            spec = found
+        return spec
+
+    def _option_leaf(
+        self,
+        spec: JsonObj | None,
+        name: str,
+        value: object,
+        resolved: JsonObj,
+        *,
+        user_id: int,
+        channel: EmuChannel,
+    ) -> JsonObj:
+        """One option as the interaction carries it; users, roles and channels also go into ``resolved``."""
+        kind = self._option_type(spec, name, value)
+        if kind in (OptionType.SUB_COMMAND, OptionType.SUB_COMMAND_GROUP, OptionType.ATTACHMENT):
+            raise ValueError(f"option {name!r} has type {kind.name}; pass attachments via attachments=")
+        if kind in (OptionType.USER, OptionType.MENTIONABLE):
+            uid = as_snowflake(value)
+            if uid is None:
+                raise ValueError(f"option {name!r} needs a user id")
+            resolved.setdefault("users", {})[str(uid)] = self._user_payload(uid)
+            member = self.member_payload(uid, with_permissions=True, guild_id=channel.guild_id)
+            member.pop("user")
+            resolved.setdefault("members", {})[str(uid)] = member
+        elif kind is OptionType.ROLE:
+            role = self._role_payloads(channel.guild_id).get(as_snowflake(value) or 0)
+            if role is None:
+                raise ValueError(f"option {name!r} needs the id of a role in the guild, not {value!r}")
+            resolved.setdefault("roles", {})[role["id"]] = role
+        elif kind is OptionType.CHANNEL:
+            picked = self.channels.get(as_snowflake(value) or 0)
+            if picked is None or picked.deleted or picked.guild_id != channel.guild_id:
+                raise ValueError(f"option {name!r} needs the id of a channel in the guild, not {value!r}")
+            # Resolved channels are partial and carry the invoking member's permissions there.
+            perms = self._base_perms(user_id) & ~self._denied_in(picked.id)
+            entry = {**self.channel_payload(picked), "permissions": str(int(perms))}
+            resolved.setdefault("channels", {})[entry["id"]] = entry
+        return P.command_option_payload(name, value, kind)
+
+    def _attachment_leaf(
+        self, spec: JsonObj | None, name: str, upload: tuple[str, str, bytes], resolved: JsonObj
+    ) -> JsonObj:
+        """An attachment option: the file goes onto the emulated CDN and into ``resolved``."""
+        filename, content_type, blob = upload
+        kind = self._option_type(spec, name, None) if spec is not None else OptionType.ATTACHMENT
+        if kind is not OptionType.ATTACHMENT:
+            raise ValueError(f"option {name!r} is {kind.name}, not an attachment")
+        attachment = self.add_attachment(filename, content_type, blob)
+        resolved.setdefault("attachments", {})[attachment["id"]] = attachment
+        return P.command_option_payload(name, attachment["id"], OptionType.ATTACHMENT)
 
     async def click(self, user_id: int, message_id: int, custom_id: str) -> EmuInteraction:
         """Dispatch a button click (type 3) with the full message, components included."""

@@ -28,7 +28,7 @@ from sandbox.discord_emu.constants import (
 )
 from sandbox.discord_emu.errors import FieldError, too_long
 from sandbox.discord_emu.values import is_int, str_len
-from sandbox.discord_payloads import MessageFlag
+from sandbox.discord_payloads import JsonObj, MessageFlag
 
 
 def embed_errors(embeds: object) -> list[FieldError]:
@@ -81,80 +81,100 @@ def component_errors(components: object, *, v2: bool) -> list[FieldError]:
     """Rows, buttons per row, custom_id length/uniqueness, labels, select options, v2 totals."""
     if not isinstance(components, list):
         return []
+    problems = _layout_errors(components, v2=v2)
+    seen: set[str] = set()
+    for path, comp in walk_components(components, ("components",)):
+        problems += _custom_id_errors(path, comp.get("custom_id"), seen)
+        if comp.get("type") == 2:
+            problems += _button_errors(path, comp)
+        if comp.get("type") == 3 and len(comp.get("options") or []) > MAX_SELECT_OPTIONS:
+            problems.append(too_long((*path, "options"), MAX_SELECT_OPTIONS))
+    return problems
+
+
+def _layout_errors(components: list[Any], *, v2: bool) -> list[FieldError]:
+    """V2: the total count; legacy: at most 5 action rows of 5 buttons or one select each."""
     problems: list[FieldError] = []
     if v2:
         count = sum(1 for _ in walk_components(components, ("components",)))
         if count > MAX_V2_COMPONENTS:
             problems.append(too_long(("components",), MAX_V2_COMPONENTS))
-    else:
-        if len(components) > MAX_ACTION_ROWS:
-            problems.append(too_long(("components",), MAX_ACTION_ROWS))
-        for i, row in enumerate(components):
-            if not isinstance(row, dict) or row.get("type") != 1:
-                problems.append(
-                    FieldError(
-                        ("components", i, "type"),
-                        "COMPONENT_LAYOUT_INVALID",
-                        "Top-level components must be action rows.",
-                    )
+        return problems
+    if len(components) > MAX_ACTION_ROWS:
+        problems.append(too_long(("components",), MAX_ACTION_ROWS))
+    for i, row in enumerate(components):
+        if not isinstance(row, dict) or row.get("type") != 1:
+            problems.append(
+                FieldError(
+                    ("components", i, "type"),
+                    "COMPONENT_LAYOUT_INVALID",
+                    "Top-level components must be action rows.",
                 )
-                continue
-            children = row.get("components") or []
-            kinds = [c.get("type") for c in children if isinstance(c, dict)]
-            buttons = sum(1 for k in kinds if k == 2)
-            if buttons > MAX_ROW_BUTTONS:
-                problems.append(too_long(("components", i, "components"), MAX_ROW_BUTTONS))
-            if (buttons and len(kinds) != buttons) or len([k for k in kinds if k != 2]) > 1:
-                problems.append(
-                    FieldError(
-                        ("components", i, "components"),
-                        "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
-                        "An action row holds up to 5 buttons or exactly one select menu.",
-                    )
+            )
+            continue
+        children = row.get("components") or []
+        kinds = [c.get("type") for c in children if isinstance(c, dict)]
+        buttons = sum(1 for k in kinds if k == 2)
+        if buttons > MAX_ROW_BUTTONS:
+            problems.append(too_long(("components", i, "components"), MAX_ROW_BUTTONS))
+        if (buttons and len(kinds) != buttons) or len([k for k in kinds if k != 2]) > 1:
+            problems.append(
+                FieldError(
+                    ("components", i, "components"),
+                    "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
+                    "An action row holds up to 5 buttons or exactly one select menu.",
                 )
-    seen: set[str] = set()
-    for path, comp in walk_components(components, ("components",)):
-        custom_id = comp.get("custom_id")
-        if isinstance(custom_id, str):
-            if not 1 <= len(custom_id) <= MAX_CUSTOM_ID:
-                problems.append(
-                    FieldError(
-                        (*path, "custom_id"),
-                        "BASE_TYPE_BAD_LENGTH",
-                        f"Must be between 1 and {MAX_CUSTOM_ID} in length.",
-                    )
+            )
+    return problems
+
+
+def _custom_id_errors(path: tuple[str | int, ...], custom_id: object, seen: set[str]) -> list[FieldError]:
+    """A custom_id's length, and that no other component of the message has it (``seen`` so far)."""
+    problems: list[FieldError] = []
+    if isinstance(custom_id, str):
+        if not 1 <= len(custom_id) <= MAX_CUSTOM_ID:
+            problems.append(
+                FieldError(
+                    (*path, "custom_id"),
+                    "BASE_TYPE_BAD_LENGTH",
+                    f"Must be between 1 and {MAX_CUSTOM_ID} in length.",
                 )
-            if custom_id in seen:
-                problems.append(
-                    FieldError(
-                        (*path, "custom_id"),
-                        "COMPONENT_CUSTOM_ID_DUPLICATED",
-                        "Component custom id cannot be duplicated",
-                    )
+            )
+        if custom_id in seen:
+            problems.append(
+                FieldError(
+                    (*path, "custom_id"),
+                    "COMPONENT_CUSTOM_ID_DUPLICATED",
+                    "Component custom id cannot be duplicated",
                 )
-            seen.add(custom_id)
-        if comp.get("type") == 2:
-            style = comp.get("style")
-            if str_len(comp.get("label")) > MAX_LABEL:
-                problems.append(too_long((*path, "label"), MAX_LABEL))
-            if style in (1, 2, 3, 4) and not isinstance(custom_id, str):
-                problems.append(
-                    FieldError(
-                        (*path, "custom_id"),
-                        "BASE_TYPE_REQUIRED",
-                        "A custom id is required for this button style.",
-                    )
-                )
-            if style == 5 and (custom_id is not None or not comp.get("url")):
-                problems.append(
-                    FieldError(
-                        (*path, "url"),
-                        "BUTTON_COMPONENT_INVALID",
-                        "Link buttons need a url and no custom_id.",
-                    )
-                )
-        if comp.get("type") == 3 and len(comp.get("options") or []) > MAX_SELECT_OPTIONS:
-            problems.append(too_long((*path, "options"), MAX_SELECT_OPTIONS))
+            )
+        seen.add(custom_id)
+    return problems
+
+
+def _button_errors(path: tuple[str | int, ...], comp: JsonObj) -> list[FieldError]:
+    """A button's label length, and a custom_id for the styles that need one or a url for links."""
+    problems: list[FieldError] = []
+    custom_id = comp.get("custom_id")
+    style = comp.get("style")
+    if str_len(comp.get("label")) > MAX_LABEL:
+        problems.append(too_long((*path, "label"), MAX_LABEL))
+    if style in (1, 2, 3, 4) and not isinstance(custom_id, str):
+        problems.append(
+            FieldError(
+                (*path, "custom_id"),
+                "BASE_TYPE_REQUIRED",
+                "A custom id is required for this button style.",
+            )
+        )
+    if style == 5 and (custom_id is not None or not comp.get("url")):
+        problems.append(
+            FieldError(
+                (*path, "url"),
+                "BUTTON_COMPONENT_INVALID",
+                "Link buttons need a url and no custom_id.",
+            )
+        )
     return problems
 
 

@@ -16,10 +16,10 @@ from sandbox.discord_emu.constants import (
 )
 from sandbox.discord_emu.errors import DiscordHTTPError, FieldError, form_error
 from sandbox.discord_emu.messages import MessagesLayer
-from sandbox.discord_emu.records import EmuInteraction, EmuMessage, EmuResponse, MessageSource
-from sandbox.discord_emu.routing import Req, Resp, api_route
+from sandbox.discord_emu.records import EmuChannel, EmuInteraction, EmuMessage, EmuResponse, MessageSource
+from sandbox.discord_emu.routing import Req, Resp, UploadedFile, api_route
 from sandbox.discord_emu.values import as_snowflake
-from sandbox.discord_payloads import CallbackType, InteractionType, MessageFlag
+from sandbox.discord_payloads import CallbackType, InteractionType, JsonObj, MessageFlag
 
 
 class RestInteractionsLayer(MessagesLayer):
@@ -39,6 +39,35 @@ class RestInteractionsLayer(MessagesLayer):
         bot_auth=False,
     )
     async def _callback(self, req: Req) -> Resp:
+        inter = self._callback_target(req)
+        body = req.body if isinstance(req.body, dict) else {}
+        callback = self._callback_type(inter, body)
+        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        assert isinstance(data, dict)
+        channel = self._channel_or_404(inter.channel_id)
+        self._check_callback_data(callback, data, req.files)
+        inter.acked_at, inter.ack_type = self.now(), callback
+        message, loading = self._apply_callback(inter, callback, channel, data, req.files)
+        inter.responses.append(
+            EmuResponse("callback", self.now(), int(callback), body, message.id if message else None)
+        )
+        self._notify()
+        if req.query.get("with_response", "").lower() not in ("1", "true"):
+            return Resp(204)  # Discord answers 204 unless asked; discord.py >= 2.5 always asks
+        payload = self.message_payload(message) if message is not None else None
+        return Resp(
+            body=P.callback_response_payload(
+                inter.id,
+                int(inter.type),
+                int(callback),
+                message=payload,
+                loading=loading,
+                ephemeral=bool(message and message.ephemeral),
+            )
+        )
+
+    def _callback_target(self, req: Req) -> EmuInteraction:
+        """The interaction a callback answers: known, not yet acknowledged, and within the deadline."""
         iid = as_snowflake(req.params["interaction_id"])
         inter = self.interactions.get(iid) if iid is not None else None
         if inter is None or inter.token != req.params["interaction_token"]:
@@ -63,7 +92,9 @@ class RestInteractionsLayer(MessagesLayer):
                 "Unknown interaction",
                 violation=f"interaction {inter.id} acknowledged after {age:.2f}s (> {self.config.ack_deadline}s)",
             )
-        body = req.body if isinstance(req.body, dict) else {}
+        return inter
+
+    def _callback_type(self, inter: EmuInteraction, body: JsonObj) -> CallbackType:
         kind = body.get("type")
         if kind not in self._ALLOWED_CALLBACKS.get(inter.type, set()):
             raise form_error(
@@ -76,16 +107,13 @@ class RestInteractionsLayer(MessagesLayer):
                 ],
                 "invalid callback type",
             )
-        callback = CallbackType(kind)
-        data = body.get("data") if isinstance(body.get("data"), dict) else {}
-        assert isinstance(data, dict)
-        channel = self._channel_or_404(inter.channel_id)
-        message: EmuMessage | None = None
-        loading = False
+        return CallbackType(kind)
+
+    def _check_callback_data(self, callback: CallbackType, data: JsonObj, files: list[UploadedFile]) -> None:
         if callback in (CallbackType.CHANNEL_MESSAGE_WITH_SOURCE, CallbackType.UPDATE_MESSAGE):
             self._check_message(
                 data,
-                req.files,
+                files,
                 creating=callback is CallbackType.CHANNEL_MESSAGE_WITH_SOURCE,
                 what="interaction response",
             )
@@ -94,12 +122,23 @@ class RestInteractionsLayer(MessagesLayer):
                 [FieldError(("data",), "BASE_TYPE_INVALID", "A deferred response only takes flags.")],
                 "deferred response with data",
             )
-        inter.acked_at, inter.ack_type = self.now(), callback
+
+    def _apply_callback(
+        self,
+        inter: EmuInteraction,
+        callback: CallbackType,
+        channel: EmuChannel,
+        data: JsonObj,
+        files: list[UploadedFile],
+    ) -> tuple[EmuMessage | None, bool]:
+        """What the callback does: the message it creates or updates (if any), and whether it is loading."""
+        message: EmuMessage | None = None
+        loading = False
         if callback is CallbackType.CHANNEL_MESSAGE_WITH_SOURCE:
             message = self._new_message(
                 channel,
                 data,
-                req.files,
+                files,
                 source=MessageSource.INTERACTION,
                 author_id=self.config.bot_user_id,
                 interaction=inter,
@@ -123,26 +162,10 @@ class RestInteractionsLayer(MessagesLayer):
             inter.original_message_id = inter.message_id
             if callback is CallbackType.UPDATE_MESSAGE and inter.message_id is not None:
                 message = self.messages[inter.message_id]
-                self._edit_message(message, data, req.files)
+                self._edit_message(message, data, files)
         elif callback is CallbackType.MODAL:
             inter.modal = data
-        inter.responses.append(
-            EmuResponse("callback", self.now(), int(callback), body, message.id if message else None)
-        )
-        self._notify()
-        if req.query.get("with_response", "").lower() not in ("1", "true"):
-            return Resp(204)  # Discord answers 204 unless asked; discord.py >= 2.5 always asks
-        payload = self.message_payload(message) if message is not None else None
-        return Resp(
-            body=P.callback_response_payload(
-                inter.id,
-                int(inter.type),
-                int(callback),
-                message=payload,
-                loading=loading,
-                ephemeral=bool(message and message.ephemeral),
-            )
-        )
+        return message, loading
 
     def _acked(self, inter: EmuInteraction, what: str) -> None:
         if inter.acked_at is None:

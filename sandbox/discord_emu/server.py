@@ -22,6 +22,17 @@ _FILE_FIELD: Final = re.compile(r"files\[(\d+)\]|file(\d*)")
 log = logging.getLogger(__name__)
 
 
+def _path_regex(template: str) -> re.Pattern[str]:
+    """A route template (``/channels/{channel_id}/messages``) as the regex request paths are matched with."""
+    # Snowflake parameters only match digits, so "@original"/"@me" never collide with them.
+    pattern = re.sub(
+        r"\\\{(\w+)\\\}",
+        lambda m: f"(?P<{m[1]}>{'[0-9]+' if m[1].endswith('_id') else '[^/]+'})",
+        re.escape(template),
+    )
+    return re.compile(f"^{pattern}$")
+
+
 class ServerLayer(RateLimitsLayer):
     """The REST entry point that every ``/api/v10`` request goes through."""
 
@@ -51,15 +62,7 @@ class ServerLayer(RateLimitsLayer):
                 seen.add(attr)
                 for method, template, name, bot_auth in getattr(function, ROUTES_ATTR, ()):
                     handler = getattr(self, attr)
-                    # Snowflake parameters only match digits, so "@original"/"@me" never collide with them.
-                    pattern = re.sub(
-                        r"\\\{(\w+)\\\}",
-                        lambda m: f"(?P<{m[1]}>{'[0-9]+' if m[1].endswith('_id') else '[^/]+'})",
-                        re.escape(template),
-                    )
-                    routes.append(
-                        Route(method, template, re.compile(f"^{pattern}$"), name, handler, bot_auth)
-                    )
+                    routes.append(Route(method, template, _path_regex(template), name, handler, bot_auth))
         return routes
 
     def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
@@ -146,20 +149,7 @@ class ServerLayer(RateLimitsLayer):
                 self._check_auth(request)
                 self._check_global_rate()
             body, files = await self._read_body(request)
-            total = sum(len(f.data) for f in files)
-            if total > self.config.max_request_size:
-                raise DiscordHTTPError(
-                    413,
-                    TOO_LARGE,
-                    "Request entity too large",
-                    violation=f"request carries {total} bytes of files",
-                )
-            if body is not None:
-                problems = validate_against_spec(
-                    self._spec_path, route.template, request.method.lower(), body
-                )
-                if problems:
-                    raise form_error(problems, f"{request.method} {path} does not match Discord's schema")
+            self._check_request(route, request.method, path, body, files)
             resp = await route.handler(Req(request.method, path, params, query, body, files, request))
         except DiscordHTTPError as exc:
             if exc.violation:
@@ -188,6 +178,23 @@ class ServerLayer(RateLimitsLayer):
         )
         self._notify()
         return json_response(resp.status, resp.body, resp.headers)
+
+    def _check_request(
+        self, route: Route, method: str, path: str, body: Any, files: list[UploadedFile]
+    ) -> None:
+        """What Discord refuses before any route looks at a request: too many bytes, a body off its schema."""
+        total = sum(len(f.data) for f in files)
+        if total > self.config.max_request_size:
+            raise DiscordHTTPError(
+                413,
+                TOO_LARGE,
+                "Request entity too large",
+                violation=f"request carries {total} bytes of files",
+            )
+        if body is not None:
+            problems = validate_against_spec(self._spec_path, route.template, method.lower(), body)
+            if problems:
+                raise form_error(problems, f"{method} {path} does not match Discord's schema")
 
     def _check_auth(self, request: web.Request) -> None:
         if request.headers.get("Authorization") != f"Bot {self.config.bot_token}":
