@@ -11,18 +11,18 @@ import asyncio
 import logging
 import os
 import sys
-import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import Final
 from urllib.parse import urlsplit, urlunsplit
 
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings, render_settings, settings_warnings
 from bot.config.environment import environment_overrides
 from bot.domain.jobs import JobState
-from bot.observability.logsetup import LOG_FORMATS, SecretRedactor, setup_logging
+from bot.observability.logsetup import LOG_FORMATS, setup_logging
+from bot.ops.exit_status import EXIT_CONFIG
 from bot.providers.registry import (
     DISPLAY_NAMES,
     PROVIDER_KEYS_HINT,
@@ -33,21 +33,12 @@ from bot.providers.registry import (
     routes_from,
 )
 
-if TYPE_CHECKING:
-    from bot.runtime import Runtime
-
 __all__ = ["COMMANDS", "DEFAULT_CONFIG", "Command", "build_parser", "load_config", "main"]
 
 log = logging.getLogger(__name__)
 
 #: Used when --config is not given, if it exists; otherwise the built-in defaults apply.
 DEFAULT_CONFIG: Final = Path("config.toml")
-
-#: Exit status for an unusable configuration (and argparse's usage errors).
-EXIT_CONFIG: Final = 2
-
-#: Exit status for a job that is not there, or an action refused (e.g. cancelling a finished job).
-EXIT_REFUSED: Final = 1
 
 
 def _no_arguments(parser: argparse.ArgumentParser) -> None:
@@ -289,80 +280,9 @@ def _cmd_jobs(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     # WARNING: the service's routine INFO lines would only clutter the operator's answer.
     redactor = setup_logging("WARNING", settings.secrets(), args.log_format)
-    return asyncio.run(_jobs(args, settings, redactor))
+    from bot.ops.jobs_command import run_jobs  # imported late: check-config must not need the engine
 
-
-async def _jobs(args: argparse.Namespace, settings: Settings, redactor: SecretRedactor) -> int:
-    from bot.ops import operator_jobs  # imported late: check-config must not need the engine
-    from bot.store import DatabaseUnavailable, MigrationError
-
-    try:
-        async with operator_jobs.open_runtime(settings) as runtime:
-            return await _JOB_ACTIONS[args.action](args, runtime, redactor)
-    except (operator_jobs.DatabaseNotFound, MigrationError, DatabaseUnavailable) as exc:
-        print(redactor.redact(f"config: {exc}"), file=sys.stderr)
-        return EXIT_CONFIG
-
-
-async def _jobs_list(args: argparse.Namespace, runtime: Runtime, redactor: SecretRedactor) -> int:
-    from bot.ops import operator_jobs
-
-    state = JobState(args.state) if args.state is not None else None
-    query = operator_jobs.JobQuery(state=state, owner_id=args.owner, limit=args.limit)
-    jobs = await operator_jobs.list_jobs(runtime.store, query)
-    print(redactor.redact(operator_jobs.format_job_table(jobs, time.time())))
-    return 0
-
-
-async def _jobs_show(args: argparse.Namespace, runtime: Runtime, redactor: SecretRedactor) -> int:
-    from bot.ops import operator_jobs
-
-    details = await operator_jobs.job_details(runtime.store, args.job_id)
-    if details is None:
-        print(f"job {args.job_id} not found", file=sys.stderr)
-        return EXIT_REFUSED
-    print(redactor.redact(operator_jobs.format_job_details(details, time.time())))
-    return 0
-
-
-async def _jobs_retry(args: argparse.Namespace, runtime: Runtime, redactor: SecretRedactor) -> int:
-    from bot.domain.limits import LimitExceeded
-    from bot.engine.service import JobNotFound, NotRetryable
-    from bot.ops import operator_jobs
-
-    try:
-        job = await operator_jobs.retry_job(runtime.service, args.job_id)
-    except JobNotFound:
-        print(f"job {args.job_id} not found", file=sys.stderr)
-        return EXIT_REFUSED
-    except (NotRetryable, LimitExceeded) as exc:
-        print(redactor.redact(f"job {args.job_id} not retried: {exc}"), file=sys.stderr)
-        return EXIT_REFUSED
-    except LookupError as exc:  # the job's provider is not in this config
-        print(redactor.redact(f"config: {exc}"), file=sys.stderr)
-        return EXIT_CONFIG
-    print(f"job {job.id} queued as a retry of job {args.job_id}; the running bot will run it")
-    return 0
-
-
-async def _jobs_cancel(args: argparse.Namespace, runtime: Runtime, redactor: SecretRedactor) -> int:
-    from bot.ops import operator_jobs
-
-    try:
-        report = await operator_jobs.cancel_job(runtime.service, args.job_id)
-    except LookupError as exc:  # the job's provider is not in this config
-        print(redactor.redact(f"config: {exc}"), file=sys.stderr)
-        return EXIT_CONFIG
-    print(redactor.redact(report.describe()), file=sys.stdout if report.ok else sys.stderr)
-    return 0 if report.ok else EXIT_REFUSED
-
-
-_JOB_ACTIONS: Final[dict[str, Callable[[argparse.Namespace, Runtime, SecretRedactor], Awaitable[int]]]] = {
-    "list": _jobs_list,
-    "show": _jobs_show,
-    "retry": _jobs_retry,
-    "cancel": _jobs_cancel,
-}
+    return asyncio.run(run_jobs(args, settings, redactor))
 
 
 # The dispatch table.

@@ -9,7 +9,8 @@ from bot.config import Settings
 from bot.domain.limits import MemberLimits
 from bot.domain.retry import RetryPolicy
 from bot.engine.delivery import Delivery
-from bot.engine.downloads import DownloadPolicy, VideoDownloader
+from bot.engine.download_policy import DownloadPolicy
+from bot.engine.downloads import VideoDownloader
 from bot.engine.scheduler import Scheduler
 from bot.engine.service import EngineSettings, JobService, RecoveryReport
 from bot.observability.metrics import Metrics

@@ -79,3 +79,10 @@ async def limits_of_member(
     runtime = interaction.client.runtime
     base = await runtime.store.guild_limits(interaction.guild_id, runtime.service.settings.limits)
     return member_limits(interaction, settings, base)
+
+
+async def member_limits_of(interaction: discord.Interaction[PikaBot]) -> MemberLimits | None:
+    """The member's limits when a role override applies to them; None = the guild's."""
+    if interaction.guild_id is None:
+        return None
+    return await limits_of_member(interaction, await settings_for(interaction.client, interaction.guild_id))

@@ -1,4 +1,5 @@
-"""Members' own view: /pika jobs (paginated), /pika cancel, /pika quota, and the Delete button's work."""
+"""Members' own view: /pika job, /pika jobs (paginated), /pika cancel, /pika quota, and the Delete
+button's work."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import discord
 
 from bot.discord.components import PAGE_NEXT, PAGE_PREVIOUS
 from bot.discord.errors import AnsweringView, UserFacingError
-from bot.discord.render import duration_text, eta_text
+from bot.discord.render import duration_text, eta_text, status_embed
 from bot.domain.budget import Spend, guild_state, member_state, money
 from bot.domain.jobs import Job, JobState
 from bot.domain.limits import MemberLimits, day_start
@@ -108,6 +109,23 @@ class JobsPager(AnsweringView):
     async def next(self, interaction: discord.Interaction[Any], button: discord.ui.Button[Any]) -> None:
         """One page on."""
         await self._show(interaction, self.page + 1)
+
+
+async def show_job(interaction: Interaction, job_id: int) -> None:
+    """/pika job: one job's status and a link to its thread, for its owner or a moderator."""
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    service = interaction.client.runtime.service
+    found = await service.store.get(job_id)
+    if found is None or (found.owner_id != interaction.user.id and not await is_moderator(interaction)):
+        # Same answer for "missing" and "not yours", so job ids cannot be probed.
+        await interaction.edit_original_response(content=f"❌ You have no job {job_id}.")
+        return
+    position = await service.queue_position(found.id) if found.state is JobState.QUEUED else None
+    thread = found.origin.thread_id or found.origin.channel_id
+    link = f"https://discord.com/channels/{found.origin.guild_id}/{thread}"
+    await interaction.edit_original_response(
+        content=f"Job **{found.id}** — [open its thread]({link})", embed=status_embed(found, position)
+    )
 
 
 async def show_jobs(interaction: Interaction) -> None:

@@ -51,6 +51,49 @@ DESCRIBE_TRANSITIONS = {
     },
 }
 
+#: /pika generate: API Glue's typed options, with its own ranges and defaults.
+DESCRIBE_GENERATE = {
+    "prompt": "What the video shows",
+    "image": "Optional starting image (PNG, JPEG, WebP or GIF)",
+    "aspect_ratio": "Shape of the video (default 16:9)",
+    "fps": "Frames per second, 1 to 24; default 24",
+    "motion": "How much things move: 1 (a little) to 4 (a lot); default 1",
+    "guidance": "How closely Pika follows the prompt: 5 (loose) to 25 (strict); default 12",
+    "negative": "Things you do NOT want in the video, e.g. blurry, text",
+    "seed": "Same seed + same prompt = a similar video; leave empty for a new one",
+    "pan": "Camera pans left or right",
+    "tilt": "Camera tilts up or down",
+    "rotate": "Camera rotates",
+    "zoom": "Camera zooms in or out",
+}
+#: /pika scenes: the prompt, 2 to 5 images and fal.ai's options.
+DESCRIBE_SCENES = {
+    "prompt": "What happens with the things in your images",
+    "image1": "First image (PNG, JPEG, WebP or GIF)",
+    "image2": "Second image",
+    "image3": "Optional third image",
+    "image4": "Optional fourth image",
+    "image5": "Optional fifth image",
+    "aspect_ratio": "Shape of the video (default 16:9)",
+    "resolution": "720p or 1080p (default 1080p)",
+    "duration": "5 (default) or 10 seconds",
+    "negative": "Things you do NOT want in the video",
+    "seed": "Same seed + same prompt = a similar video",
+}
+#: /pika frames: 2 to 5 keyframes, fal.ai's options and the transitions.
+DESCRIBE_FRAMES = {
+    "frame1": "First keyframe (PNG, JPEG, WebP or GIF)",
+    "frame2": "Second keyframe",
+    "frame3": "Optional third keyframe",
+    "frame4": "Optional fourth keyframe",
+    "frame5": "Optional fifth keyframe",
+    "prompt": "Optional: what happens between the keyframes",
+    "resolution": "720p (default) or 1080p",
+    "negative": "Things you do NOT want in the video",
+    "seed": "Same seed + same prompt = a similar video",
+    **DESCRIBE_TRANSITIONS,
+}
+
 
 def set_choices(
     command: app_commands.Command[Any, ..., Any], option: str, values: Sequence[str], default: str

@@ -12,13 +12,9 @@ from discord.ext import commands
 from bot.discord.errors import UserFacingError
 from bot.discord.render import duration_text
 from bot.domain.budget import cents, money
-from bot.domain.guild_settings import (
-    GuildSettings,
-    SettingsChange,
-    apply_change,
-    describe_role_limits,
-)
+from bot.domain.guild_settings import GuildSettings, describe_role_limits
 from bot.domain.limits import MemberLimits
+from bot.domain.settings_change import SettingsChange, apply_change
 from bot.ops.status_report import StatusReport, build_report, compare_accounts
 
 if TYPE_CHECKING:

@@ -10,22 +10,22 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.config import FalEndpoint
-from bot.discord.render import status_embed
-from bot.domain.jobs import JobKind, JobState
-from bot.domain.limits import MemberLimits
+from bot.domain.jobs import JobKind
 from bot.domain.member_defaults import MemberDefaults
 from bot.domain.params import VideoParams
 from bot.domain.prompt import MAX_MESSAGE_LENGTH, MAX_PROMPT_LENGTH, PikaOptions
 from cogs._buttons import BUTTONS
 from cogs._defaults import ASPECTS, defaults_command
-from cogs._guards import is_moderator, limits_of_member, settings_for
+from cogs._guards import is_moderator, member_limits_of
 from cogs._launch import launch
-from cogs._member import cancel_job, show_jobs, show_quota
+from cogs._member import cancel_job, show_job, show_jobs, show_quota
 from cogs._options import (
     ASPECT_CHOICES,
     CAMERA_CHOICES,
     DESCRIBE,
-    DESCRIBE_TRANSITIONS,
+    DESCRIBE_FRAMES,
+    DESCRIBE_GENERATE,
+    DESCRIBE_SCENES,
     DURATION_CHOICES,
     FAL_ASPECT_CHOICES,
     FONT_CHOICES,
@@ -145,20 +145,7 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
         name="generate",
         description="Make a video with API Glue: typed options, progress bar, extend, upscale",
     )
-    @app_commands.describe(
-        prompt="What the video shows",
-        image="Optional starting image (PNG, JPEG, WebP or GIF)",
-        aspect_ratio="Shape of the video (default 16:9)",
-        fps="Frames per second, 1 to 24; default 24",
-        motion="How much things move: 1 (a little) to 4 (a lot); default 1",
-        guidance="How closely Pika follows the prompt: 5 (loose) to 25 (strict); default 12",
-        negative="Things you do NOT want in the video, e.g. blurry, text",
-        seed="Same seed + same prompt = a similar video; leave empty for a new one",
-        pan="Camera pans left or right",
-        tilt="Camera tilts up or down",
-        rotate="Camera rotates",
-        zoom="Camera zooms in or out",
-    )
+    @app_commands.describe(**DESCRIBE_GENERATE)
     @app_commands.choices(
         aspect_ratio=ASPECT_CHOICES,
         pan=PAN_CHOICES,
@@ -207,19 +194,7 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
         )
 
     @app_commands.command(name="scenes", description="fal.ai Pikascenes: one video combining 2 to 5 images")
-    @app_commands.describe(
-        prompt="What happens with the things in your images",
-        image1="First image (PNG, JPEG, WebP or GIF)",
-        image2="Second image",
-        image3="Optional third image",
-        image4="Optional fourth image",
-        image5="Optional fifth image",
-        aspect_ratio="Shape of the video (default 16:9)",
-        resolution="720p or 1080p (default 1080p)",
-        duration="5 (default) or 10 seconds",
-        negative="Things you do NOT want in the video",
-        seed="Same seed + same prompt = a similar video",
-    )
+    @app_commands.describe(**DESCRIBE_SCENES)
     @app_commands.choices(aspect_ratio=FAL_ASPECT_CHOICES, resolution=RESOLUTION_CHOICES)
     @app_commands.choices(duration=DURATION_CHOICES)
     async def scenes(
@@ -256,18 +231,7 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
         )
 
     @app_commands.command(name="frames", description="fal.ai Pikaframes: a video through 2 to 5 keyframes")
-    @app_commands.describe(
-        frame1="First keyframe (PNG, JPEG, WebP or GIF)",
-        frame2="Second keyframe",
-        frame3="Optional third keyframe",
-        frame4="Optional fourth keyframe",
-        frame5="Optional fifth keyframe",
-        prompt="Optional: what happens between the keyframes",
-        resolution="720p (default) or 1080p",
-        negative="Things you do NOT want in the video",
-        seed="Same seed + same prompt = a similar video",
-        **DESCRIBE_TRANSITIONS,
-    )
+    @app_commands.describe(**DESCRIBE_FRAMES)
     @app_commands.choices(resolution=RESOLUTION_CHOICES)
     async def frames(
         self,
@@ -356,19 +320,7 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
     @app_commands.describe(id="The job number (shown under each status message)")
     async def job(self, interaction: Interaction, id: app_commands.Range[int, 1, 2**53 - 1]) -> None:
         """/pika job"""
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        service = self.bot.runtime.service
-        found = await service.store.get(id)
-        if found is None or (found.owner_id != interaction.user.id and not await is_moderator(interaction)):
-            # Same answer for "missing" and "not yours", so job ids cannot be probed.
-            await interaction.edit_original_response(content=f"❌ You have no job {id}.")
-            return
-        position = await service.queue_position(found.id) if found.state is JobState.QUEUED else None
-        thread = found.origin.thread_id or found.origin.channel_id
-        link = f"https://discord.com/channels/{found.origin.guild_id}/{thread}"
-        await interaction.edit_original_response(
-            content=f"Job **{found.id}** — [open its thread]({link})", embed=status_embed(found, position)
-        )
+        await show_job(interaction, id)
 
     @app_commands.command(name="jobs", description="Your recent jobs: state, queue position, links")
     async def jobs(self, interaction: Interaction) -> None:
@@ -411,13 +363,6 @@ class PikaCog(commands.GroupCog, group_name="pika", group_description="Make vide
     async def quota(self, interaction: Interaction) -> None:
         """/pika quota"""
         await show_quota(interaction, await member_limits_of(interaction))
-
-
-async def member_limits_of(interaction: Interaction) -> MemberLimits | None:
-    """The member's limits when a role override applies to them; None = the guild's."""
-    if interaction.guild_id is None:
-        return None
-    return await limits_of_member(interaction, await settings_for(interaction.client, interaction.guild_id))
 
 
 async def setup(bot: PikaBot) -> None:

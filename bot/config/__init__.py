@@ -1,6 +1,7 @@
 """The configuration: TOML file and environment secrets, validated, rendered for check-config.
 
-``schema`` holds the models, ``loading`` reads the file and the environment, ``rendering`` prints
+``schema`` holds the models (a few sections have their own module: ``database``, ``fal_models``,
+``useapi_apiglue``), ``loading`` reads the file and the environment, ``rendering`` prints
 the effective settings; the names callers need are re-exported here.
 """
 
@@ -10,7 +11,6 @@ from bot.config.fal_models import FalCatalogue, FalEndpoint, FalModelSettings, F
 from bot.config.loading import DISCORD_SECRET, ConfigError, SecretEnv, load_settings
 from bot.config.rendering import mask_secret, render_settings, settings_warnings
 from bot.config.schema import (
-    ApiGlueSettings,
     CallbackSettings,
     DiscordSettings,
     DownloadSettings,
@@ -18,9 +18,8 @@ from bot.config.schema import (
     LimitSettings,
     RoutingSettings,
     Settings,
-    UseapiAccount,
-    UseapiSettings,
 )
+from bot.config.useapi_apiglue import ApiGlueSettings, UseapiAccount, UseapiSettings
 
 __all__ = [
     "DISCORD_SECRET",

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 import aiohttp
 import discord
 
-from bot.discord.delivery import Pacer, nonce_for
+from bot.discord.posting import Pacer, nonce_for
 from bot.domain.jobs import Job
 from bot.store.job_store import JobStore
 from bot.store.settings_store import SettingsStore

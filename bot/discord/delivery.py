@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any, Literal
 
 import aiohttp
@@ -26,59 +24,18 @@ import discord
 
 from bot.discord.channel_budget import ChannelBudget
 from bot.discord.components import job_view
-from bot.discord.render import (
-    RETRYABLE_ENDINGS,
-    notice_text,
-    result_embed,
-    size_text,
-    status_embed,
-    thread_name,
-)
+from bot.discord.posting import Pacer, Poster, error_text, nonce_for, owner_mention
+from bot.discord.render import RETRYABLE_ENDINGS, notice_text, status_embed, thread_name
+from bot.discord.result_post import result_poster
 from bot.discord.status_lookup import HISTORY_LIMIT, find_status
 from bot.domain.jobs import Job, JobState, VideoResult
 from bot.engine.delivery import DeliveryError, DeliveryReceipt, JobPlacement
 from bot.observability.metrics import Metrics
-from bot.providers.registry import capabilities_of
 
 log = logging.getLogger(__name__)
 
-DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024  # Discord's default per-file limit for bots since 2025-01
 THREAD_ARCHIVE_MINUTES: Literal[1440] = 1440  # a day: long enough for any job, and posting unarchives anyway
 INTERACTION_LIFETIME = 14 * 60.0  # Discord's tokens live 15 minutes; stop using one a little early
-_Poster = Callable[[discord.PartialMessageable], Awaitable[discord.Message]]
-
-
-def nonce_for(job_id: int, kind: str) -> str:
-    """Deterministic per post, <= 25 characters as Discord requires."""
-    return f"pk{kind}{job_id}"
-
-
-class Pacer:
-    """At most `rate` posts per second across the bot, evenly spaced.
-
-    Discord's global limit is 50 requests/s and discord.py only learns of it from a 429; results
-    that finish together (a burst of callbacks) are spaced out here instead of collecting 429s.
-    """
-
-    def __init__(self, rate: float = 40.0) -> None:
-        self._interval = 1.0 / rate
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    async def wait(self) -> None:
-        """Return when the next post may go."""
-        async with self._lock:
-            now = time.monotonic()
-            delay = self._next - now
-            self._next = max(now, self._next) + self._interval
-        if delay > 0:
-            await asyncio.sleep(delay)
-
-
-def owner_mention(job: Job) -> discord.AllowedMentions:
-    """The result's and notice's mention of the member: a ping unless they turned it off (/pika defaults)."""
-    users = [discord.Object(job.owner_id)] if job.ping else []
-    return discord.AllowedMentions(users=users, roles=False, everyone=False)
 
 
 @dataclass
@@ -147,59 +104,13 @@ class DiscordDelivery:
                     text, allowed_mentions=discord.AllowedMentions.none()
                 )
             except discord.HTTPException as exc:
-                log.warning("could not post an admin alert in %s: %s", channel_id, _describe(exc))
+                log.warning("could not post an admin alert in %s: %s", channel_id, error_text(exc))
 
     # -- results --------------------------------------------------------------------------------
 
     async def deliver_result(self, job: Job, video: VideoResult) -> DeliveryReceipt:
         """Upload the MP4 (or link it when too large) with its embed and Retry, mentioning the owner."""
-        limit = job.origin.upload_limit if job.origin.upload_limit is not None else DEFAULT_UPLOAD_LIMIT
-        embed = result_embed(job, video.seed)
-        follow_ups = capabilities_of(job.provider).follow_ups
-        mention = owner_mention(job)
-        if video.size <= limit:
-            data = await asyncio.to_thread(Path(video.path).read_bytes)
-            content = f"<@{job.owner_id}> your video is ready ({size_text(video.size)})."
-
-            async def post(channel: discord.PartialMessageable) -> discord.Message:
-                return await channel.send(
-                    content,
-                    embed=embed,
-                    file=discord.File(io.BytesIO(data), filename=_upload_name(video, job.id)),
-                    view=job_view(
-                        job.id, follow_ups=follow_ups, deletable=True, remixable=not job.kind.follow_up
-                    ),
-                    allowed_mentions=mention,
-                    nonce=nonce_for(job.id, "r"),
-                )
-
-        else:
-            why = (
-                "I may not attach files in this channel"
-                if limit == 0
-                else f"it is {size_text(video.size)}, over this server's {size_text(limit)} upload limit"
-            )
-            content = (
-                f"<@{job.owner_id}> your video is ready, but {why}, so here is Pika's link instead "
-                "(it expires within a day)."
-            )
-
-            async def post(channel: discord.PartialMessageable) -> discord.Message:
-                return await channel.send(
-                    content,
-                    embed=embed,
-                    view=job_view(
-                        job.id,
-                        video.source_url,
-                        follow_ups,
-                        deletable=True,
-                        remixable=not job.kind.follow_up,
-                    ),
-                    allowed_mentions=mention,
-                    nonce=nonce_for(job.id, "r"),
-                )
-
-        message = await self._post(job, post)
+        message = await self._post(job, await result_poster(job, video))
         if self.metrics is not None:
             self.metrics.discord_post("result")
         self._tell_community(job, message)
@@ -251,7 +162,7 @@ class DiscordDelivery:
         await self._final_status(job, job.state)
         return DeliveryReceipt(message.id)
 
-    async def _post(self, job: Job, post: _Poster) -> discord.Message:
+    async def _post(self, job: Job, post: Poster) -> discord.Message:
         """Post into the job's thread; if the thread refuses, fall back once to the channel."""
         targets = (
             [job.origin.thread_id, job.origin.channel_id] if job.origin.thread_id else [job.origin.channel_id]
@@ -266,7 +177,7 @@ class DiscordDelivery:
             except (discord.Forbidden, discord.NotFound) as exc:
                 # Missing permission, deleted or locked thread: the channel is the one fallback.
                 log.warning(
-                    "job %s: cannot post in %s (%s); falling back", job.id, channel_id, _describe(exc)
+                    "job %s: cannot post in %s (%s); falling back", job.id, channel_id, error_text(exc)
                 )
                 last = exc
             except discord.HTTPException as exc:
@@ -275,13 +186,13 @@ class DiscordDelivery:
                     continue
                 transient = exc.status == 429 or exc.status >= 500
                 raise DeliveryError(
-                    f"Discord refused the post: {_describe(exc)}", permanent=not transient
+                    f"Discord refused the post: {error_text(exc)}", permanent=not transient
                 ) from None
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 raise DeliveryError(f"could not reach Discord ({type(exc).__name__})") from None
         assert last is not None
-        log.error("job %s: no place to post its result: %s", job.id, _describe(last))
-        raise DeliveryError(f"the bot may not post here: {_describe(last)}", permanent=True)
+        log.error("job %s: no place to post its result: %s", job.id, error_text(last))
+        raise DeliveryError(f"the bot may not post here: {error_text(last)}", permanent=True)
 
     def remember_interaction(self, job_id: int, announcement: Announcement) -> None:
         """Keep a new job's interaction, so its status message is posted and edited over it."""
@@ -486,13 +397,3 @@ def status_channel_id(job: Job) -> int:
 
 def _with_state(job: Job, state: JobState) -> Job:
     return replace(job, state=state)
-
-
-def _upload_name(video: VideoResult, job_id: int) -> str:
-    name = video.filename if video.filename.endswith(".mp4") else f"pika-{job_id}.mp4"
-    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
-    return safe[-100:]
-
-
-def _describe(exc: discord.HTTPException) -> str:
-    return f"HTTP {exc.status}, code {exc.code}: {exc.text or 'no message'}"

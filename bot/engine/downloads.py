@@ -4,7 +4,8 @@ Result URLs come from the upstream (usually signed Discord CDN attachment links 
 they are untrusted input: only http(s) URLs on ``downloads.allowed_hosts`` are fetched, every
 redirect hop is re-checked, every resolved address is checked at connect time (DNS rebinding),
 and the body is size-capped, time-limited and must look like an MP4. The connect-time checks
-(allow-list, public addresses only) live in `bot.engine.ssrf_guard`; this module streams the body.
+(allow-list, public addresses only) live in `bot.engine.ssrf_guard`, the checks made before any
+request (URLs, file names) in `bot.engine.download_policy`; this module fetches and streams the body.
 """
 
 from __future__ import annotations
@@ -14,14 +15,10 @@ import contextlib
 import hashlib
 import logging
 import os
-import re
 import tempfile
-from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Final, Self
-from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
@@ -29,26 +26,16 @@ from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
 from bot.engine.crashpoints import crashpoint
-from bot.engine.ssrf_guard import (
-    BlockedAddressError,
-    GuardedResolver,
-    ip_literal,
-    is_public_address,
-    normalise_host,
+from bot.engine.download_policy import (
+    DownloadedVideo,
+    DownloadError,
+    DownloadErrorKind,
+    DownloadPolicy,
+    checked_url,
+    redact_url,
+    safe_filename,
 )
-
-__all__ = [
-    "DownloadError",
-    "DownloadErrorKind",
-    "DownloadPolicy",
-    "DownloadedVideo",
-    "GuardedResolver",
-    "VideoDownloader",
-    "is_public_address",
-    "normalise_host",
-    "redact_url",
-    "safe_filename",
-]
+from bot.engine.ssrf_guard import BlockedAddressError, GuardedResolver, normalise_host
 
 log = logging.getLogger(__name__)
 
@@ -56,100 +43,12 @@ CHUNK_SIZE: Final = 64 * 1024
 _REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
 # Retrying these can succeed later; any other 4xx (403/404 of an expired signed URL) cannot.
 _TRANSIENT_4XX: Final = frozenset({408, 429})
-_MAX_URL_LENGTH: Final = 4096
-_MAX_FILENAME: Final = 80
 # A page, not a video: an HTML/XML/JSON body that happens to carry "ftyp" at offset 4 is a
 # polyglot or an error/interstitial page, and the host itself says it is not a video. Re-posting
 # it would hand users whatever the host's web page is, so the label is trusted as a refusal.
 _NOT_VIDEO_TYPES: Final = frozenset(
     {"application/xhtml+xml", "application/json", "application/xml", "application/javascript"}
 )
-_UNSAFE_FILENAME_CHARS: Final = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-class DownloadErrorKind(StrEnum):
-    """Why a download failed; stable strings, safe to store in the job row."""
-
-    NOT_ALLOWED = "not_allowed"
-    TOO_LARGE = "too_large"
-    NOT_MP4 = "not_mp4"
-    HTTP_ERROR = "http_error"
-    TIMEOUT = "timeout"
-    NETWORK = "network"
-    TOO_MANY_REDIRECTS = "too_many_redirects"
-
-
-class DownloadError(Exception):
-    """A failed download; ``message`` is safe to show a user (URLs are redacted)."""
-
-    def __init__(self, kind: DownloadErrorKind, message: str, *, transient: bool = False) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-        self.transient = transient
-
-    def __repr__(self) -> str:
-        return f"DownloadError({self.kind.value!r}, {self.message!r}, transient={self.transient})"
-
-
-@dataclass(frozen=True)
-class DownloadedVideo:
-    """A verified MP4 at ``path`` (``filename`` is the sanitised basename we chose)."""
-
-    path: Path
-    size: int
-    content_type: str
-    sha256: str
-    filename: str
-
-
-@dataclass(frozen=True)
-class DownloadPolicy:
-    """Allowlist, size cap (bytes), timeouts (seconds) and redirect budget for downloads."""
-
-    allowed_hosts: frozenset[str]
-    max_bytes: int
-    connect_timeout: float = 10
-    read_timeout: float = 30
-    total_timeout: float = 120
-    max_redirects: int = 3
-
-    def __post_init__(self) -> None:
-        if self.max_bytes <= 0:
-            raise ValueError("max_bytes must be positive")
-        if min(self.connect_timeout, self.read_timeout, self.total_timeout) <= 0:
-            raise ValueError("timeouts must be positive")
-        if self.max_redirects < 0:
-            raise ValueError("max_redirects must not be negative")
-
-
-def redact_url(url: str | URL) -> str:
-    """Return ``scheme://host[:port]/path`` of ``url``: no userinfo, query or fragment.
-
-    Signed CDN URLs carry their signature in the query, so this is the only form to log or show.
-    """
-    try:
-        parsed = url if isinstance(url, URL) else URL(url)
-        scheme = parsed.scheme or "?"
-        host = parsed.raw_host or ""
-        if ":" in host:  # IPv6 literal
-            host = f"[{host}]"
-        port = f":{parsed.explicit_port}" if parsed.explicit_port is not None else ""
-        path = parsed.raw_path
-    except (ValueError, TypeError):
-        return "<invalid URL>"
-    return f"{scheme}://{host}{port}{path}"[:300]
-
-
-def safe_filename(name: str) -> str:
-    """Sanitise ``name`` to ``[A-Za-z0-9._-]``, at most 80 chars, ending ``.mp4``."""
-    stem = _UNSAFE_FILENAME_CHARS.sub("_", Path(name.replace("\\", "/")).name)
-    # Leading dots would make a hidden file (or "..").
-    stem = stem.lstrip(".")
-    if stem.lower().endswith(".mp4"):
-        stem = stem[:-4]
-    stem = stem.strip("._-")[: _MAX_FILENAME - 4] or "video"
-    return f"{stem}.mp4"
 
 
 class VideoDownloader:
@@ -228,44 +127,7 @@ class VideoDownloader:
 
     def check_url(self, url: str) -> None:
         """Raise ``DownloadError(NOT_ALLOWED)`` unless ``url`` may be fetched (no I/O)."""
-        self._checked(url)
-
-    def _checked(self, url: str | URL) -> URL:
-        text = str(url)
-        shown = redact_url(text)
-
-        def refuse(reason: str) -> DownloadError:
-            return DownloadError(DownloadErrorKind.NOT_ALLOWED, f"video URL {shown} refused: {reason}")
-
-        if len(text) > _MAX_URL_LENGTH:
-            raise refuse("URL too long")
-        # Parsers disagree on backslashes, whitespace and control characters; refuse outright.
-        if "\\" in text or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in text):
-            raise refuse("URL contains whitespace, control characters or backslashes")
-        try:
-            parsed = url if isinstance(url, URL) else URL(text)
-            netloc = urlsplit(text).netloc
-        except ValueError:
-            raise refuse("not a valid URL") from None
-        if parsed.scheme not in ("http", "https"):
-            raise refuse("only http and https URLs are allowed")
-        # yarl drops an empty userinfo ("http://@host/"), so also look at the raw authority.
-        if parsed.user is not None or parsed.password is not None or "@" in netloc:
-            raise refuse("URLs with credentials are not allowed")
-        if not parsed.raw_host:
-            raise refuse("URL has no host")
-        try:
-            host = normalise_host(parsed.raw_host)
-        except ValueError:
-            raise refuse("invalid host") from None
-        if host not in self._allowed:
-            # IP literals never reach the resolver (aiohttp connects to them directly), so this
-            # exact-match check is what refuses 169.254.169.254, [::ffff:127.0.0.1] and friends.
-            addr = ip_literal(host)
-            if addr is not None and not is_public_address(addr):
-                raise refuse("private or reserved address not in downloads.allowed_hosts")
-            raise refuse("host not in downloads.allowed_hosts")
-        return parsed
+        checked_url(url, self._allowed)
 
     async def download(
         self, url: str, dest_dir: Path, basename: str, *, max_bytes: int | None = None
@@ -279,7 +141,7 @@ class VideoDownloader:
         if cap <= 0:
             raise ValueError("max_bytes must be positive")
         filename = safe_filename(basename)
-        start = self._checked(url)
+        start = checked_url(url, self._allowed)
         shown = redact_url(url)
         session = self._ensure_session()
         try:
@@ -347,7 +209,7 @@ class VideoDownloader:
             raise DownloadError(
                 DownloadErrorKind.NOT_ALLOWED, f"invalid redirect target from {shown}"
             ) from None
-        checked = self._checked(target)
+        checked = checked_url(target, self._allowed)
         # A downgrade would expose the rest of the chain to on-path tampering.
         if url.scheme == "https" and checked.scheme != "https":
             raise DownloadError(

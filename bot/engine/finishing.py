@@ -14,7 +14,7 @@ from bot.domain.jobs import Job, JobState, VideoResult
 from bot.engine.context import EngineContext, log
 from bot.engine.crashpoints import crashpoint
 from bot.engine.delivery import DeliveryError
-from bot.engine.downloads import DownloadedVideo, DownloadError
+from bot.engine.download_policy import DownloadedVideo, DownloadError
 from bot.observability.logsetup import job_extra
 from bot.providers.base import UpstreamError, UpstreamJob
 from bot.store import JobUpdate

@@ -2,14 +2,14 @@
 
 useapi.net decommissioned this API on 2025-12-15; pikabot keeps it exactly to the documents and
 proves it against sandbox/useapi_sim.py. Every documented answer maps to an UpstreamError kind
-or an UpstreamJob, so the engine never reads upstream JSON itself.
+or an UpstreamJob (a job record is read by ``useapi_jobs``), so the engine never reads upstream JSON
+itself.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,14 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 import aiohttp
 
 from bot.domain.jobs import JobKind, JobRequest
-from bot.domain.prompt import (
-    PromptError,
-    PromptKind,
-    build_prompt,
-    parse_font,
-    seed_from_filename,
-    validate_message,
-)
+from bot.domain.prompt import PromptError, PromptKind, build_prompt, parse_font, validate_message
 from bot.providers.base import (
     Account,
     Capabilities,
@@ -34,23 +27,12 @@ from bot.providers.base import (
     SubmitRequest,
     UpstreamError,
     UpstreamJob,
-    UpstreamStatus,
-    UpstreamVideo,
 )
+from bot.providers.useapi_jobs import parse_job, text_or_none
 
 log = logging.getLogger(__name__)
 
 _MAX_ANSWER_BYTES = 1024 * 1024  # a job record is ~2 KiB; anything near this is not a job record
-_MENTION = re.compile(r"<@[!&]?\d+>")
-_STATUS: Mapping[str, UpstreamStatus] = {
-    "created": UpstreamStatus.RUNNING,
-    "started": UpstreamStatus.RUNNING,
-    "progress": UpstreamStatus.RUNNING,
-    "completed": UpstreamStatus.COMPLETED,
-    "failed": UpstreamStatus.FAILED,
-    "moderated": UpstreamStatus.MODERATED,
-    "cancelled": UpstreamStatus.CANCELLED,
-}
 # Answers that say something about the job, not about useapi's health.
 _ANSWERS = frozenset(
     {ErrorKind.MODERATED, ErrorKind.ACCOUNT_FULL, ErrorKind.RATE_LIMITED, ErrorKind.NOT_FOUND}
@@ -336,8 +318,8 @@ def _classify(status: int, raw: bytes, *, submitting: bool) -> Any:
             raise UpstreamError(kind, "useapi.net answered 200 with a body that is not JSON", status=status)
         return body
     fields: dict[str, Any] = body if isinstance(body, dict) else {}
-    error_text = _text(fields.get("error")) or _describe_non_json(raw)
-    details = _text(fields.get("errorDetails"))
+    error_text = text_or_none(fields.get("error")) or _describe_non_json(raw)
+    details = text_or_none(fields.get("errorDetails"))
     if status == 400:
         raise UpstreamError(ErrorKind.INVALID_REQUEST, error_text, details, status)
     if status == 401:
@@ -348,7 +330,7 @@ def _classify(status: int, raw: bytes, *, submitting: bool) -> Any:
         raise UpstreamError(ErrorKind.NOT_FOUND, error_text, details, status)
     if status == 422:
         raise UpstreamError(
-            ErrorKind.MODERATED, error_text, details, status, upstream_id=_text(fields.get("jobid"))
+            ErrorKind.MODERATED, error_text, details, status, upstream_id=text_or_none(fields.get("jobid"))
         )
     if status == 429:
         executing = fields.get("executingJobs")
@@ -365,48 +347,6 @@ def _classify(status: int, raw: bytes, *, submitting: bool) -> Any:
     raise UpstreamError(
         ErrorKind.INVALID_REQUEST, f"unexpected answer {status}: {error_text}", details, status
     )
-
-
-def parse_job(body: Mapping[str, Any]) -> UpstreamJob:
-    """Turn a useapi.net job record (GET jobs/?jobid=, a submit answer or a callback) into a snapshot."""
-    upstream_id = str(body.get("jobid", ""))
-    status = _STATUS.get(str(body.get("status", "")), UpstreamStatus.RUNNING)
-    content = _text(body.get("content"))
-    progress = _MENTION.sub("", content).strip()[:300] if content else None
-    video: UpstreamVideo | None = None
-    seed: int | None = None
-    attachments = body.get("attachments")
-    if isinstance(attachments, list) and attachments and isinstance(attachments[0], dict):
-        first = attachments[0]
-        url = _text(first.get("url"))
-        if url:
-            filename = _text(first.get("filename"))
-            size = first.get("size")
-            video = UpstreamVideo(
-                url=url,
-                filename=filename,
-                size=size if isinstance(size, int) else None,
-                content_type=_text(first.get("content_type")),
-            )
-            seed = seed_from_filename(filename) if filename else None
-    error = _text(body.get("error"))
-    if status is UpstreamStatus.COMPLETED and video is None:
-        status = UpstreamStatus.FAILED
-        error = "Pika reported the job completed but sent no video"
-    return UpstreamJob(
-        upstream_id=upstream_id,
-        status=status,
-        progress=progress or None,
-        video=video,
-        error=error,
-        error_details=_text(body.get("errorDetails")),
-        reply_ref=_text(body.get("replyRef")),
-        seed=seed,
-    )
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def _describe_non_json(raw: bytes) -> str:

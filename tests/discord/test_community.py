@@ -24,7 +24,7 @@ from bot.discord.community import (
     one_line,
     with_entry,
 )
-from bot.discord.delivery import Pacer
+from bot.discord.posting import Pacer
 from bot.domain.guild_settings import GuildSettings
 from bot.domain.jobs import Job, Origin
 from bot.store import Database, JobStore

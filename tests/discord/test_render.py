@@ -8,7 +8,8 @@ from dataclasses import replace
 import pytest
 
 from bot.discord.components import RETRY, job_view
-from bot.discord.delivery import nonce_for, status_channel_id
+from bot.discord.delivery import status_channel_id
+from bot.discord.posting import nonce_for
 from bot.discord.render import notice_text, result_embed, state_text, status_embed, thread_name
 from bot.domain.jobs import Job, JobKind, JobState, Origin
 from bot.domain.params import Transition, VideoParams

@@ -8,15 +8,14 @@ from bot.domain.guild_settings import (
     MAX_BANNED_WORD_LENGTH,
     GuildSettings,
     RoleLimits,
-    SettingsChange,
     SettingsError,
-    apply_change,
     clean_banned_word,
     describe_role_limits,
     join_or,
     normalize_text,
 )
 from bot.domain.limits import MemberLimits
+from bot.domain.settings_change import SettingsChange, apply_change
 
 GENERATE, COMMUNITY, OTHER, THREAD = 1, 2, 3, 4
 ARTISTS, MODS, VIP, NEWBIES = 11, 12, 13, 14

@@ -18,18 +18,15 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.test_utils import TestServer
 from pytest_aiohttp import AiohttpServer
 
-from bot.engine.downloads import (
-    CHUNK_SIZE,
+from bot.engine.download_policy import (
     DownloadError,
     DownloadErrorKind,
     DownloadPolicy,
-    GuardedResolver,
-    VideoDownloader,
-    is_public_address,
-    normalise_host,
     redact_url,
     safe_filename,
 )
+from bot.engine.downloads import CHUNK_SIZE, VideoDownloader
+from bot.engine.ssrf_guard import GuardedResolver, is_public_address, normalise_host
 
 MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x00" * 100
 CAP = 64 * 1024

@@ -572,7 +572,8 @@ async def test_member_limits_hold_and_survive_restart(tmp_path: Path) -> None:
 async def test_video_from_a_host_off_the_allow_list_is_refused_and_told(tmp_path: Path) -> None:
     """Upstream hands back a video URL whose host is not allowed: nothing is fetched, the job fails, told."""
     engine = await start_engine(tmp_path)
-    from bot.engine.downloads import DownloadPolicy, VideoDownloader
+    from bot.engine.download_policy import DownloadPolicy
+    from bot.engine.downloads import VideoDownloader
 
     await engine.downloader.close()
     engine.downloader = VideoDownloader(

@@ -17,7 +17,8 @@ from bot.domain.jobs import Job, JobState, VideoResult
 from bot.domain.limits import MemberLimits
 from bot.domain.retry import RetryPolicy
 from bot.engine.delivery import DeliveryError, DeliveryReceipt, JobPlacement
-from bot.engine.downloads import DownloadPolicy, VideoDownloader
+from bot.engine.download_policy import DownloadPolicy
+from bot.engine.downloads import VideoDownloader
 from bot.engine.scheduler import Scheduler
 from bot.engine.service import EngineSettings, JobService
 from bot.providers.base import Account, Provider

@@ -12,7 +12,8 @@ import pytest
 from bot.domain.jobs import InputFile, JobKind
 from bot.domain.prompt import PikaOptions
 from bot.providers.base import Account, ErrorKind, SubmitRequest, UpstreamError, UpstreamStatus
-from bot.providers.useapi import Timeouts, UseapiPikaProvider, _classify, parse_job
+from bot.providers.useapi import Timeouts, UseapiPikaProvider, _classify
+from bot.providers.useapi_jobs import parse_job
 from sandbox.useapi_sim import DEFAULT_CHANNEL, JobStatus, RunningSimulator, SimConfig, start_simulator
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32

@@ -12,15 +12,14 @@ Every failure is a ``FalError`` (HTTP status, ``error_type``, parsed ``detail`` 
 per section 1.8, ``ambiguous`` when a submit may have been received).  The API key is only ever sent
 to the configured queue and REST origins, and never appears in errors, reprs or logs.
 
-Apart from ``answers.py`` (the answer types and the one error), this module imports nothing from
-the rest of the bot.
+Apart from ``answers.py`` (the answer types and the one error) and ``transport.py`` (the HTTP
+exchange that keeps the key where it belongs), this module imports nothing from the rest of the bot.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -32,7 +31,6 @@ import aiohttp
 from yarl import URL
 
 from bot.providers.fal.answers import (
-    Answer,
     FalCancelOutcome,
     FalError,
     FalState,
@@ -46,10 +44,9 @@ from bot.providers.fal.answers import (
     parse_expiry,
     parse_logs,
 )
+from bot.providers.fal.transport import FalTransport, origin_url
 
 __all__ = ["CDN_URL", "QUEUE_URL", "REST_URL", "RESULT_HOSTS", "FalClient"]
-
-log = logging.getLogger(__name__)
 
 QUEUE_URL: Final = "https://queue.fal.run"
 REST_URL: Final = "https://rest.fal.ai"
@@ -57,11 +54,9 @@ CDN_URL: Final = "https://v3.fal.media"
 #: The CDN hosts fal serves model outputs from (section 1.1): result videos are downloaded from them.
 RESULT_HOSTS: Final = ("v3.fal.media", "v3b.fal.media", "v2.fal.media", "fal.media")
 
-MAX_ANSWER_BYTES: Final = 8 * 1024 * 1024
 #: A storage token is renewed this long before its ``expires_at``.
 TOKEN_MARGIN: Final = 30.0
 _MODEL_ID_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(?:/[A-Za-z0-9][A-Za-z0-9._-]*)+")
-_REDACTED: Final = "[redacted]"
 
 
 @dataclass(frozen=True)
@@ -101,35 +96,26 @@ class FalClient:
         """
         if not key or not key.strip():
             raise ValueError("a fal key is required")
-        self.base_url = self._origin_url(base_url, "base_url")
-        self.rest_base_url = self._origin_url(rest_base_url, "rest_base_url")
-        self._key = key.strip()
-        secret = self._key.partition(":")[2]
-        self._secrets = tuple(s for s in (self._key, secret) if len(s) >= 4)
-        self._session = session
-        self._owns_session = session is None
-        self.connect_timeout = connect_timeout
-        self.request_timeout = request_timeout
+        self.base_url = origin_url(base_url, "base_url")
+        self.rest_base_url = origin_url(rest_base_url, "rest_base_url")
+        self._http = FalTransport(
+            key.strip(),
+            session,
+            origin=self.base_url,
+            connect_timeout=connect_timeout,
+            request_timeout=request_timeout,
+        )
         self.upload_timeout = upload_timeout
         self.clock = clock
         self._token: _CdnToken | None = None
         self._token_lock = asyncio.Lock()
-
-    @staticmethod
-    def _origin_url(value: str, name: str) -> str:
-        url = URL(value)
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError(f"{name} must be an absolute http(s) URL")
-        return str(url).rstrip("/")
 
     def __repr__(self) -> str:
         return f"FalClient(base_url={self.base_url!r}, rest_base_url={self.rest_base_url!r})"
 
     async def close(self) -> None:
         """Close the session if this client made it."""
-        if self._owns_session and self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._http.close()
 
     async def __aenter__(self) -> FalClient:
         return self
@@ -177,11 +163,11 @@ class FalClient:
         if no_retry:
             headers["X-Fal-No-Retry"] = "1"
         body = json.dumps(dict(payload)).encode()
-        answer = await self._call(
+        answer = await self._http.call(
             "POST", f"{self.base_url}/{model_id}", params=params, headers=headers, data=body, submit=True
         )
         if answer.status != 200:
-            raise error_from(answer, self._scrub, submit=True)
+            raise error_from(answer, self._http.scrub, submit=True)
         data = json_or_none(answer.raw)
         request_id = data.get("request_id") if isinstance(data, dict) else None
         if not isinstance(data, dict) or not isinstance(request_id, str) or not request_id:
@@ -205,10 +191,10 @@ class FalClient:
 
     async def status(self, status_url: str, logs: bool = False) -> FalStatus:
         """``GET status_url[?logs=1]``: 202 while queued or running, 200 once COMPLETED (section 1.4)."""
-        self._check_origin(status_url)
-        answer = await self._call("GET", status_url, params={"logs": "1" if logs else "0"})
+        self._http.check_origin(status_url)
+        answer = await self._http.call("GET", status_url, params={"logs": "1" if logs else "0"})
         if answer.status not in (200, 202):
-            raise error_from(answer, self._scrub)
+            raise error_from(answer, self._http.scrub)
         data = json_or_none(answer.raw)
         state_text = data.get("status") if isinstance(data, dict) else None
         if not isinstance(data, dict) or not isinstance(state_text, str):
@@ -231,7 +217,7 @@ class FalClient:
             request_id=opt_str(data.get("request_id")),
             queue_position=opt_int(data.get("queue_position")),
             logs=parse_logs(data.get("logs")),
-            error=self._scrub(error) if isinstance(error, str) else None,
+            error=self._http.scrub(error) if isinstance(error, str) else None,
             error_type=opt_str(data.get("error_type")),
             inference_time=float(inference)
             if isinstance(inference, int | float) and not isinstance(inference, bool)
@@ -240,10 +226,10 @@ class FalClient:
 
     async def result(self, response_url: str) -> FalVideo:
         """``GET response_url``: the model output, or the failed job's own error status (section 1.5)."""
-        self._check_origin(response_url)
-        answer = await self._call("GET", response_url)
+        self._http.check_origin(response_url)
+        answer = await self._http.call("GET", response_url)
         if answer.status != 200:
-            raise error_from(answer, self._scrub)
+            raise error_from(answer, self._http.scrub)
         data = json_or_none(answer.raw)
         video = data.get("video") if isinstance(data, dict) else None
         url = video.get("url") if isinstance(video, dict) else None
@@ -261,8 +247,8 @@ class FalClient:
 
         A running request may still finish after ``REQUESTED``: keep polling.
         """
-        self._check_origin(cancel_url)
-        answer = await self._call("PUT", cancel_url)
+        self._http.check_origin(cancel_url)
+        answer = await self._http.call("PUT", cancel_url)
         data = json_or_none(answer.raw)
         text = data.get("status") if isinstance(data, dict) else None
         if 200 <= answer.status < 300:
@@ -275,7 +261,7 @@ class FalClient:
             return FalCancelOutcome.ALREADY_COMPLETED
         if answer.status == 404 and text == FalCancelOutcome.NOT_FOUND:
             return FalCancelOutcome.NOT_FOUND
-        raise error_from(answer, self._scrub)
+        raise error_from(answer, self._http.scrub)
 
     # ----- storage ------------------------------------------------------------------------------
 
@@ -297,7 +283,7 @@ class FalClient:
                 "X-Fal-File-Name": filename,
                 "Accept": "application/json",
             }
-            answer = await self._call(
+            answer = await self._http.call(
                 "POST",
                 f"{base}/files/upload",
                 headers=headers,
@@ -308,7 +294,7 @@ class FalClient:
             if answer.status in (401, 403) and attempt == 1:
                 continue
             if answer.status not in (200, 201):
-                raise error_from(answer, self._scrub)
+                raise error_from(answer, self._http.scrub)
             body = json_or_none(answer.raw)
             access_url = body.get("access_url") if isinstance(body, dict) else None
             if not isinstance(access_url, str) or URL(access_url).scheme not in ("http", "https"):
@@ -322,7 +308,7 @@ class FalClient:
             if not force and self._token is not None and now < self._token.expires_at - TOKEN_MARGIN:
                 return self._token
             self._token = None
-            answer = await self._call(
+            answer = await self._http.call(
                 "POST",
                 f"{self.rest_base_url}/storage/auth/token",
                 params={"storage_type": "fal-cdn-v3"},
@@ -330,7 +316,7 @@ class FalClient:
                 data=b"{}",
             )
             if answer.status != 200:
-                raise error_from(answer, self._scrub)
+                raise error_from(answer, self._http.scrub)
             data = json_or_none(answer.raw)
             if not isinstance(data, dict):
                 raise FalError("malformed storage token answer", status=answer.status)
@@ -348,92 +334,3 @@ class FalClient:
             )
             self._token = fresh
             return fresh
-
-    # ----- plumbing -----------------------------------------------------------------------------
-
-    def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, _REDACTED)
-        return text
-
-    def _check_origin(self, url: str) -> None:
-        """Send the key only where it belongs: the queue URLs must be on ``base_url``'s origin."""
-        try:
-            target = URL(url)
-            ok = target.is_absolute() and target.origin() == URL(self.base_url).origin()
-        except ValueError:
-            ok = False
-        if not ok:
-            raise FalError("refusing to send the fal key to a URL outside the configured queue origin")
-
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            if not self._owns_session:
-                raise FalError("the aiohttp session given to FalClient is closed")
-            self._session = aiohttp.ClientSession()
-        return self._session
-
-    async def _call(
-        self,
-        method: str,
-        url: str,
-        *,
-        params: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | None = None,
-        data: bytes | None = None,
-        auth: bool = True,
-        submit: bool = False,
-        total_timeout: float | None = None,
-    ) -> Answer:
-        """One HTTP exchange; transport failures become ``FalError`` (``ambiguous`` on a sent submit)."""
-        all_headers = {"Accept": "application/json", **(headers or {})}
-        if auth:
-            all_headers["Authorization"] = f"Key {self._key}"
-        client_timeout = aiohttp.ClientTimeout(
-            total=total_timeout if total_timeout is not None else self.request_timeout,
-            connect=self.connect_timeout,
-        )
-        where = str(URL(url).with_query(None))
-        session = self._get_session()
-        try:
-            async with session.request(
-                method,
-                url,
-                params=params,
-                headers=all_headers,
-                data=data,
-                timeout=client_timeout,
-                allow_redirects=False,
-            ) as resp:
-                raw = await self._read_limited(resp)
-                log.debug("fal %s %s -> %s", method, where, resp.status)
-                return Answer(resp.status, resp.headers, raw)
-        except asyncio.CancelledError:
-            raise
-        except aiohttp.ConnectionTimeoutError:
-            raise FalError(f"connect to {URL(url).host} timed out", retryable=True) from None
-        except aiohttp.ClientConnectorError as exc:
-            raise FalError(
-                f"cannot connect to {URL(url).host} ({type(exc).__name__})", retryable=True
-            ) from None
-        except TimeoutError:
-            raise FalError(
-                f"no answer from {URL(url).host} in time", retryable=True, ambiguous=submit
-            ) from None
-        except aiohttp.ClientError as exc:
-            raise FalError(
-                f"connection to {URL(url).host} failed ({type(exc).__name__})",
-                retryable=True,
-                ambiguous=submit,
-            ) from None
-
-    @staticmethod
-    async def _read_limited(resp: aiohttp.ClientResponse) -> bytes:
-        if resp.content_length is not None and resp.content_length > MAX_ANSWER_BYTES:
-            raise FalError(f"answer too large ({resp.content_length} bytes)", status=resp.status)
-        data = bytearray()
-        async for chunk in resp.content.iter_chunked(65536):
-            data.extend(chunk)
-            if len(data) > MAX_ANSWER_BYTES:
-                raise FalError("answer too large", status=resp.status)
-        return bytes(data)
