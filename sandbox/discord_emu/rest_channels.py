@@ -51,13 +51,7 @@ class RestChannelsLayer(MessagesLayer):
     async def _create_thread_route(self, req: Req) -> Resp:
         parent = self._channel_or_404(req.params["channel_id"])
         body = req.body if isinstance(req.body, dict) else {}
-        if parent.type is not ChannelType.GUILD_TEXT:
-            raise DiscordHTTPError(
-                400,
-                WRONG_CHANNEL_TYPE,
-                "Cannot execute action on this channel type",
-                violation="thread inside a thread",
-            )
+        _threads_allowed_in(parent)
         name, auto_archive = self._thread_params(body)
         raw_type = body.get("type")
         kind = ChannelType.PRIVATE_THREAD if raw_type is None else raw_type  # Discord's default is private
@@ -92,13 +86,7 @@ class RestChannelsLayer(MessagesLayer):
         parent = self._channel_or_404(req.params["channel_id"])
         message = self._visible_message(parent, req.params["message_id"])
         body = req.body if isinstance(req.body, dict) else {}
-        if parent.type is not ChannelType.GUILD_TEXT:
-            raise DiscordHTTPError(
-                400,
-                WRONG_CHANNEL_TYPE,
-                "Cannot execute action on this channel type",
-                violation="thread inside a thread",
-            )
+        _threads_allowed_in(parent)
         name, auto_archive = self._thread_params(body)
         self._require(parent, Perm.VIEW_CHANNEL | Perm.CREATE_PUBLIC_THREADS)
         if message.id in self.channels:
@@ -195,3 +183,14 @@ class RestChannelsLayer(MessagesLayer):
         channel = self._channel_or_404(req.params["channel_id"])
         self._require(channel, Perm.VIEW_CHANNEL)
         return Resp(204)
+
+
+def _threads_allowed_in(parent: EmuChannel) -> None:
+    """Discord starts threads in text channels only (a thread inside a thread is refused)."""
+    if parent.type is not ChannelType.GUILD_TEXT:
+        raise DiscordHTTPError(
+            400,
+            WRONG_CHANNEL_TYPE,
+            "Cannot execute action on this channel type",
+            violation="thread inside a thread",
+        )
