@@ -86,19 +86,23 @@ class Presentation:
         """What an earlier placement of `job`, cut short before it was recorded, posted (if any)."""
         if job.place_tried_at is None:
             return None
+        found = await self._find_placement(job)
         # A post Discord was still answering when the last attempt was cut short may land a little
-        # later: look once it has had time to, so it is found rather than posted again.
+        # later: before posting another, look again once it has had time to.
         wait = job.place_tried_at + PLACE_SETTLE - self._ctx.clock()
-        if wait > 0:
+        if found is None and wait > 0:
             await asyncio.sleep(wait)
-        try:
-            found = await self._ctx.delivery.find_placement(job)
-        except Exception:
-            log.exception("looking for job %s's earlier status message failed; posting a new one", job.id)
-            return None
+            found = await self._find_placement(job)
         if found is not None:
             log.info("job %s: found the status message an interrupted placement posted", job.id)
         return found
+
+    async def _find_placement(self, job: Job) -> JobPlacement | None:
+        try:
+            return await self._ctx.delivery.find_placement(job)
+        except Exception:
+            log.exception("looking for job %s's earlier status message failed", job.id)
+            return None
 
     async def changed(self, job: Job) -> None:
         """Show the job's new state or progress (best effort)."""
