@@ -2,7 +2,7 @@
 
 Not the ``fal-client`` package: this is a few aiohttp calls with typed answers and one typed error,
 so it fits the bot's event loop, never retries behind the caller's back, and works against the local
-simulator (``sandbox/fal_sim.py``) by pointing ``base_url`` and ``rest_base_url`` at it.
+simulator (``sandbox/fal_sim/``) by pointing ``base_url`` and ``rest_base_url`` at it.
 
 * ``submit`` → ``FalSubmission`` (keep its three URLs with the job: they are opaque, section 1.2),
 * ``status`` → ``FalStatus``, ``result`` → ``FalVideo``, ``cancel`` → ``FalCancelOutcome``,

@@ -2,7 +2,7 @@
 
 Built on our thin client (``client.FalClient``) and webhook verifier (``signature``); what is sent
 lives in ``payloads``, how answers map to the engine's terms in ``failures``. Proven against
-``sandbox/fal_sim.py``. Facts: docs/fal-pika.md. How fal differs from the other upstreams, and
+``sandbox/fal_sim/``. Facts: docs/fal-pika.md. How fal differs from the other upstreams, and
 where that is absorbed:
 
 * A request runs on the member's model (``[[fal.models]]``, the default when none is picked) at the

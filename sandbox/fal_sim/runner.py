@@ -1,0 +1,88 @@
+"""Serving a simulator on a real socket, and the command line (``python -m sandbox.fal_sim``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from dataclasses import dataclass, replace
+from types import TracebackType
+
+from aiohttp import web
+
+from sandbox.fal_sim.config import SimConfig
+from sandbox.fal_sim.simulator import FalSimulator
+from sandbox.serving import bind, listen_arguments, serve_until_stopped
+
+
+@dataclass
+class RunningFalSimulator:
+    """A simulator served on a real socket; ``base_url`` stands in for the queue, REST and CDN hosts."""
+
+    sim: FalSimulator
+    runner: web.AppRunner
+    host: str
+    port: int
+
+    @property
+    def base_url(self) -> str:
+        """``http://host:port`` (no trailing slash): the queue, REST and CDN base URL at once."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def jwks_url(self) -> str:
+        """Where the webhook public keys are served."""
+        return f"{self.base_url}/.well-known/jwks.json"
+
+    async def close(self) -> None:
+        """Stop serving and cancel background runs and webhooks."""
+        await self.runner.cleanup()
+
+    async def __aenter__(self) -> RunningFalSimulator:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+async def start_simulator(
+    config: SimConfig | None = None, host: str = "127.0.0.1", port: int = 0
+) -> RunningFalSimulator:
+    """Serve a new simulator on ``host:port`` (0 = a free port) and return a handle to it."""
+    sim = FalSimulator(config)
+    runner, bound_port = await bind(sim.make_app(), host, port, shutdown_timeout=1.0)
+    if not sim.config.public_base_url:
+        sim.config = replace(sim.config, public_base_url=f"http://{host}:{bound_port}")
+    return RunningFalSimulator(sim=sim, runner=runner, host=host, port=bound_port)
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="fal.ai queue API simulator (Pika v2.2 models)")
+    listen_arguments(parser)
+    parser.add_argument("--key", default=SimConfig.key, help="valid 'key_id:key_secret'")
+    parser.add_argument("--concurrency", type=int, default=SimConfig.concurrency)
+    parser.add_argument("--queue-delay", type=float, default=SimConfig.queue_delay)
+    parser.add_argument("--step-delay", type=float, default=SimConfig.step_delay)
+    parser.add_argument("--seed", type=int, default=None, help="random seed for request ids")
+    return parser.parse_args(argv)
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    config = SimConfig(
+        key=args.key,
+        concurrency=args.concurrency,
+        queue_delay=args.queue_delay,
+        step_delay=args.step_delay,
+        random_seed=args.seed,
+    )
+    running = await start_simulator(config, host=args.host, port=args.port)
+    await serve_until_stopped(running, running.base_url)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """CLI entry point: serve until SIGINT/SIGTERM, printing the base URL first."""
+    asyncio.run(_serve(_parse_args(argv)))

@@ -1,0 +1,65 @@
+"""Small pure helpers: type guards, URL checks, timestamps and names."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TypeGuard
+
+from yarl import URL
+
+from sandbox.fal_sim.constants import LOOPBACK_HOSTS, NAME_RE
+
+
+def is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: object) -> TypeGuard[int | float]:
+    return is_int(value) or isinstance(value, float)
+
+
+def contains_any(text: object, words: Sequence[str]) -> bool:
+    if not isinstance(text, str) or not text:
+        return False
+    lowered = text.lower()
+    return any(w.lower() in lowered for w in words if w)
+
+
+def iso_ms(ts: float) -> str:
+    """ISO-8601 UTC with milliseconds and ``Z``, as fal's log timestamps."""
+    moment = datetime.fromtimestamp(ts, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def is_loopback(url: str) -> bool:
+    try:
+        return URL(url).host in LOOPBACK_HOSTS
+    except ValueError:
+        return False
+
+
+def is_http_url(value: object) -> TypeGuard[str]:
+    if not isinstance(value, str):
+        return False
+    try:
+        url = URL(value)
+    except ValueError:
+        return False
+    return url.scheme in ("http", "https") and bool(url.host)
+
+
+def enum_expected(options: Sequence[object]) -> str:
+    """Pydantic's enum wording: ``'a', 'b' or 'c'`` (ints bare)."""
+    parts = [repr(o) if isinstance(o, str) else str(o) for o in options]
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} or {parts[-1]}"
+
+
+def safe_name(name: str) -> str:
+    return NAME_RE.sub("_", name).strip("._")[:80] or "file"
+
+
+def is_image_type(content_type: str | None) -> bool:
+    return content_type is not None and (
+        content_type.startswith("image/") or content_type == "application/octet-stream"
+    )
