@@ -1,7 +1,7 @@
 """useapi.net Pika v1 (https://api.useapi.net/v1/pika/…), built to its documented contract.
 
 useapi.net decommissioned this API on 2025-12-15; pikabot keeps it exactly to the documents and
-proves it against sandbox/useapi_sim.py. Every documented answer maps to an UpstreamError kind
+proves it against sandbox/useapi_sim/. Every documented answer maps to an UpstreamError kind
 or an UpstreamJob (a job record is read by ``useapi_jobs``), so the engine never reads upstream JSON
 itself.
 """
