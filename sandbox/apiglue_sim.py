@@ -44,14 +44,13 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from enum import StrEnum
 from http import HTTPStatus
 from pathlib import Path
-from types import TracebackType
 from typing import Final, TypeGuard
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 from aiohttp.typedefs import Handler, Middleware
 from yarl import URL
 
-from sandbox.serving import bind, listen_arguments, serve_until_stopped
+from sandbox.serving import Served, bind, listen_arguments, serve_until_stopped
 
 # --------------------------------------------------------------------------------------------------
 # Constants taken from the docs (API Glue's guide, docs/apiglue-pika.md)
@@ -1085,38 +1084,15 @@ def _coerce_fault(name: str, current: object, value: object) -> object:
 
 
 @dataclass
-class RunningGlueSimulator:
+class RunningGlueSimulator(Served):
     """A simulator served on a real socket; ``base_url`` is what an API client is configured with."""
 
     sim: ApiGlueSimulator
-    runner: web.AppRunner
-    host: str
-    port: int
-
-    @property
-    def root_url(self) -> str:
-        """``http://host:port`` (no trailing slash)."""
-        return f"http://{self.host}:{self.port}"
 
     @property
     def base_url(self) -> str:
         """The stand-in for ``https://api.pikapikapika.io``: the root, as API Glue paths start at /web/."""
         return self.root_url
-
-    async def close(self) -> None:
-        """Stop serving and cancel background jobs/webhooks."""
-        await self.runner.cleanup()
-
-    async def __aenter__(self) -> RunningGlueSimulator:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
 
 async def start_simulator(

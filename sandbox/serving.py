@@ -9,7 +9,9 @@ import argparse
 import asyncio
 import contextlib
 import signal
-from typing import Protocol
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Protocol, Self
 
 from aiohttp import web
 
@@ -20,6 +22,33 @@ class Closable(Protocol):
     async def close(self) -> None:
         """Stop serving."""
         ...
+
+
+@dataclass
+class Served:
+    """A stand-in's app served on a real socket: where it listens, and closing it (also as
+    ``async with``). Each stand-in's handle adds its own object and the URLs its clients take."""
+
+    runner: web.AppRunner
+    host: str
+    port: int
+
+    @property
+    def root_url(self) -> str:
+        """``http://host:port`` (no trailing slash)."""
+        return f"http://{self.host}:{self.port}"
+
+    async def close(self) -> None:
+        """Stop serving (and with it the stand-in's background work)."""
+        await self.runner.cleanup()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
 
 
 async def bind(

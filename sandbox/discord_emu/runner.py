@@ -6,29 +6,18 @@ import argparse
 import asyncio
 import json
 from dataclasses import dataclass, replace
-from types import TracebackType
-
-from aiohttp import web
 
 from sandbox.discord_emu.config import EmuConfig
 from sandbox.discord_emu.constants import API_PREFIX
 from sandbox.discord_emu.emulator import DiscordEmulator
-from sandbox.serving import bind, listen_arguments, serve_until_stopped
+from sandbox.serving import Served, bind, listen_arguments, serve_until_stopped
 
 
 @dataclass
-class RunningEmulator:
+class RunningEmulator(Served):
     """An emulator served on a real socket; point discord.py at ``api_base_url`` and ``gateway_url``."""
 
     emu: DiscordEmulator
-    runner: web.AppRunner
-    host: str
-    port: int
-
-    @property
-    def root_url(self) -> str:
-        """``http://host:port``."""
-        return f"http://{self.host}:{self.port}"
 
     @property
     def api_base_url(self) -> str:
@@ -48,15 +37,7 @@ class RunningEmulator:
     async def close(self) -> None:
         """Close gateway connections and stop serving."""
         await self.emu.shutdown()
-        await self.runner.cleanup()
-
-    async def __aenter__(self) -> RunningEmulator:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
+        await super().close()
 
 
 async def start_emulator(

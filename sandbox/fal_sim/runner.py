@@ -5,48 +5,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 from dataclasses import dataclass, replace
-from types import TracebackType
-
-from aiohttp import web
 
 from sandbox.fal_sim.config import SimConfig
 from sandbox.fal_sim.simulator import FalSimulator
-from sandbox.serving import bind, listen_arguments, serve_until_stopped
+from sandbox.serving import Served, bind, listen_arguments, serve_until_stopped
 
 
 @dataclass
-class RunningFalSimulator:
+class RunningFalSimulator(Served):
     """A simulator served on a real socket; ``base_url`` stands in for the queue, REST and CDN hosts."""
 
     sim: FalSimulator
-    runner: web.AppRunner
-    host: str
-    port: int
 
     @property
     def base_url(self) -> str:
         """``http://host:port`` (no trailing slash): the queue, REST and CDN base URL at once."""
-        return f"http://{self.host}:{self.port}"
+        return self.root_url
 
     @property
     def jwks_url(self) -> str:
         """Where the webhook public keys are served."""
         return f"{self.base_url}/.well-known/jwks.json"
-
-    async def close(self) -> None:
-        """Stop serving and cancel background runs and webhooks."""
-        await self.runner.cleanup()
-
-    async def __aenter__(self) -> RunningFalSimulator:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
 
 async def start_simulator(

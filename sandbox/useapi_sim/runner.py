@@ -5,48 +5,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 from dataclasses import dataclass, replace
-from types import TracebackType
 
-from aiohttp import web
-
-from sandbox.serving import bind, listen_arguments, serve_until_stopped
+from sandbox.serving import Served, bind, listen_arguments, serve_until_stopped
 from sandbox.useapi_sim.config import SimConfig
 from sandbox.useapi_sim.simulator import UseapiSimulator
 
 
 @dataclass
-class RunningSimulator:
+class RunningSimulator(Served):
     """A simulator served on a real socket; ``base_url`` is what an API client is configured with."""
 
     sim: UseapiSimulator
-    runner: web.AppRunner
-    host: str
-    port: int
-
-    @property
-    def root_url(self) -> str:
-        """``http://host:port`` (no trailing slash)."""
-        return f"http://{self.host}:{self.port}"
 
     @property
     def base_url(self) -> str:
         """``http://host:port/v1/``, the stand-in for ``https://api.useapi.net/v1/``."""
         return f"{self.root_url}/v1/"
-
-    async def close(self) -> None:
-        """Stop serving and cancel background jobs/callbacks."""
-        await self.runner.cleanup()
-
-    async def __aenter__(self) -> RunningSimulator:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
 
 async def start_simulator(
