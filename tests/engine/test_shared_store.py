@@ -47,7 +47,8 @@ async def _stop(*engines: Engine) -> None:
 
 
 async def test_two_processes_share_the_queue_and_the_slots(tmp_path: Path) -> None:
-    """30 jobs accepted by two processes: all posted exactly once, both did work, never over 3 slots."""
+    """30 jobs accepted by two processes: all posted exactly once, never over 3 slots. Which process
+    does which job is up to the race for free slots, so the split itself is not asserted here."""
     a, b = await _pair(tmp_path, max_jobs=3, poll_interval=1.0)
     try:
         async with max_executing(a.sim) as peak:
@@ -57,10 +58,24 @@ async def test_two_processes_share_the_queue_and_the_slots(tmp_path: Path) -> No
         assert all(j.state is JobState.DELIVERED for j in jobs), {j.id: j.state for j in jobs}
         posted = a.delivery.result_ids() + b.delivery.result_ids()
         assert sorted(posted) == sorted(j.id for j in jobs)  # once each, by one process or the other
-        assert a.delivery.results and b.delivery.results  # both took part
         assert set(submits_by_ref(a.sim).values()) == {1} and len(submits_by_ref(a.sim)) == 30
         assert peak[0] <= 3
         assert not [r for r in a.sim.sim.requests if r.status == 429]  # upstream never said "full"
+    finally:
+        await _stop(a, b)
+
+
+async def test_jobs_one_process_accepted_are_done_by_another(tmp_path: Path) -> None:
+    """The queue is shared: with a's loop stopped, b sends and posts every job a stored."""
+    a, b = await _pair(tmp_path, max_jobs=3, poll_interval=1.0)
+    await a.service.stop()  # a accepted the jobs and then stopped working
+    try:
+        for n in range(6):
+            await a.store.insert(make_request(owner=100 + n, prompt=f"scene {n}"), time.time())
+        jobs = await b.wait_all_terminal(timeout=30)
+        assert [j.state for j in jobs] == [JobState.DELIVERED] * 6
+        assert sorted(b.delivery.result_ids()) == sorted(j.id for j in jobs) and not a.delivery.results
+        assert set(submits_by_ref(a.sim).values()) == {1} and len(submits_by_ref(a.sim)) == 6
     finally:
         await _stop(a, b)
 
