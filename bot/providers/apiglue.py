@@ -1,7 +1,7 @@
 """API Glue's Pika web API (https://api.pikapikapika.io, the ``/web/*`` routes), built to its contract.
 
 Sources: docs/apiglue-pika.md (from API Glue's guide, the only published request and answers). Proven
-against sandbox/apiglue_sim.py. Every answer maps to an UpstreamError kind or an UpstreamJob
+against sandbox/apiglue_sim/. Every answer maps to an UpstreamError kind or an UpstreamJob
 (``apiglue_answers``), so the engine never reads API Glue's JSON itself; what a request may hold and
 its JSON body are ``apiglue_requests``. Points the sources leave open are marked UNCONFIRMED.
 """

@@ -1,0 +1,64 @@
+"""Webhooks: posting a job's state to its ``webhookOverride`` and recording every attempt."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiohttp import ClientError
+
+from sandbox.apiglue_sim.constants import JSON_HEADERS, dumps
+from sandbox.apiglue_sim.records import RecordedCallback, SimJob
+from sandbox.apiglue_sim.state import GlueState
+from sandbox.apiglue_sim.values import is_int
+
+
+class WebhooksLayer(GlueState):
+    """Webhook scheduling and delivery."""
+
+    def _schedule_callback(self, job: SimJob) -> None:
+        if not job.webhook_override or self.faults.drop_callbacks:
+            return
+        copies = 1 + max(0, self.faults.duplicate_callbacks)
+        # The body is taken now, so a late webhook still carries the state it announces.
+        payload = self.render(job)
+        self._spawn(
+            self._deliver(job, job.webhook_override, payload, copies, self.faults.late_callback_delay)
+        )
+
+    async def _deliver(
+        self, job: SimJob, url: str, payload: dict[str, object], copies: int, delay: float
+    ) -> None:
+        if delay > 0:
+            await asyncio.sleep(delay)
+        # The lock keeps one job's webhooks in the order its states happened.
+        async with job.callback_lock:
+            for _ in range(copies):
+                await self._post_callback(job, url, payload)
+
+    async def _post_callback(self, job: SimJob, url: str, payload: dict[str, object]) -> None:
+        http_status: int | None = None
+        error: str | None = None
+        try:
+            if self._session is None:
+                raise RuntimeError("simulator app is not running")
+            async with self._session.post(url, data=dumps(payload).encode(), headers=JSON_HEADERS) as resp:
+                await resp.read()
+                http_status = resp.status
+        except (ClientError, TimeoutError, RuntimeError) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        videos = payload["videos"]
+        video = videos[0] if isinstance(videos, list) and videos else {}
+        status = video.get("status") if isinstance(video, dict) else None
+        progress = video.get("progress") if isinstance(video, dict) else None
+        self.callbacks_sent.append(
+            RecordedCallback(
+                url,
+                job.id,
+                str(status),
+                progress if is_int(progress) else 0,
+                http_status,
+                error,
+                time.time(),
+            )
+        )
