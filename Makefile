@@ -19,8 +19,9 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Four workers even on two cores: the tests mostly wait on sockets and timers.
 test: lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 4
 
 soak: install
 	$(BIN)/pytest -q -m soak -s --timeout 900
