@@ -42,7 +42,7 @@ async def jobs_per_minute(tmp: Path, postgres: PostgresCluster, processes: int) 
                             {"prompt": f"scene {n}"})  # fmt: skip
         await cluster.settle(JOBS, timeout=JOBS * JOB_SECONDS)
         first, last = await cluster.span()
-        delivered = sum(j["state"] == "delivered" for j in (await cluster.snapshot()).jobs)
+        delivered: int = sum(j["state"] == "delivered" for j in (await cluster.snapshot()).jobs)
         return delivered / (last - first) * 60
     finally:
         await cluster.close()

@@ -19,6 +19,11 @@ class Row:
     target: str
     met: bool | None
 
+    @classmethod
+    def single(cls, name: str, unit: str, value: float, floor: float | None, target: str, met: bool) -> Row:
+        """A figure measured once (a rate, a count, a makespan): its median, p99 and max are the value."""
+        return cls(name, unit, value, value, value, floor, target, met)
+
     @property
     def ratio(self) -> str:
         return f"{self.p99 / self.floor:.2f}x" if self.floor else "-"
