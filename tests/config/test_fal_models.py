@@ -8,7 +8,7 @@ import pytest
 
 from bot.config import FalCatalogue, FalEndpoint, FalModelSettings, Settings, render_settings
 from bot.domain.jobs import JobKind
-from tests.config.test_config import load, problems, write
+from tests.helpers.config_files import load, problems, write
 
 V25 = """
 [[fal.models]]

@@ -14,7 +14,7 @@ from bot.domain.jobs import JobState
 from sandbox.stack import LocalStack
 from sandbox.useapi_sim import DEFAULT_DISCORD, SimAccount
 from tests.e2e.conftest import FAST_SIM, settle_all
-from tests.e2e.test_bot_e2e import emu_ids, jobs, reply_of
+from tests.helpers.bot_e2e import emu_ids, jobs, reply_of
 from tests.helpers.engine import FAST_POLICY
 from tests.helpers.invariants import assert_invariants
 

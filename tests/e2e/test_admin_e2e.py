@@ -8,7 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sandbox.discord_emu import EmuInteraction
 from sandbox.stack import LocalStack
 from tests.e2e.conftest import settle_all
-from tests.e2e.test_bot_e2e import emu_ids, reply_of, result_in
+from tests.helpers.bot_e2e import emu_ids, reply_of, result_in
 
 
 def ephemeral_embeds(stack: LocalStack, interaction: EmuInteraction) -> str:

@@ -14,7 +14,7 @@ from sandbox.apiglue_sim import SimConfig as GlueConfig
 from sandbox.demo import tiny_png
 from sandbox.stack import LocalStack
 from tests.e2e.conftest import FAST_SIM, settle_all
-from tests.e2e.test_bot_e2e import emu_ids, jobs, reply_of, result_in
+from tests.helpers.bot_e2e import emu_ids, jobs, reply_of, result_in
 from tests.helpers.engine import FAST_POLICY
 from tests.helpers.invariants import assert_invariants
 

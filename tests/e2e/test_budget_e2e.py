@@ -9,9 +9,9 @@ from pathlib import Path
 from bot.config import LimitSettings
 from sandbox.stack import LocalStack
 from tests.e2e.conftest import FAST_SIM, settle_all
-from tests.e2e.test_bot_e2e import emu_ids, jobs, reply_of
 from tests.e2e.test_fal_e2e import FAST_FAL, TO_FAL, fal
 from tests.e2e.test_guild_settings_e2e import ALICE, BOB, CAROL, admin
+from tests.helpers.bot_e2e import emu_ids, jobs, reply_of
 from tests.helpers.engine import FAST_POLICY
 from tests.helpers.invariants import assert_invariants
 

@@ -12,7 +12,7 @@ from bot.domain.jobs import JobState
 from sandbox.discord_emu import EmuConfig
 from sandbox.stack import LocalStack
 from tests.e2e.conftest import FAST_SIM, settle_all
-from tests.e2e.test_bot_e2e import jobs
+from tests.helpers.bot_e2e import jobs
 from tests.helpers.engine import FAST_POLICY
 from tests.helpers.invariants import assert_invariants
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from bot.discord.community import DIGEST_TITLE, jump_url
 from sandbox.discord_emu import EmuMessage
 from sandbox.stack import LocalStack
-from tests.e2e.test_bot_e2e import emu_ids, reply_of, result_in
 from tests.e2e.test_guild_settings_e2e import admin
+from tests.helpers.bot_e2e import emu_ids, reply_of, result_in
 
 ALICE, BOB = 101, 102
 

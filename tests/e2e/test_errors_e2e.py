@@ -16,7 +16,7 @@ from bot.domain.limits import LimitExceeded
 from bot.domain.prompt import PromptError
 from bot.engine.service import JobNotFound, NotRetryable
 from sandbox.stack import LocalStack
-from tests.e2e.test_bot_e2e import emu_ids, reply_of, result_in
+from tests.helpers.bot_e2e import emu_ids, reply_of, result_in
 
 # One instance of each type the table phrases.
 SAMPLES: list[Exception] = [

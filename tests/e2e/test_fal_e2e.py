@@ -16,8 +16,8 @@ from sandbox.fal_sim import PIKAFRAMES, PIKASCENES, TEXT_TO_VIDEO, TURBO_TEXT_TO
 from sandbox.fal_sim import SimConfig as FalConfig
 from sandbox.stack import LocalStack
 from tests.e2e.conftest import FAST_SIM, settle_all
-from tests.e2e.test_bot_e2e import emu_ids, jobs, reply_of, result_in
 from tests.e2e.test_guild_settings_e2e import admin
+from tests.helpers.bot_e2e import emu_ids, jobs, reply_of, result_in
 from tests.helpers.engine import FAST_POLICY
 from tests.helpers.invariants import assert_invariants
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sandbox.discord_emu import EmuInteraction
 from sandbox.stack import LocalStack
-from tests.e2e.test_bot_e2e import emu_ids, jobs, reply_of, result_in
+from tests.helpers.bot_e2e import emu_ids, jobs, reply_of, result_in
 
 ALICE, BOB, CAROL = 101, 102, 103
 

@@ -9,7 +9,7 @@ from bot.domain.jobs import JobState
 from sandbox.discord_emu import EmuInteraction
 from sandbox.stack import LocalStack
 from tests.e2e.conftest import FAST_SIM, settle_all
-from tests.e2e.test_bot_e2e import emu_ids, held_job_in_thread, jobs, reply_of, result_in
+from tests.helpers.bot_e2e import emu_ids, held_job_in_thread, jobs, reply_of, result_in
 from tests.helpers.engine import FAST_POLICY
 from tests.helpers.invariants import assert_invariants
 

@@ -11,9 +11,9 @@ from sandbox.discord_emu import EmuInteraction, EmuMessage
 from sandbox.fal_sim import TURBO_TEXT_TO_VIDEO
 from sandbox.stack import LocalStack
 from tests.e2e import test_apiglue_e2e, test_fal_e2e
-from tests.e2e.test_bot_e2e import emu_ids, jobs, reply_of, result_in, settled
 from tests.e2e.test_fal_e2e import submitted
 from tests.e2e.test_guild_settings_e2e import admin
+from tests.helpers.bot_e2e import emu_ids, jobs, reply_of, result_in, settled
 
 MENU = "Animate with Pika"
 fal_stack = test_fal_e2e.fal_stack  # the fal.ai and API Glue stack fixtures, shared

@@ -11,8 +11,8 @@ from bot.domain.jobs import Job, JobState
 from bot.providers.base import Account, SubmitRequest, UpstreamJob
 from bot.store.leases import LeaseOwner
 from sandbox.useapi_sim import SimConfig, start_simulator
-from tests.engine.test_service import make_request, max_executing, submits_by_ref
 from tests.helpers.engine import Engine, start_engine
+from tests.helpers.jobs import make_request, max_executing, submits_by_ref
 
 
 async def _pair(tmp_path: Path, **kwargs: object) -> tuple[Engine, Engine]:

@@ -23,7 +23,7 @@ from sandbox.fal_sim import (
     V21_TEXT_TO_VIDEO,
     RunningFalSimulator,
 )
-from tests.providers.test_fal_pika import fal, image, request, run, sim, submit_request
+from tests.helpers.fal_pika import fal, image, request, run, sim, submit_request
 
 __all__ = ["fal", "sim"]  # the fixtures, shared with the provider's main tests
 
