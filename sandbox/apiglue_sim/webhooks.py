@@ -10,7 +10,7 @@ from aiohttp import ClientError
 from sandbox.apiglue_sim.constants import JSON_HEADERS, dumps
 from sandbox.apiglue_sim.records import RecordedCallback, SimJob
 from sandbox.apiglue_sim.state import GlueState
-from sandbox.apiglue_sim.values import is_int
+from sandbox.sim_common.values import is_int
 
 
 class WebhooksLayer(GlueState):
