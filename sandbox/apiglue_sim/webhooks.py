@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from aiohttp import ClientError
-
 from sandbox.apiglue_sim.constants import JSON_HEADERS, dumps
 from sandbox.apiglue_sim.records import RecordedCallback, SimJob
 from sandbox.apiglue_sim.state import GlueState
+from sandbox.sim_common.delivery import post_once
 from sandbox.sim_common.values import is_int
 
 
@@ -37,16 +36,7 @@ class WebhooksLayer(GlueState):
                 await self._post_callback(job, url, payload)
 
     async def _post_callback(self, job: SimJob, url: str, payload: dict[str, object]) -> None:
-        http_status: int | None = None
-        error: str | None = None
-        try:
-            if self._session is None:
-                raise RuntimeError("simulator app is not running")
-            async with self._session.post(url, data=dumps(payload).encode(), headers=JSON_HEADERS) as resp:
-                await resp.read()
-                http_status = resp.status
-        except (ClientError, TimeoutError, RuntimeError) as exc:
-            error = f"{type(exc).__name__}: {exc}"
+        http_status, error = await post_once(self._session, url, dumps(payload).encode(), JSON_HEADERS)
         videos = payload["videos"]
         video = videos[0] if isinstance(videos, list) and videos else {}
         status = video.get("status") if isinstance(video, dict) else None

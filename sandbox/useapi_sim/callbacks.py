@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from aiohttp import ClientError
-
+from sandbox.sim_common.delivery import post_once
 from sandbox.useapi_sim.constants import dumps
 from sandbox.useapi_sim.records import RecordedCallback, SimJob
 from sandbox.useapi_sim.state import UseapiState
@@ -32,18 +31,9 @@ class CallbacksLayer(UseapiState):
                 await self._post_callback(url, payload)
 
     async def _post_callback(self, url: str, payload: dict[str, object]) -> None:
-        http_status: int | None = None
-        error: str | None = None
-        try:
-            if self._session is None:
-                raise RuntimeError("simulator app is not running")
-            async with self._session.post(
-                url, data=dumps(payload).encode(), headers={"Content-Type": "application/json"}
-            ) as resp:
-                await resp.read()
-                http_status = resp.status
-        except (ClientError, TimeoutError, RuntimeError) as exc:
-            error = f"{type(exc).__name__}: {exc}"
+        http_status, error = await post_once(
+            self._session, url, dumps(payload).encode(), {"Content-Type": "application/json"}
+        )
         self.callbacks_sent.append(
             RecordedCallback(
                 url, str(payload["jobid"]), str(payload["status"]), http_status, error, time.time()
