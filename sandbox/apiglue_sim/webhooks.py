@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import time
 
 from sandbox.apiglue_sim.constants import JSON_HEADERS, dumps
 from sandbox.apiglue_sim.records import RecordedCallback, SimJob
 from sandbox.apiglue_sim.state import GlueState
-from sandbox.sim_common.delivery import post_once
+from sandbox.sim_common.delivery import deliver_in_order, post_once
 from sandbox.sim_common.values import is_int
 
 
@@ -21,19 +21,8 @@ class WebhooksLayer(GlueState):
         copies = 1 + max(0, self.faults.duplicate_callbacks)
         # The body is taken now, so a late webhook still carries the state it announces.
         payload = self.render(job)
-        self._spawn(
-            self._deliver(job, job.webhook_override, payload, copies, self.faults.late_callback_delay)
-        )
-
-    async def _deliver(
-        self, job: SimJob, url: str, payload: dict[str, object], copies: int, delay: float
-    ) -> None:
-        if delay > 0:
-            await asyncio.sleep(delay)
-        # The lock keeps one job's webhooks in the order its states happened.
-        async with job.callback_lock:
-            for _ in range(copies):
-                await self._post_callback(job, url, payload)
+        post = functools.partial(self._post_callback, job, job.webhook_override, payload)
+        self._spawn(deliver_in_order(job.callback_lock, self.faults.late_callback_delay, copies, post))
 
     async def _post_callback(self, job: SimJob, url: str, payload: dict[str, object]) -> None:
         http_status, error = await post_once(self._session, url, dumps(payload).encode(), JSON_HEADERS)

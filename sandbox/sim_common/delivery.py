@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import ClientError, ClientSession, ClientTimeout
 
@@ -37,3 +38,17 @@ async def post_once(
     except (ClientError, TimeoutError, RuntimeError) as exc:
         error = f"{type(exc).__name__}: {exc}"
     return http_status, error
+
+
+async def deliver_in_order(
+    lock: asyncio.Lock, delay: float, copies: int, post: Callable[[], Awaitable[None]]
+) -> None:
+    """After `delay` seconds, run `post` `copies` times while holding the job's `lock`.
+
+    The lock keeps one job's deliveries in the order its states happened, duplicates included.
+    """
+    if delay > 0:
+        await asyncio.sleep(delay)
+    async with lock:
+        for _ in range(copies):
+            await post()
