@@ -9,11 +9,14 @@ import argparse
 import asyncio
 import contextlib
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
-from typing import Protocol, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, TypeVar
 
 from aiohttp import web
+
+if TYPE_CHECKING:
+    from dataclasses import Field
 
 
 class Closable(Protocol):
@@ -21,6 +24,26 @@ class Closable(Protocol):
 
     async def close(self) -> None:
         """Stop serving."""
+        ...
+
+
+class UrlConfig(Protocol):
+    """A simulator's config dataclass: it knows the URL its answers point clients back to."""
+
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+    public_base_url: str
+
+
+C = TypeVar("C", bound=UrlConfig)
+
+
+class Simulator(Protocol[C]):
+    """What `bind_simulator` serves: an app factory with a config it may complete."""
+
+    config: C
+
+    def make_app(self) -> web.Application:
+        """Build the aiohttp application."""
         ...
 
 
@@ -64,6 +87,16 @@ async def bind(
         await runner.cleanup()
         raise
     return runner, int(runner.addresses[0][1])
+
+
+async def bind_simulator(
+    sim: Simulator[C], host: str, port: int, *, shutdown_timeout: float = 60.0
+) -> tuple[web.AppRunner, int]:
+    """`bind` the simulator's app; an unset ``public_base_url`` becomes the address actually bound."""
+    runner, bound_port = await bind(sim.make_app(), host, port, shutdown_timeout=shutdown_timeout)
+    if not sim.config.public_base_url:
+        sim.config = replace(sim.config, public_base_url=f"http://{host}:{bound_port}")
+    return runner, bound_port
 
 
 async def wait_for_stop_signal() -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sandbox.apiglue_sim.constants import DEFAULT_ACCOUNT_ID, DEFAULT_USER_ID
 from sandbox.apiglue_sim.records import VideoStatus
-from sandbox.apiglue_sim.values import is_int, is_number
+from sandbox.sim_common.values import is_int, is_number
 
 
 @dataclass

@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 from sandbox.apiglue_sim.constants import ERR_JOB_FAILED
 from sandbox.apiglue_sim.records import ENDED, SimJob, VideoStatus
-from sandbox.apiglue_sim.values import contains_any
 from sandbox.apiglue_sim.webhooks import WebhooksLayer
+from sandbox.sim_common.values import contains_any
 
 
 class LifecycleLayer(WebhooksLayer):

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
 
+from sandbox.sim_common.recording import RequestHead
+
 
 class RequestType(StrEnum):
     """The ``job.requestType`` of each submit route."""
@@ -161,14 +163,9 @@ class SimJob:
 
 
 @dataclass
-class RecordedRequest:
+class RecordedRequest(RequestHead):
     """One request the simulator received (control API traffic under /_sim/ is not recorded)."""
 
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    content_type: str
     #: The parsed JSON body; None when there was none or it was not JSON.
     body: object = None
     status: int | None = None

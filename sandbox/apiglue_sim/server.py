@@ -21,37 +21,22 @@ from sandbox.apiglue_sim.constants import (
 from sandbox.apiglue_sim.errors import ApiError, api_error, html_502
 from sandbox.apiglue_sim.records import RecordedRequest
 from sandbox.apiglue_sim.state import GlueState
+from sandbox.sim_common.recording import recording_middleware
 
 
 class ServerLayer(GlueState):
     """Middlewares and the helpers every route uses."""
 
     def _record_middleware(self) -> Middleware:
-        @web.middleware
-        async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
-            if request.path.startswith("/_sim/"):
-                return await handler(request)
-            rec = RecordedRequest(
-                method=request.method,
-                path=request.path,
-                query=dict(request.query),
-                headers={k: v for k, v in request.headers.items() if k.lower() != "authorization"},
-                content_type=request.content_type,
-            )
-            if request.can_read_body:
-                # aiohttp caches the bytes, so the handler can still read the body.
-                with contextlib.suppress(ValueError):
-                    rec.body = json.loads(await request.read())
-            self.requests.append(rec)
-            try:
-                response = await handler(request)
-            except web.HTTPException as exc:
-                rec.status = exc.status
-                raise
-            rec.status = response.status
-            return response
+        return recording_middleware(self.requests, self._new_record)
 
-        return record
+    async def _new_record(self, request: web.Request) -> RecordedRequest:
+        rec = RecordedRequest.of(request)
+        if request.can_read_body:
+            # aiohttp caches the bytes, so the handler can still read the body.
+            with contextlib.suppress(ValueError):
+                rec.body = json.loads(await request.read())
+        return rec
 
     def _api_middleware(self) -> Middleware:
         @web.middleware

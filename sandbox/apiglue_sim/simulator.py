@@ -7,7 +7,6 @@ in-process tests call, the server plumbing, the submit, jobs and media routes an
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import ClientSession, ClientTimeout, web
@@ -50,9 +49,4 @@ class ApiGlueSimulator(ControlLayer, SubmitLayer, JobsRoutesLayer, MediaLayer):
         try:
             yield
         finally:
-            tasks = list(self._tasks)
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await self._session.close()
-            self._session = None
+            await self._stop_background()

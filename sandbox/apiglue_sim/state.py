@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
 import uuid
-from collections.abc import Coroutine
-
-from aiohttp import ClientSession
 
 from sandbox.apiglue_sim.config import SimConfig, SimFaults
 from sandbox.apiglue_sim.constants import SAMPLE_VIDEO
 from sandbox.apiglue_sim.records import ImageFetch, RecordedCallback, RecordedRequest, SimJob, VideoStatus
+from sandbox.sim_common.background import BackgroundWork
 
 
-class GlueState:
+class GlueState(BackgroundWork):
     """Everything one simulator holds; the layers above add behaviour to it."""
 
     def __init__(self, config: SimConfig | None = None) -> None:
         """Create a simulator; nothing is served until ``make_app`` is run by an aiohttp runner."""
+        super().__init__()
         self.config: SimConfig = config if config is not None else SimConfig()
         self.faults = SimFaults()
         self.jobs: dict[str, SimJob] = {}
@@ -28,8 +26,6 @@ class GlueState:
         self.video = SAMPLE_VIDEO.read_bytes()
         self._by_result_url: dict[str, SimJob] = {}
         self._rng = random.Random(self.config.random_seed)
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._session: ClientSession | None = None
 
     def executing_job_ids(self) -> list[str]:
         """Ids of jobs whose video is queued or pending."""
@@ -47,13 +43,6 @@ class GlueState:
         if job.status is VideoStatus.PENDING and self.faults.running_status:
             return self.faults.running_status
         return None
-
-    def _spawn(self, coro: Coroutine[object, object, None]) -> asyncio.Task[None]:
-        # Keep a strong reference so the task is not garbage-collected, and to cancel it on cleanup.
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
 
     def _new_id(self) -> str:
         while True:

@@ -26,7 +26,8 @@ from sandbox.apiglue_sim.lifecycle import LifecycleLayer
 from sandbox.apiglue_sim.records import ImageFetch, RequestType, SimJob, VideoStatus
 from sandbox.apiglue_sim.server import ServerLayer
 from sandbox.apiglue_sim.validation import SubmitBody, parse_submit
-from sandbox.apiglue_sim.values import contains_any, is_int, video_filename
+from sandbox.apiglue_sim.values import video_filename
+from sandbox.sim_common.values import contains_any, is_int
 
 
 class SubmitLayer(ServerLayer, LifecycleLayer):

@@ -17,7 +17,7 @@ from sandbox.apiglue_sim.constants import (
 )
 from sandbox.apiglue_sim.errors import api_error
 from sandbox.apiglue_sim.records import RequestType
-from sandbox.apiglue_sim.values import is_http_url, is_int, is_number
+from sandbox.sim_common.values import is_http_url, is_int, is_number
 
 
 @dataclass

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import time
-
-from aiohttp import ClientError
 
 from sandbox.apiglue_sim.constants import JSON_HEADERS, dumps
 from sandbox.apiglue_sim.records import RecordedCallback, SimJob
 from sandbox.apiglue_sim.state import GlueState
-from sandbox.apiglue_sim.values import is_int
+from sandbox.sim_common.delivery import deliver_in_order, post_once
+from sandbox.sim_common.values import is_int
 
 
 class WebhooksLayer(GlueState):
@@ -22,31 +21,11 @@ class WebhooksLayer(GlueState):
         copies = 1 + max(0, self.faults.duplicate_callbacks)
         # The body is taken now, so a late webhook still carries the state it announces.
         payload = self.render(job)
-        self._spawn(
-            self._deliver(job, job.webhook_override, payload, copies, self.faults.late_callback_delay)
-        )
-
-    async def _deliver(
-        self, job: SimJob, url: str, payload: dict[str, object], copies: int, delay: float
-    ) -> None:
-        if delay > 0:
-            await asyncio.sleep(delay)
-        # The lock keeps one job's webhooks in the order its states happened.
-        async with job.callback_lock:
-            for _ in range(copies):
-                await self._post_callback(job, url, payload)
+        post = functools.partial(self._post_callback, job, job.webhook_override, payload)
+        self._spawn(deliver_in_order(job.callback_lock, self.faults.late_callback_delay, copies, post))
 
     async def _post_callback(self, job: SimJob, url: str, payload: dict[str, object]) -> None:
-        http_status: int | None = None
-        error: str | None = None
-        try:
-            if self._session is None:
-                raise RuntimeError("simulator app is not running")
-            async with self._session.post(url, data=dumps(payload).encode(), headers=JSON_HEADERS) as resp:
-                await resp.read()
-                http_status = resp.status
-        except (ClientError, TimeoutError, RuntimeError) as exc:
-            error = f"{type(exc).__name__}: {exc}"
+        http_status, error = await post_once(self._session, url, dumps(payload).encode(), JSON_HEADERS)
         videos = payload["videos"]
         video = videos[0] if isinstance(videos, list) and videos else {}
         status = video.get("status") if isinstance(video, dict) else None

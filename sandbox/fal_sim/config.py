@@ -10,7 +10,7 @@ from typing import Final
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sandbox.fal_sim.constants import DEFAULT_KEY, DEFAULT_USER_ID, ERROR_TYPES
-from sandbox.fal_sim.values import is_int, is_number
+from sandbox.sim_common.values import is_int, is_number
 
 
 @dataclass

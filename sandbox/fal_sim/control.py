@@ -12,6 +12,7 @@ from sandbox.fal_sim.constants import ERR_REQUEST_NOT_FOUND, dumps
 from sandbox.fal_sim.operations import OperationsLayer
 from sandbox.fal_sim.records import QueueRequest
 from sandbox.fal_sim.server import ServerLayer, json_object
+from sandbox.sim_common.control import knobs_response, records_response
 
 
 class ControlLayer(ServerLayer, OperationsLayer):
@@ -41,10 +42,10 @@ class ControlLayer(ServerLayer, OperationsLayer):
         return web.json_response([self._sim_job_json(r) for r in self.requests.values()], dumps=dumps)
 
     async def _sim_requests(self, _request: web.Request) -> web.StreamResponse:
-        return web.json_response([asdict(r) for r in self.recorded], dumps=dumps)
+        return records_response(self.recorded)
 
     async def _sim_webhooks(self, _request: web.Request) -> web.StreamResponse:
-        return web.json_response([asdict(w) for w in self.webhooks], dumps=dumps)
+        return records_response(self.webhooks)
 
     async def _sim_files(self, _request: web.Request) -> web.StreamResponse:
         files = [
@@ -54,7 +55,7 @@ class ControlLayer(ServerLayer, OperationsLayer):
         return web.json_response(files, dumps=dumps)
 
     async def _sim_get_faults(self, _request: web.Request) -> web.StreamResponse:
-        return web.json_response(asdict(self.faults), dumps=dumps)
+        return knobs_response(self.faults)
 
     async def _sim_post_faults(self, request: web.Request) -> web.StreamResponse:
         body = await json_object(request)
@@ -62,7 +63,7 @@ class ControlLayer(ServerLayer, OperationsLayer):
             self.update_faults(body)
         except ValueError as exc:
             return web.json_response({"error": str(exc)}, status=400)
-        return web.json_response(asdict(self.faults), dumps=dumps)
+        return knobs_response(self.faults)
 
     def _config_json(self) -> dict[str, object]:
         return {f.name: getattr(self.config, f.name) for f in fields(SimConfig) if f.name != "signing_key"}

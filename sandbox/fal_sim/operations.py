@@ -16,6 +16,7 @@ from sandbox.fal_sim.constants import ERROR_TYPES
 from sandbox.fal_sim.records import QueueRequest, QueueStatus, RecordedWebhook
 from sandbox.fal_sim.scheduler import SchedulerLayer
 from sandbox.fal_sim.signing import jwks_for
+from sandbox.sim_common.waiting import wait_until
 
 
 class OperationsLayer(SchedulerLayer):
@@ -90,9 +91,7 @@ class OperationsLayer(SchedulerLayer):
     ) -> QueueRequest:
         """Wait until the request reaches one of ``statuses``; TimeoutError after ``within`` s."""
         req = self.requests[request_id]
-        async with asyncio.timeout(within):
-            while req.status not in statuses:
-                await req.changed.wait()
+        await wait_until(req, lambda: req.status in statuses, within)
         return req
 
     async def wait_for_webhooks(self, count: int, within: float = 5.0) -> list[RecordedWebhook]:

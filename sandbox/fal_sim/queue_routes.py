@@ -23,7 +23,7 @@ from sandbox.fal_sim.operations import OperationsLayer
 from sandbox.fal_sim.records import QueueRequest, QueueStatus
 from sandbox.fal_sim.server import ServerLayer
 from sandbox.fal_sim.validation import MODEL_SPECS, ModelSpec, validate_input
-from sandbox.fal_sim.values import is_http_url
+from sandbox.sim_common.values import is_http_url
 
 
 class QueueRoutesLayer(ServerLayer, OperationsLayer):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from sandbox.fal_sim.constants import OWNER_APP
+from sandbox.sim_common.recording import RequestHead
 
 
 class QueueStatus(StrEnum):
@@ -42,14 +43,9 @@ class StoredFile:
 
 
 @dataclass
-class RecordedRequest:
+class RecordedRequest(RequestHead):
     """One request the simulator received (``/_sim/`` traffic is not recorded; no Authorization)."""
 
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    content_type: str
     #: The parsed JSON body; None when there was none or it was not JSON.
     body: object = None
     size: int = 0

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from sandbox.fal_sim.config import SimConfig
 from sandbox.fal_sim.simulator import FalSimulator
-from sandbox.serving import Served, bind, listen_arguments, serve_until_stopped
+from sandbox.serving import Served, bind_simulator, listen_arguments, serve_until_stopped
 
 
 @dataclass
@@ -33,9 +33,7 @@ async def start_simulator(
 ) -> RunningFalSimulator:
     """Serve a new simulator on ``host:port`` (0 = a free port) and return a handle to it."""
     sim = FalSimulator(config)
-    runner, bound_port = await bind(sim.make_app(), host, port, shutdown_timeout=1.0)
-    if not sim.config.public_base_url:
-        sim.config = replace(sim.config, public_base_url=f"http://{host}:{bound_port}")
+    runner, bound_port = await bind_simulator(sim, host, port, shutdown_timeout=1.0)
     return RunningFalSimulator(sim=sim, runner=runner, host=host, port=bound_port)
 
 

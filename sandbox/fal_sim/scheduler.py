@@ -15,8 +15,9 @@ from sandbox.fal_sim.constants import ERR_CANCELLED, MODEL_ERRORS, OUTPUT_FILE_N
 from sandbox.fal_sim.errors import model_error_body, request_error_body
 from sandbox.fal_sim.records import ImageFetch, QueueRequest, QueueStatus, StoredFile
 from sandbox.fal_sim.validation import banned_loc, image_inputs
-from sandbox.fal_sim.values import is_http_url, is_image_type, is_loopback
+from sandbox.fal_sim.values import is_image_type, is_loopback
 from sandbox.fal_sim.webhooks import WebhooksLayer
+from sandbox.sim_common.values import is_http_url
 
 
 class SchedulerLayer(WebhooksLayer):

@@ -24,6 +24,7 @@ from sandbox.fal_sim.constants import (
 from sandbox.fal_sim.errors import ApiError, detail_error
 from sandbox.fal_sim.records import RecordedRequest
 from sandbox.fal_sim.state import FalState
+from sandbox.sim_common.recording import recording_middleware
 
 
 class ServerLayer(FalState):
@@ -34,35 +35,19 @@ class ServerLayer(FalState):
         return not path.startswith(("/_sim/", "/files/", "/.well-known/"))
 
     def _record_middleware(self) -> Middleware:
-        @web.middleware
-        async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
-            if request.path.startswith("/_sim/"):
-                return await handler(request)
-            rec = RecordedRequest(
-                method=request.method,
-                path=request.path,
-                query=dict(request.query),
-                headers={k: v for k, v in request.headers.items() if k.lower() != "authorization"},
-                content_type=request.content_type,
-            )
-            if request.can_read_body:
-                # aiohttp caches the bytes, so the handler can still read the body.
-                with contextlib.suppress(web.HTTPException):
-                    raw = await request.read()
-                    rec.size = len(raw)
-                    if request.path != "/files/upload":
-                        with contextlib.suppress(ValueError):
-                            rec.body = json.loads(raw)
-            self.recorded.append(rec)
-            try:
-                response = await handler(request)
-            except web.HTTPException as exc:
-                rec.status = exc.status
-                raise
-            rec.status = response.status
-            return response
+        return recording_middleware(self.recorded, self._new_record)
 
-        return record
+    async def _new_record(self, request: web.Request) -> RecordedRequest:
+        rec = RecordedRequest.of(request)
+        if request.can_read_body:
+            # aiohttp caches the bytes, so the handler can still read the body.
+            with contextlib.suppress(web.HTTPException):
+                raw = await request.read()
+                rec.size = len(raw)
+                if request.path != "/files/upload":
+                    with contextlib.suppress(ValueError):
+                        rec.body = json.loads(raw)
+        return rec
 
     def _api_middleware(self) -> Middleware:
         @web.middleware

@@ -59,9 +59,4 @@ class FalSimulator(ControlLayer, QueueRoutesLayer, StorageRoutesLayer):
         try:
             yield
         finally:
-            tasks = list(self._tasks)
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await self._session.close()
-            self._session = None
+            await self._stop_background()

@@ -7,9 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Coroutine
 
-from aiohttp import ClientSession
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from sandbox.fal_sim.config import SimConfig, SimFaults
@@ -17,13 +15,15 @@ from sandbox.fal_sim.constants import SAMPLE_VIDEO
 from sandbox.fal_sim.records import QueueRequest, QueueStatus, RecordedRequest, RecordedWebhook, StoredFile
 from sandbox.fal_sim.signing import default_signing_key
 from sandbox.fal_sim.values import iso_ms
+from sandbox.sim_common.background import BackgroundWork
 
 
-class FalState:
+class FalState(BackgroundWork):
     """Everything one simulator holds; the layers above add behaviour to it."""
 
     def __init__(self, config: SimConfig | None = None) -> None:
         """Create a simulator; nothing is served until ``make_app`` is run by an aiohttp runner."""
+        super().__init__()
         self.config: SimConfig = config if config is not None else SimConfig()
         self.faults = SimFaults()
         self.requests: dict[str, QueueRequest] = {}
@@ -37,8 +37,6 @@ class FalState:
         self.jwks_keys: list[Ed25519PublicKey] = [self.signing_key.public_key()]
         self._waiting: list[QueueRequest] = []
         self._rng = random.Random(self.config.random_seed)
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._session: ClientSession | None = None
         self._wake = asyncio.Event()
         self._webhooks_changed = asyncio.Event()
 
@@ -57,13 +55,6 @@ class FalState:
 
     def _kick(self) -> None:
         self._wake.set()
-
-    def _spawn(self, coro: Coroutine[object, object, None]) -> asyncio.Task[None]:
-        # Keep a strong reference so the task is not garbage-collected, and to cancel it on cleanup.
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
 
     def _notify(self, req: QueueRequest) -> None:
         req.changed.set()

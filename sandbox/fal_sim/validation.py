@@ -23,7 +23,8 @@ from sandbox.fal_sim.constants import (
     V21_TEXT_TO_VIDEO,
 )
 from sandbox.fal_sim.errors import error_object
-from sandbox.fal_sim.values import contains_any, enum_expected, is_int
+from sandbox.fal_sim.values import contains_any, enum_expected
+from sandbox.sim_common.values import is_int
 
 
 @dataclass(frozen=True)

@@ -1,22 +1,15 @@
-"""Small pure helpers: type guards, URL checks, timestamps and names."""
+"""Small pure helpers: fal's word check, timestamps, loopback URLs and names (the shared type guards
+live in ``sandbox.sim_common.values``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TypeGuard
 
 from yarl import URL
 
 from sandbox.fal_sim.constants import LOOPBACK_HOSTS, NAME_RE
-
-
-def is_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def is_number(value: object) -> TypeGuard[int | float]:
-    return is_int(value) or isinstance(value, float)
 
 
 def contains_any(text: object, words: Sequence[str]) -> bool:
@@ -37,16 +30,6 @@ def is_loopback(url: str) -> bool:
         return URL(url).host in LOOPBACK_HOSTS
     except ValueError:
         return False
-
-
-def is_http_url(value: object) -> TypeGuard[str]:
-    if not isinstance(value, str):
-        return False
-    try:
-        url = URL(value)
-    except ValueError:
-        return False
-    return url.scheme in ("http", "https") and bool(url.host)
 
 
 def enum_expected(options: Sequence[object]) -> str:

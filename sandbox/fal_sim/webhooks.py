@@ -6,13 +6,14 @@ import asyncio
 import copy
 import time
 
-from aiohttp import ClientError, ClientTimeout
+from aiohttp import ClientTimeout
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sandbox.fal_sim.records import QueueRequest, RecordedWebhook
 from sandbox.fal_sim.signing import serialize_webhook_body, webhook_headers
 from sandbox.fal_sim.state import FalState
 from sandbox.fal_sim.values import is_loopback
+from sandbox.sim_common.delivery import post_once
 
 
 class WebhooksLayer(FalState):
@@ -63,19 +64,10 @@ class WebhooksLayer(FalState):
             timestamp = int(time.time() + self.faults.webhook_timestamp_skew)
             key = Ed25519PrivateKey.generate() if self.faults.webhook_bad_signature else self.signing_key
             headers = webhook_headers(key, req.id, cfg.user_id, timestamp, body)
-            http_status: int | None = None
-            error: str | None = None
-            try:
-                if self._session is None:
-                    raise RuntimeError("simulator app is not running")
-                timeout = ClientTimeout(total=cfg.webhook_timeout)
-                async with self._session.post(
-                    url, data=body, headers=headers, timeout=timeout, allow_redirects=False
-                ) as resp:
-                    await resp.read()
-                    http_status = resp.status
-            except (ClientError, TimeoutError, RuntimeError) as exc:
-                error = f"{type(exc).__name__}: {exc}"
+            timeout = ClientTimeout(total=cfg.webhook_timeout)
+            http_status, error = await post_once(
+                self._session, url, body, headers, client_timeout=timeout, allow_redirects=False
+            )
             self._record_webhook(req, url, attempt, headers, body, http_status, error)
             if http_status is not None and 200 <= http_status < 300:
                 return True

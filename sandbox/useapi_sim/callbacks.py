@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import time
 
-from aiohttp import ClientError
-
+from sandbox.sim_common.delivery import deliver_in_order, post_once
 from sandbox.useapi_sim.constants import dumps
 from sandbox.useapi_sim.records import RecordedCallback, SimJob
 from sandbox.useapi_sim.state import UseapiState
@@ -19,31 +18,13 @@ class CallbacksLayer(UseapiState):
         if not job.reply_url or self.faults.drop_callbacks:
             return
         copies = 1 + max(0, self.faults.duplicate_callbacks)
-        self._spawn(self._deliver(job, job.reply_url, job.to_json(), copies, self.faults.late_callback_delay))
-
-    async def _deliver(
-        self, job: SimJob, url: str, payload: dict[str, object], copies: int, delay: float
-    ) -> None:
-        if delay > 0:
-            await asyncio.sleep(delay)
-        # The lock keeps one job's callbacks in the order its states happened.
-        async with job.callback_lock:
-            for _ in range(copies):
-                await self._post_callback(url, payload)
+        post = functools.partial(self._post_callback, job.reply_url, job.to_json())
+        self._spawn(deliver_in_order(job.callback_lock, self.faults.late_callback_delay, copies, post))
 
     async def _post_callback(self, url: str, payload: dict[str, object]) -> None:
-        http_status: int | None = None
-        error: str | None = None
-        try:
-            if self._session is None:
-                raise RuntimeError("simulator app is not running")
-            async with self._session.post(
-                url, data=dumps(payload).encode(), headers={"Content-Type": "application/json"}
-            ) as resp:
-                await resp.read()
-                http_status = resp.status
-        except (ClientError, TimeoutError, RuntimeError) as exc:
-            error = f"{type(exc).__name__}: {exc}"
+        http_status, error = await post_once(
+            self._session, url, dumps(payload).encode(), {"Content-Type": "application/json"}
+        )
         self.callbacks_sent.append(
             RecordedCallback(
                 url, str(payload["jobid"]), str(payload["status"]), http_status, error, time.time()

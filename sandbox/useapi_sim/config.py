@@ -5,8 +5,8 @@ knobs (``SimFaults``), and the checks a knob value passes before it is changed a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TypeGuard
 
+from sandbox.sim_common.values import is_int
 from sandbox.useapi_sim.constants import DEFAULT_CHANNEL, DEFAULT_DISCORD
 
 
@@ -67,24 +67,20 @@ class SimFaults:
     jobs_list_status: int | None = None
 
 
-def _is_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def coerce_fault(name: str, current: object, value: object) -> object:
     """Check a knob value against the knob's type (bool before int: bool is an int subclass)."""
     ok = False
     if name in ("submit_status", "jobs_list_status"):
-        ok = value is None or (_is_int(value) and 400 <= value <= 599)
+        ok = value is None or (is_int(value) and 400 <= value <= 599)
     elif isinstance(current, bool):
         ok = isinstance(value, bool)
     elif isinstance(current, int):
-        ok = _is_int(value) and value >= 0
+        ok = is_int(value) and value >= 0
     elif isinstance(current, float):
-        if (_is_int(value) or isinstance(value, float)) and value >= 0:
+        if (is_int(value) or isinstance(value, float)) and value >= 0:
             return float(value)
     elif isinstance(current, dict):
-        ok = isinstance(value, dict) and all(isinstance(k, str) and _is_int(v) for k, v in value.items())
+        ok = isinstance(value, dict) and all(isinstance(k, str) and is_int(v) for k, v in value.items())
         value = dict(value) if isinstance(value, dict) else value
     if not ok:
         raise ValueError(f"bad value {value!r} for fault knob {name!r}")

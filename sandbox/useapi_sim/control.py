@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import asdict
 
 from aiohttp import web
 
+from sandbox.sim_common.control import knobs_response, post_knobs, records_response
 from sandbox.useapi_sim.constants import ERR_JOB_FAILED, dumps
 from sandbox.useapi_sim.operations import OperationsLayer
 
@@ -18,26 +18,16 @@ class ControlLayer(OperationsLayer):
         return web.json_response([j.to_json() for j in self.jobs.values()], dumps=dumps)
 
     async def _sim_requests(self, _request: web.Request) -> web.StreamResponse:
-        return web.json_response([asdict(r) for r in self.requests], dumps=dumps)
+        return records_response(self.requests)
 
     async def _sim_callbacks(self, _request: web.Request) -> web.StreamResponse:
-        return web.json_response([asdict(c) for c in self.callbacks_sent], dumps=dumps)
+        return records_response(self.callbacks_sent)
 
     async def _sim_get_faults(self, _request: web.Request) -> web.StreamResponse:
-        return web.json_response(asdict(self.faults), dumps=dumps)
+        return knobs_response(self.faults)
 
     async def _sim_post_faults(self, request: web.Request) -> web.StreamResponse:
-        try:
-            body = await request.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            return web.json_response({"error": "body must be a JSON object"}, status=400)
-        try:
-            self.update_faults(body)
-        except ValueError as exc:
-            return web.json_response({"error": str(exc)}, status=400)
-        return web.json_response(asdict(self.faults), dumps=dumps)
+        return await post_knobs(request, self.faults, self.update_faults)
 
     async def _sim_job_action(self, request: web.Request) -> web.StreamResponse:
         jobid, action = request.match_info["jobid"], request.match_info["action"]

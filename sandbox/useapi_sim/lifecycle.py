@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from sandbox.sim_common.values import contains_any
 from sandbox.useapi_sim.attachments import AttachmentsLayer
 from sandbox.useapi_sim.callbacks import CallbacksLayer
 from sandbox.useapi_sim.constants import ERR_JOB_FAILED, PIKA_USER, SAMPLE_HEIGHT, SAMPLE_WIDTH
 from sandbox.useapi_sim.records import Attachment, JobStatus, SimJob
-from sandbox.useapi_sim.values import contains_any, utc_now, video_filename
+from sandbox.useapi_sim.values import utc_now, video_filename
 
 
 class LifecycleLayer(CallbacksLayer, AttachmentsLayer):

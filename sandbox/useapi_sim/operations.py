@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
-from dataclasses import fields
 
-from sandbox.useapi_sim.config import SimFaults, coerce_fault
+from sandbox.sim_common.knobs import set_knobs
+from sandbox.sim_common.waiting import wait_until
+from sandbox.useapi_sim.config import coerce_fault
 from sandbox.useapi_sim.constants import ERR_JOB_FAILED
 from sandbox.useapi_sim.lifecycle import LifecycleLayer
 from sandbox.useapi_sim.records import JobStatus, SimJob
@@ -53,16 +53,10 @@ class OperationsLayer(LifecycleLayer):
 
     def update_faults(self, changes: Mapping[str, object]) -> None:
         """Merge ``changes`` into ``faults`` after type checks; ValueError on unknown keys or bad types."""
-        known = {f.name for f in fields(SimFaults)}
-        for name, value in changes.items():
-            if name not in known:
-                raise ValueError(f"unknown fault knob {name!r}")
-            setattr(self.faults, name, coerce_fault(name, getattr(self.faults, name), value))
+        set_knobs(self.faults, changes, coerce_fault)
 
     async def wait_for_status(self, jobid: str, *statuses: JobStatus, within: float = 5.0) -> SimJob:
         """Wait until the job reaches one of ``statuses``; TimeoutError after ``within`` seconds."""
         job = self.jobs[jobid]
-        async with asyncio.timeout(within):
-            while job.status not in statuses:
-                await job.changed.wait()
+        await wait_until(job, lambda: job.status in statuses, within)
         return job

@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Final
 
+from sandbox.sim_common.recording import RequestHead
 from sandbox.useapi_sim.values import iso_discord, iso_ms, mask_discord
 
 
@@ -168,14 +169,9 @@ class RecordedFile:
 
 
 @dataclass
-class RecordedRequest:
+class RecordedRequest(RequestHead):
     """One request the simulator received (control API traffic under /_sim/ is not recorded)."""
 
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    content_type: str
     fields: dict[str, str] = field(default_factory=dict)
     files: dict[str, RecordedFile] = field(default_factory=dict)
     status: int | None = None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from sandbox.serving import Served, bind, listen_arguments, serve_until_stopped
+from sandbox.serving import Served, bind_simulator, listen_arguments, serve_until_stopped
 from sandbox.useapi_sim.config import SimConfig
 from sandbox.useapi_sim.simulator import UseapiSimulator
 
@@ -28,9 +28,7 @@ async def start_simulator(
 ) -> RunningSimulator:
     """Serve a new simulator on ``host:port`` (0 = a free port) and return a handle to it."""
     sim = UseapiSimulator(config)
-    runner, bound_port = await bind(sim.make_app(), host, port)
-    if not sim.config.public_base_url:
-        sim.config = replace(sim.config, public_base_url=f"http://{host}:{bound_port}")
+    runner, bound_port = await bind_simulator(sim, host, port)
     return RunningSimulator(sim=sim, runner=runner, host=host, port=bound_port)
 
 

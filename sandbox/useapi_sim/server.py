@@ -8,6 +8,7 @@ from typing import Final
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from sandbox.sim_common.recording import recording_middleware
 from sandbox.useapi_sim.constants import ERR_EXPIRED, ERR_UNAUTHORIZED, dumps
 from sandbox.useapi_sim.errors import ApiError, api_error
 from sandbox.useapi_sim.records import RecordedRequest
@@ -20,28 +21,12 @@ class ServerLayer(UseapiState):
     """Middlewares and the helpers every route uses."""
 
     def _record_middleware(self) -> Middleware:
-        @web.middleware
-        async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
-            if request.path.startswith("/_sim/"):
-                return await handler(request)
-            rec = RecordedRequest(
-                method=request.method,
-                path=request.path,
-                query=dict(request.query),
-                headers={k: v for k, v in request.headers.items() if k.lower() != "authorization"},
-                content_type=request.content_type,
-            )
-            self.requests.append(rec)
-            request[RECORD_KEY] = rec
-            try:
-                response = await handler(request)
-            except web.HTTPException as exc:
-                rec.status = exc.status
-                raise
-            rec.status = response.status
-            return response
+        return recording_middleware(self.requests, self._new_record)
 
-        return record
+    async def _new_record(self, request: web.Request) -> RecordedRequest:
+        rec = RecordedRequest.of(request)
+        request[RECORD_KEY] = rec
+        return rec
 
     def _api_middleware(self) -> Middleware:
         @web.middleware

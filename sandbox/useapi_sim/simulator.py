@@ -8,7 +8,6 @@ the control API.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import ClientSession, ClientTimeout, web
@@ -58,9 +57,4 @@ class UseapiSimulator(ControlLayer, SubmitLayer, JobsRoutesLayer, AccountsLayer)
         try:
             yield
         finally:
-            tasks = list(self._tasks)
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await self._session.close()
-            self._session = None
+            await self._stop_background()

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
-from collections.abc import Coroutine
 from dataclasses import replace
 from datetime import datetime
 
-from aiohttp import ClientSession
-
+from sandbox.sim_common.background import BackgroundWork
 from sandbox.useapi_sim.config import SimAccount, SimConfig, SimFaults
 from sandbox.useapi_sim.constants import DISCORD_EPOCH_MS, SAMPLE_VIDEO
 from sandbox.useapi_sim.records import RecordedCallback, RecordedRequest, SimJob
 
 
-class UseapiState:
+class UseapiState(BackgroundWork):
     """Everything one simulator holds; the layers above add behaviour to it."""
 
     def __init__(self, config: SimConfig | None = None) -> None:
         """Create a simulator; nothing is served until ``make_app`` is run by an aiohttp runner."""
+        super().__init__()
         self.config: SimConfig = config if config is not None else SimConfig()
         self.faults = SimFaults()
         # Copied so that account POST/DELETE never mutates the caller's config object.
@@ -31,8 +29,6 @@ class UseapiState:
         self._rng = random.Random(self.config.random_seed)
         self._secret = self._rng.randbytes(16)
         self._snowflake_seq = 0
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._session: ClientSession | None = None
 
     def executing_jobids(self, channel: str | None = None) -> list[str]:
         """Jobids now in created/started/progress, optionally for one channel."""
@@ -41,13 +37,6 @@ class UseapiState:
             for j in self.jobs.values()
             if j.is_executing and (channel is None or j.channel == channel)
         ]
-
-    def _spawn(self, coro: Coroutine[object, object, None]) -> asyncio.Task[None]:
-        # Keep a strong reference so the task is not garbage-collected, and to cancel it on cleanup.
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
 
     def _new_jobid(self, now: datetime) -> str:
         while True:

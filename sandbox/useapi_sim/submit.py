@@ -10,6 +10,7 @@ from http import HTTPStatus
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from sandbox.sim_common.values import contains_any
 from sandbox.useapi_sim.config import acct_reply
 from sandbox.useapi_sim.constants import (
     DISCORD_429_DETAILS,
@@ -34,7 +35,7 @@ from sandbox.useapi_sim.validation import (
     read_form,
     validate_form,
 )
-from sandbox.useapi_sim.values import contains_any, unknown_flags, utc_now
+from sandbox.useapi_sim.values import unknown_flags, utc_now
 
 
 class SubmitLayer(ServerLayer, OperationsLayer):

@@ -49,10 +49,3 @@ def video_filename(prompt: str | None, seed: int) -> str:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def contains_any(text: str | None, words: tuple[str, ...]) -> str | None:
-    if not text:
-        return None
-    lowered = text.lower()
-    return next((w for w in words if w.lower() in lowered), None)
