@@ -27,7 +27,7 @@ from bot.discord.components import job_view
 from bot.discord.posting import Pacer, Poster, error_text, nonce_for, owner_mention
 from bot.discord.render import RETRYABLE_ENDINGS, notice_text, status_embed, thread_name
 from bot.discord.result_post import result_poster
-from bot.discord.status_lookup import HISTORY_LIMIT, find_status
+from bot.discord.status_lookup import history_start, search_history
 from bot.domain.jobs import Job, JobState, VideoResult
 from bot.engine.delivery import DeliveryError, DeliveryReceipt, JobPlacement
 from bot.observability.metrics import Metrics
@@ -257,17 +257,18 @@ class DiscordDelivery:
         return JobPlacement(thread_id=thread_id, status_message_id=message.id)
 
     async def find_placement(self, job: Job) -> JobPlacement | None:
-        """The status message an interrupted placement posted, from the channel's latest messages (and
-        its thread, started now if the attempt got no further); None if not found."""
+        """The status message an interrupted placement posted, read from the channel's history since
+        the attempt (and its thread, started now if the attempt got no further); None if not found."""
         if job.place_tried_at is None or self.client.user is None:
             return None
         channel_id = job.origin.thread_id or job.origin.channel_id
         try:
-            history = await self.client.http.logs_from(channel_id, HISTORY_LIMIT)
+            found = await search_history(
+                self.client.http, channel_id, self.client.user.id, job.id, history_start(job.place_tried_at)
+            )
         except (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError) as exc:
             log.info("job %s: could not read the channel to find its status message: %s", job.id, exc)
             return None
-        found = find_status(history, self.client.user.id, job.id)
         if found is None:
             return None
         thread_id = job.origin.thread_id or found.thread_id

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.discord.status_lookup import FoundStatus, find_status
+from discord.utils import snowflake_time
+
+from bot.discord.status_lookup import CLOCK_MARGIN, FoundStatus, find_status, history_start
 
 BOT = 900000000000000001
 
@@ -49,3 +51,9 @@ def test_results_and_notices_are_not_the_status() -> None:
 def test_nothing_to_find_in_an_empty_or_foreign_history() -> None:
     assert find_status([], BOT, 1) is None
     assert find_status([{"id": "5", "author": {"id": str(BOT)}, "content": "hello"}], BOT, 1) is None
+
+
+def test_history_is_read_from_a_minute_before_the_attempt() -> None:
+    """The search starts at a snowflake of the attempt's time less the clock margin, to the millisecond."""
+    tried_at = 1_796_400_000.25
+    assert snowflake_time(history_start(tried_at)).timestamp() == tried_at - CLOCK_MARGIN
