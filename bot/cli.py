@@ -240,8 +240,7 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _jobs_arguments(parser: argparse.ArgumentParser) -> None:
-    _log_format_argument(parser)
+def _action_options() -> argparse.ArgumentParser:
     # --config and --log-format are accepted after the action too ("jobs list --config x"); SUPPRESS
     # keeps a value given before the action from being reset by the action parser's default.
     common = argparse.ArgumentParser(add_help=False)
@@ -249,6 +248,12 @@ def _jobs_arguments(parser: argparse.ArgumentParser) -> None:
         "--config", type=Path, default=argparse.SUPPRESS, metavar="PATH", help="TOML config file"
     )
     _log_format_argument(common, default=None)
+    return common
+
+
+def _jobs_arguments(parser: argparse.ArgumentParser) -> None:
+    _log_format_argument(parser)
+    common = _action_options()
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     listing = actions.add_parser("list", parents=[common], help="jobs newest first, as a table")
@@ -285,6 +290,50 @@ def _cmd_jobs(args: argparse.Namespace) -> int:
     return asyncio.run(run_jobs(args, settings, redactor))
 
 
+# --- pikabot db -------------------------------------------------------------------------------------
+
+_DB_COPY_HELP = """\
+Copy every row of a SQLite database into an empty PostgreSQL one, in one transaction (all or nothing).
+Stop every pikabot on the SQLite file first. Refused (exit 2, nothing written): a source not at the
+latest schema, a job lease in it not run out (a bot may be running), a target holding any row.
+Exit 1: the copy failed and was rolled back. The password is never printed; keep it out of --to
+(PGPASSWORD or ~/.pgpass): the process list would show it."""
+
+
+def _db_arguments(parser: argparse.ArgumentParser) -> None:
+    _log_format_argument(parser)
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    copy = actions.add_parser(
+        "copy",
+        parents=[_action_options()],
+        help="copy a SQLite database into an empty PostgreSQL one (moving to several processes)",
+        description=_DB_COPY_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    copy.add_argument(
+        "--from",
+        dest="source",
+        metavar="URL",
+        help="sqlite:///path/to/pikabot.sqlite3 (default: the config's [database], if a SQLite file)",
+    )
+    copy.add_argument(
+        "--to",
+        dest="target",
+        metavar="URL",
+        help="postgresql://user@host:port/database (default: the config's [database] url, if PostgreSQL)",
+    )
+
+
+def _cmd_db(args: argparse.Namespace) -> int:
+    """Operator tasks on the database itself; today one: copy SQLite into PostgreSQL."""
+    settings = load_config(args)
+    if settings is None:
+        return EXIT_CONFIG
+    from bot.ops.db_command import db_copy  # imported late, as for jobs
+
+    return db_copy(args, settings)
+
+
 # The dispatch table.
 COMMANDS: Final[dict[str, Command]] = {
     "check-config": Command(
@@ -311,6 +360,11 @@ COMMANDS: Final[dict[str, Command]] = {
         help="list, show, retry or cancel jobs in the bot's database (for operators)",
         handler=_cmd_jobs,
         add_arguments=_jobs_arguments,
+    ),
+    "db": Command(
+        help="copy a SQLite database into an empty PostgreSQL one (for operators)",
+        handler=_cmd_db,
+        add_arguments=_db_arguments,
     ),
 }
 
