@@ -9,28 +9,29 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
-from urllib.parse import urlsplit, urlunsplit
 
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings, render_settings, settings_warnings
-from bot.config.environment import environment_overrides
 from bot.domain.jobs import JobState
 from bot.observability.logsetup import LOG_FORMATS, setup_logging
 from bot.ops.exit_status import EXIT_CONFIG
+from bot.ops.startup_summary import (
+    describe_callbacks,
+    describe_database,
+    describe_environment,
+    describe_routes,
+)
 from bot.providers.registry import (
-    DISPLAY_NAMES,
     PROVIDER_KEYS_HINT,
     SECRET_ENV,
     keyed_providers,
     provider_download_hosts,
     provider_warnings,
-    routes_from,
 )
 
 __all__ = ["COMMANDS", "DEFAULT_CONFIG", "Command", "build_parser", "load_config", "main"]
@@ -79,44 +80,6 @@ def describe_source(path: Path | None) -> str:
     if path is not None:
         return f"config file {path}"
     return f"no config file found (no --config, no ./{DEFAULT_CONFIG}): using built-in defaults and the environment"
-
-
-def describe_environment() -> str:
-    """The ``PIKABOT_*`` variables that set keys (names only), or "" when none do."""
-    used = sorted(environment_overrides(os.environ).sources.values())
-    return ", ".join(used)
-
-
-def describe_database(settings: Settings) -> str:
-    """The database as an operator finds it: an absolute file path, or a URL without its password."""
-    location = settings.database.path
-    if "://" in location:  # a URL-style location: never log a password it may carry
-        parts = urlsplit(location)
-        if parts.password is not None:
-            host = parts.hostname or ""
-            netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-            location = urlunsplit(parts._replace(netloc=netloc))
-        return location
-    if location == ":memory:":
-        return location
-    return str(Path(location).absolute())
-
-
-def describe_callbacks(settings: Settings) -> str:
-    """Whether upstreams call back, or the bot only polls (and how often)."""
-    every = f"{settings.jobs.poll_interval:g} s"
-    if settings.callbacks.enabled:
-        return f"on at {settings.callbacks.public_url} (polling every {every} as a backup)"
-    return f"off, polling every {every} (set [callbacks] public_url to turn them on)"
-
-
-def describe_routes(settings: Settings) -> str:
-    """Each routed command and the provider it goes to, e.g. ``create → fal.ai``; unkeyed ones marked."""
-    keyed = keyed_providers(settings)
-    return ", ".join(
-        f"{kind} → {DISPLAY_NAMES[name]}" + ("" if name in keyed else " (not set up)")
-        for kind, name in routes_from(settings).items()
-    )
 
 
 # --- subcommands ---------------------------------------------------------------------------------

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli
 from bot.cli import build_parser, main
+from bot.ops.startup_summary import describe_database
 from tests.helpers.cli import DISCORD_SECRET, isolated, restore_logging
 
 __all__ = ["isolated", "restore_logging"]  # fixtures shared from the helpers module
@@ -65,14 +65,27 @@ def test_run_logs_the_config_file_and_callbacks_when_set(
 
 
 def test_database_is_shown_without_a_password() -> None:
-    """A URL-style database location (a server, as issue 15 plans) is logged with its password masked."""
+    """A PostgreSQL database is named by its URL with the password masked, a SQLite one by its file."""
     from bot.config import DatabaseSettings, Settings
+    from bot.config.database import parse_database_url
 
-    url = "postgresql://pika:s3cret@db.example.com:5432/pikabot"
-    shown = cli.describe_database(Settings(database=DatabaseSettings(path=url)))
+    url = parse_database_url("postgresql://pika:s3cret@db.example.com:5432/pikabot")
+    shown = describe_database(Settings(database=DatabaseSettings(url=url)))
     assert shown == "postgresql://pika:***@db.example.com:5432/pikabot"
-    relative = cli.describe_database(Settings(database=DatabaseSettings(path="jobs.sqlite3")))
+    relative = describe_database(Settings(database=DatabaseSettings(path="jobs.sqlite3")))
     assert Path(relative).is_absolute() and relative.endswith("jobs.sqlite3")
+
+
+def test_the_start_log_names_the_postgresql_database_not_the_default_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With `[database] url` set, the start log named the unused default SQLite file."""
+    config = tmp_path / "config.toml"
+    config.write_text('[database]\nurl = "postgresql://pika:s3cret@db.example.com:5432/pikabot"\n')
+    _run_without_connecting(monkeypatch, ["--config", str(config)])
+    err = capsys.readouterr().err
+    assert "database: postgresql://pika:***@db.example.com:5432/pikabot;" in err
+    assert "s3cret" not in err and "pikabot.sqlite3" not in err
 
 
 # --- log format ------------------------------------------------------------------------------------
