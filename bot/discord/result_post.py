@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 from pathlib import Path
 
 import discord
@@ -31,7 +32,7 @@ async def result_poster(job: Job, video: VideoResult) -> Poster:
             return await channel.send(
                 content,
                 embed=embed,
-                file=discord.File(io.BytesIO(data), filename=_upload_name(video, job.id)),
+                file=discord.File(io.BytesIO(data), filename=upload_name(job)),
                 view=job_view(
                     job.id, follow_ups=follow_ups, deletable=True, remixable=not job.kind.follow_up
                 ),
@@ -68,7 +69,20 @@ async def result_poster(job: Job, video: VideoResult) -> Poster:
     return post
 
 
-def _upload_name(video: VideoResult, job_id: int) -> str:
-    name = video.filename if video.filename.endswith(".mp4") else f"pika-{job_id}.mp4"
-    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name)
-    return safe[-100:]
+def upload_name(job: Job) -> str:
+    """The posted file's name, the same on every provider: ``pika_<job>_<prompt words>.mp4`` (fal.ai
+    calls every video ``output.mp4``; a folder of downloads should say which is which)."""
+    words = _WORD.findall(_FLAG.split(job.prompt, maxsplit=1)[0].lower())
+    slug = ""
+    for word in words:
+        if len(slug) + len(word) + 1 > _SLUG_MAX:
+            break
+        slug = f"{slug}_{word}" if slug else word
+    return f"pika_{job.id}_{slug}.mp4" if slug else f"pika_{job.id}.mp4"
+
+
+# Prompt flags (" -ar 16:9") end the words a name is made of; only ASCII letters and digits make it
+# into a name every file system and browser keeps as it is.
+_FLAG = re.compile(r"(?:^|\s)-{1,2}[a-z]", re.IGNORECASE)
+_WORD = re.compile(r"[a-z0-9]+")
+_SLUG_MAX = 60

@@ -31,13 +31,13 @@ async def test_create_posts_video_in_a_new_thread_with_retry(stack: LocalStack) 
     assert status.channel_id == channel_id and status.embeds[0]["fields"][0]["value"] == "<@101>"
     video = await result_in(stack, thread.id)
     assert video.attachments[0].data[4:8] == b"ftyp"
-    assert video.attachments[0].filename.endswith(".mp4")
     assert video.content.startswith("<@101>")
     assert video.allowed_mentions is not None and [
         int(u) for u in video.allowed_mentions.get("users", [])
     ] == [101]
     (job,) = await jobs(stack)
     assert video.custom_ids() == [f"pika:retry:{job.id}", f"pika:remix:{job.id}", f"pika:delete:{job.id}"]
+    assert video.attachments[0].filename == f"pika_{job.id}_a_red_fox_in_fresh_snow.mp4"
     assert video.nonce == f"pkr{job.id}"
     fields = {f["name"]: f["value"] for f in video.embeds[0]["fields"]}
     assert fields["Parameters"] == "`-ar 16:9 -motion 2`" and "Seed" in fields and "Time taken" in fields

@@ -53,7 +53,7 @@ async def test_quick_start_with_fal_and_no_config_file(tmp_path: Path) -> None:
         video = await emu.wait_for_message(
             lambda m: m.channel_id == thread.id and bool(m.attachments), timeout=45
         )
-        assert video.attachments[0].filename.endswith(".mp4")
+        assert video.attachments[0].filename == "pika_1_a_fox_on_its_first_run.mp4"  # not fal's "output.mp4"
         assert [r.path for r in fal.sim.recorded if r.method == "POST"] == ["/fal-ai/pika/v2.2/text-to-video"]
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), timeout=15) == 0
