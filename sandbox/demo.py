@@ -307,6 +307,7 @@ async def _fal_members(stack: LocalStack, n: Narrator) -> None:
     first = await emu.wait_for_message(
         lambda m: bool(m.attachments) and any("pika:remix:" in c for c in m.custom_ids()), timeout=60
     )
+    n.report_public()  # the video first, then the click on it
     remix_id = next(c for c in first.custom_ids() if c.startswith("pika:remix:"))
     n.say(f"{n.name(alice)} clicks [Remix] under her video")
     click = await emu.click(alice, first.id, remix_id)
