@@ -33,4 +33,3 @@ def test_a_long_prompt_is_cut_at_a_word_within_sixty_characters() -> None:
     slug = name.removeprefix("pika_42_").removesuffix(".mp4")
     assert len(slug) <= 60 and prompt.startswith(slug.replace("_", " "))
     assert name == "pika_42_a_slow_cinematic_dolly_shot_over_a_misty_pine_forest_at_dawn.mp4"
-
