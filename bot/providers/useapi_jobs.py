@@ -11,6 +11,9 @@ from bot.domain.prompt import seed_from_filename
 from bot.providers.base import UpstreamJob, UpstreamStatus, UpstreamVideo
 
 _MENTION = re.compile(r"<@[!&]?\d+>")
+# Pika's messages end by echoing the request ("(Prompt: …  Image: 1 Attachment  Author: <@u>)"); the
+# status message shows the prompt and who asked already, so only what comes before is progress.
+_ECHO = re.compile(r"\(?\s*Prompt:.*\Z", re.DOTALL)
 _STATUS: Mapping[str, UpstreamStatus] = {
     "created": UpstreamStatus.RUNNING,
     "started": UpstreamStatus.RUNNING,
@@ -27,7 +30,7 @@ def parse_job(body: Mapping[str, Any]) -> UpstreamJob:
     upstream_id = str(body.get("jobid", ""))
     status = _STATUS.get(str(body.get("status", "")), UpstreamStatus.RUNNING)
     content = text_or_none(body.get("content"))
-    progress = _MENTION.sub("", content).strip()[:300] if content else None
+    progress = (_ECHO.sub("", _MENTION.sub("", content)).strip()[:300] or None) if content else None
     video: UpstreamVideo | None = None
     seed: int | None = None
     attachments = body.get("attachments")

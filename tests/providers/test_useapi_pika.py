@@ -337,7 +337,13 @@ def test_parse_job_of_the_documented_example() -> None:
     assert job.status is UpstreamStatus.COMPLETED
     assert job.seed == 3557373337891796966
     assert job.video is not None and job.video.size == 1843251
-    assert job.progress == "Prompt: smiling and blinking  Author:"
+    assert job.progress is None  # Pika's message only echoes the request: no progress to show
+    queued = parse_job(
+        {**body, "status": "started", "content": "<@1> Creation job queued. (Prompt: a fox  Author: <@1>)"}
+    )
+    assert (
+        queued.progress == "Creation job queued."
+    )  # the echo is left out; the status shows prompt and author
     failed = parse_job({"jobid": "x", "status": "completed"})
     assert failed.status is UpstreamStatus.FAILED  # completed without a video is not a success
     unknown = parse_job({"jobid": "x", "status": "something-new"})
