@@ -187,9 +187,9 @@ def _demo_arguments(parser: argparse.ArgumentParser) -> None:
     _log_format_argument(parser)
     parser.add_argument(
         "--provider",
-        choices=("useapi", "fal"),
-        default="useapi",
-        help="useapi: useapi.net and API Glue stand-ins (default); fal: /pika create and scenes on fal.ai's",
+        choices=("all", "fal", "useapi"),
+        default="all",
+        help="all (default): the fal.ai session, then the useapi.net and API Glue one; fal or useapi: one of them",
     )
 
 

@@ -154,8 +154,9 @@ class Narrator:
         return reply
 
 
-async def run_demo(out: TextIO = sys.stdout, *, speed: float = 1.0) -> int:
-    """Run the scripted session; 0 when every job ended as the script expects."""
+async def run_demo(out: TextIO | None = None, *, speed: float = 1.0) -> int:
+    """Run the scripted session (narrated to `out`, standard output by default); 0 when every job
+    ended as the script expects."""
     workdir = Path(tempfile.mkdtemp(prefix="pikabot-demo-"))
     sim = SimConfig(
         job_started_delay=0.3 * speed, job_progress_delay=0.6 * speed, job_complete_delay=0.9 * speed
@@ -167,7 +168,7 @@ async def run_demo(out: TextIO = sys.stdout, *, speed: float = 1.0) -> int:
     )
     if stack.glue is not None:
         stack.glue.sim.faults.progress_callbacks = True  # API Glue reports each step: a live progress bar
-    return await _narrated(stack, out, _script)
+    return await _narrated(stack, out or sys.stdout, _script)
 
 
 async def _narrated(
@@ -268,14 +269,20 @@ async def _summary(stack: LocalStack, n: Narrator) -> int:
     return 0 if ok else 1
 
 
-def main(provider: str = "useapi") -> int:
-    """Entry point for `pikabot demo [--provider fal]`."""
+def main(provider: str = "all", *, speed: float = 1.0) -> int:
+    """Entry point for `pikabot demo [--provider all|fal|useapi]`: with `all`, the fal.ai session (the
+    live route) and then the useapi.net and API Glue one; non-zero if either went wrong."""
     if provider == "fal":
-        return asyncio.run(run_fal_demo())
-    return asyncio.run(run_demo())
+        return asyncio.run(run_fal_demo(speed=speed))
+    if provider == "useapi":
+        return asyncio.run(run_demo(speed=speed))
+    print("── fal.ai, the live route to Pika ──", flush=True)
+    fal = asyncio.run(run_fal_demo(speed=speed))
+    print("\n── useapi.net and API Glue, kept to their documented contracts ──", flush=True)
+    return max(fal, asyncio.run(run_demo(speed=speed)))
 
 
-async def run_fal_demo(out: TextIO = sys.stdout, *, speed: float = 1.0) -> int:
+async def run_fal_demo(out: TextIO | None = None, *, speed: float = 1.0) -> int:
     """The session with /pika create routed to fal.ai (one job on a non-default model) and a /pika scenes,
     against the fal simulator."""
     workdir = Path(tempfile.mkdtemp(prefix="pikabot-demo-fal-"))
@@ -289,7 +296,7 @@ async def run_fal_demo(out: TextIO = sys.stdout, *, speed: float = 1.0) -> int:
         status_interval=0.5 * speed,
         routing=RoutingSettings(create="fal", animate="fal"),
     )
-    return await _narrated(stack, out, _fal_script)
+    return await _narrated(stack, out or sys.stdout, _fal_script)
 
 
 async def _fal_members(stack: LocalStack, n: Narrator) -> None:

@@ -1,9 +1,13 @@
-"""`pikabot demo` runs the real bot against the Discord emulator and the useapi simulator."""
+"""`pikabot demo` runs the real bot against the Discord emulator and the upstream simulators."""
 
 from __future__ import annotations
 
 import io
 
+import pytest
+
+from bot.cli import build_parser
+from sandbox.demo import main as demo_main
 from sandbox.demo import run_demo, tiny_png
 
 
@@ -43,3 +47,15 @@ async def test_fal_demo_runs_create_and_scenes_on_fal() -> None:
     assert 'model:"v2-turbo"' in text and "[Pika · create · v2-turbo: " in text  # a non-default model
     assert "[Pika · create · v2.2] job 1" in text
     assert "sim-key-secret" not in text
+
+
+def test_make_demo_plays_both_sessions_by_default(capfd: pytest.CaptureFixture[str]) -> None:
+    """`pikabot demo` (what `make demo` runs) plays the fal.ai session and then the useapi.net one,
+    and exits 0 only when both ended as expected."""
+    assert build_parser().parse_args(["demo"]).provider == "all"
+    assert demo_main("all", speed=0.2) == 0
+    text = capfd.readouterr().out
+    fal = text.index("── fal.ai, the live route to Pika ──")
+    useapi = text.index("── useapi.net and API Glue, kept to their documented contracts ──")
+    assert fal < text.index("demo finished: every fal.ai job delivered") < useapi
+    assert useapi < text.index("demo finished: every job ended and its member was told")
