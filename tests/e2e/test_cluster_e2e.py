@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from sandbox.discord_emu import EmuConfig, shard_of
+from sandbox.discord_emu import DiscordEmulator, EmuConfig, shard_of
 from tests.helpers.cluster import ACCOUNTS, CHANNELS, EXTRA_GUILDS, Cluster, accounts_sim, cluster_emulator
 from tests.helpers.invariants import assert_invariants
 
@@ -55,6 +55,18 @@ async def peak_executing(cluster: Cluster) -> AsyncIterator[dict[str, int]]:
         await asyncio.gather(task, return_exceptions=True)
 
 
+async def send_burst(emu: DiscordEmulator) -> None:
+    """`JOBS` /pika create over the members and channels, ten at a time, each acknowledged."""
+    interactions = []
+    for n in range(JOBS):
+        member, channel = 101 + n % MEMBERS, CHANNELS[n % len(CHANNELS)]
+        interactions.append(await emu.slash(member, channel, "pika", "create", {"prompt": f"scene {n}"}))
+        if n % 10 == 9:
+            await asyncio.sleep(0.05)
+    for interaction in interactions:
+        await emu.wait_acked(interaction, timeout=15)
+
+
 async def test_three_processes_survive_a_kill_and_a_stop_mid_burst(tmp_path: Path, postgres_url: str) -> None:
     assert sorted(shard_of(g, SHARDS) for g in (EmuConfig.guild_id, *(e.guild_id for e in EXTRA_GUILDS))) == [
         0,
@@ -75,17 +87,7 @@ async def test_three_processes_survive_a_kill_and_a_stop_mid_burst(tmp_path: Pat
         for node in cluster.nodes:
             await cluster.launch(node)
         async with peak_executing(cluster) as peak:
-            interactions = []
-            for n in range(JOBS):
-                member = 101 + n % MEMBERS
-                channel = CHANNELS[n % len(CHANNELS)]
-                interactions.append(
-                    await emu.slash(member, channel, "pika", "create", {"prompt": f"scene {n}"})
-                )
-                if n % 10 == 9:
-                    await asyncio.sleep(0.05)
-            for interaction in interactions:
-                await emu.wait_acked(interaction, timeout=15)
+            await send_burst(emu)
             await cluster.wait_accepted(JOBS, timeout=15)  # every command is a stored job
             # Mid-burst: most jobs are queued, some submitting or running, a few posted.
             doomed, stopped, survivor = cluster.nodes

@@ -60,6 +60,8 @@ async def _stream(request: web.Request, state: ServerState, body_chunks: int | N
 
 
 def make_app(state: ServerState) -> web.Application:
+    """The download test server: fixed answers (`FIXED`) and the slow or endless ones driven by `state`."""
+
     @web.middleware
     async def record(
         request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -67,35 +69,86 @@ def make_app(state: ServerState) -> web.Application:
         state.seen.append(request.path)
         return await handler(request)
 
-    async def video(request: web.Request) -> web.Response:
-        return web.Response(body=MP4, content_type="video/mp4")
+    app = web.Application(middlewares=[record])
+    app.router.add_routes(FIXED)
+    app.router.add_routes(_held_routes(state))
+    return app
 
-    async def octet(request: web.Request) -> web.Response:
-        return web.Response(body=MP4, content_type="application/octet-stream")
 
-    async def exact_cap(request: web.Request) -> web.Response:
-        return web.Response(body=MP4 + b"\x00" * (CAP - len(MP4)), content_type="video/mp4")
+#: Answers that depend on nothing but the request.
+FIXED = web.RouteTableDef()
 
-    async def redirect(request: web.Request) -> web.Response:
-        raise web.HTTPFound(request.query.get("to", "/video.mp4"))
 
-    async def chain(request: web.Request) -> web.Response:
-        n = int(request.match_info["n"])
-        raise web.HTTPTemporaryRedirect(f"/chain/{n - 1}" if n > 0 else "/video.mp4")
+@FIXED.get("/video.mp4")
+async def _video(request: web.Request) -> web.Response:
+    return web.Response(body=MP4, content_type="video/mp4")
 
-    async def loop(request: web.Request) -> web.Response:
-        raise web.HTTPMovedPermanently("/loop")
 
-    async def big(request: web.Request) -> web.Response:
-        return web.Response(body=MP4 + b"\x00" * (4 * CAP), content_type="video/mp4")
+@FIXED.get("/octet")
+async def _octet(request: web.Request) -> web.Response:
+    return web.Response(body=MP4, content_type="application/octet-stream")
 
+
+@FIXED.get("/exact")
+async def _exact_cap(request: web.Request) -> web.Response:
+    return web.Response(body=MP4 + b"\x00" * (CAP - len(MP4)), content_type="video/mp4")
+
+
+@FIXED.get("/redirect")
+async def _redirect(request: web.Request) -> web.Response:
+    raise web.HTTPFound(request.query.get("to", "/video.mp4"))
+
+
+@FIXED.get("/chain/{n}")
+async def _chain(request: web.Request) -> web.Response:
+    n = int(request.match_info["n"])
+    raise web.HTTPTemporaryRedirect(f"/chain/{n - 1}" if n > 0 else "/video.mp4")
+
+
+@FIXED.get("/loop")
+async def _loop(request: web.Request) -> web.Response:
+    raise web.HTTPMovedPermanently("/loop")
+
+
+@FIXED.get("/big")
+async def _big(request: web.Request) -> web.Response:
+    return web.Response(body=MP4 + b"\x00" * (4 * CAP), content_type="video/mp4")
+
+
+@FIXED.get("/status/{code}")
+async def _status(request: web.Request) -> web.Response:
+    return web.Response(status=int(request.match_info["code"]), text="nope")
+
+
+@FIXED.get("/html")
+async def _html(request: web.Request) -> web.Response:
+    return web.Response(body=MP4, content_type="text/html")
+
+
+@FIXED.get("/garbage")
+async def _garbage(request: web.Request) -> web.Response:
+    return web.Response(body=b"<html>definitely not a video</html>", content_type="video/mp4")
+
+
+@FIXED.get("/tiny")
+async def _tiny(request: web.Request) -> web.Response:
+    return web.Response(body=b"\x00\x00\x00", content_type="video/mp4")
+
+
+def _held_routes(state: ServerState) -> web.RouteTableDef:
+    """Answers that hang, dribble or never end until the test sets `state.release`."""
+    routes = web.RouteTableDef()
+
+    @routes.get("/endless")
     async def endless(request: web.Request) -> web.StreamResponse:
         return await _stream(request, state, None)
 
+    @routes.get("/slow-headers")
     async def slow_headers(request: web.Request) -> web.Response:
         await asyncio.wait_for(state.release.wait(), 5)
         return web.Response(body=MP4, content_type="video/mp4")
 
+    @routes.get("/slow-body")
     async def slow_body(request: web.Request) -> web.StreamResponse:
         resp = web.StreamResponse(headers={"Content-Type": "video/mp4"})
         await resp.prepare(request)
@@ -103,6 +156,7 @@ def make_app(state: ServerState) -> web.Application:
         await asyncio.wait_for(state.release.wait(), 5)
         return resp
 
+    @routes.get("/dribble")
     async def dribble(request: web.Request) -> web.StreamResponse:
         # Each read finishes quickly, so only the total timeout can stop this.
         resp = web.StreamResponse(headers={"Content-Type": "video/mp4"})
@@ -116,35 +170,7 @@ def make_app(state: ServerState) -> web.Application:
             pass
         return resp
 
-    async def status(request: web.Request) -> web.Response:
-        return web.Response(status=int(request.match_info["code"]), text="nope")
-
-    async def html(request: web.Request) -> web.Response:
-        return web.Response(body=MP4, content_type="text/html")
-
-    async def garbage(request: web.Request) -> web.Response:
-        return web.Response(body=b"<html>definitely not a video</html>", content_type="video/mp4")
-
-    async def tiny(request: web.Request) -> web.Response:
-        return web.Response(body=b"\x00\x00\x00", content_type="video/mp4")
-
-    app = web.Application(middlewares=[record])
-    app.router.add_get("/video.mp4", video)
-    app.router.add_get("/octet", octet)
-    app.router.add_get("/exact", exact_cap)
-    app.router.add_get("/redirect", redirect)
-    app.router.add_get("/chain/{n}", chain)
-    app.router.add_get("/loop", loop)
-    app.router.add_get("/big", big)
-    app.router.add_get("/endless", endless)
-    app.router.add_get("/slow-headers", slow_headers)
-    app.router.add_get("/slow-body", slow_body)
-    app.router.add_get("/dribble", dribble)
-    app.router.add_get("/status/{code}", status)
-    app.router.add_get("/html", html)
-    app.router.add_get("/garbage", garbage)
-    app.router.add_get("/tiny", tiny)
-    return app
+    return routes
 
 
 Factory = Callable[..., VideoDownloader]

@@ -18,7 +18,7 @@ import re
 import sqlite3
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -96,70 +96,97 @@ def find_violations(
     snapshot = db if isinstance(db, StoreSnapshot) else snapshot_sqlite(db)
     if snapshot.integrity != "ok":
         found.append(Violation("I4", None, f"integrity_check says {snapshot.integrity!r}"))
-    jobs, events = snapshot.jobs, snapshot.events
     history: dict[int, list[tuple[str | None, str]]] = {}
-    for event in events:
+    for event in snapshot.events:
         history.setdefault(event["job_id"], []).append((event["from_state"], event["to_state"]))
-    results = Counter[int]()
-    notices = Counter[int]()
-    if emulator is not None:
-        for message in emulator.messages.values():
-            # A result the bot itself deleted (the member pressed Delete) was delivered all the same.
-            if (message.deleted and not message.deleted_by_bot) or not isinstance(message.nonce, str):
-                continue
-            if message.nonce.startswith("pkr") and message.nonce[3:].isdigit():
-                results[int(message.nonce[3:])] += 1
-            elif message.nonce.startswith("pkn") and message.nonce[3:].isdigit():
-                notices[int(message.nonce[3:])] += 1
-    statuses = _status_messages(emulator) if emulator is not None else Counter[int]()
-    # A notice may also reach the member privately, as an ephemeral follow-up to their command.
-    private: dict[int, list[str]] = {}
-    if emulator is not None:
-        for message in emulator.messages.values():
-            if message.ephemeral and not message.deleted and message.interaction_id is not None:
-                private.setdefault(message.interaction_id, []).append(message.content)
-    accepted = Counter[str]()
-    if simulator is not None:
-        for request in simulator.requests:
-            if request.method == "POST" and request.status == 200 and "replyRef" in request.fields:
-                accepted[request.fields["replyRef"]] += 1
-    for job in jobs:
+    posted = _posted_in(emulator) if emulator is not None else None
+    accepted = _accepted_submits(simulator) if simulator is not None else Counter[str]()
+    for job in snapshot.jobs:
         job_id, state = job["id"], JobState(job["state"])
-        if state not in TERMINAL_STATES:
-            found.append(Violation("I1", job_id, f"still {state.value}"))
-        elif not job["notified"]:
-            found.append(Violation("I1", job_id, f"{state.value} but the member was never told"))
-        if emulator is not None and state in TERMINAL_STATES:
-            told = results[job_id] if state is JobState.DELIVERED else notices[job_id]
-            if state is not JobState.DELIVERED and job["interaction_id"] is not None:
-                told += sum(f"job {job_id} " in text for text in private.get(job["interaction_id"], []))
-            if told == 0 and job["notified"]:
-                found.append(
-                    Violation("I1", job_id, f"{state.value}, marked told, but no message in Discord")
-                )
-        if results[job_id] > 1 or notices[job_id] > 1:
-            found.append(
-                Violation("I2", job_id, f"{results[job_id]} results and {notices[job_id]} notices posted")
-            )
-        if statuses[job_id] > 1:
-            found.append(Violation("I2", job_id, f"{statuses[job_id]} status messages posted"))
+        found += _told_violations(job, state, posted)
         if accepted[str(job_id)] > 1:
             found.append(Violation("I3", job_id, f"upstream accepted {accepted[str(job_id)]} submits"))
-        steps = history.get(job_id, [])
-        if not steps or steps[0] != (None, JobState.QUEUED.value):
-            found.append(Violation("I3", job_id, f"history does not start queued: {steps[:1]}"))
-        for (_, after), (next_before, _) in itertools.pairwise(steps):
-            if next_before != after:
-                found.append(
-                    Violation("I3", job_id, f"history jumps from {after} to a move out of {next_before}")
-                )
-        for before, after in steps[1:]:
-            if before is None or not can_transition(JobState(before), JobState(after)):
-                found.append(Violation("I3", job_id, f"illegal move {before} -> {after}"))
+        found += _history_violations(job_id, history.get(job_id, []))
         if job["callback_token_hash"] is not None and (
             state in TERMINAL_STATES or state is JobState.COMPLETED
         ):
             found.append(Violation("I4", job_id, f"callback token still valid while {state.value}"))
+    return found
+
+
+@dataclass
+class _Posted:
+    """What the emulator shows of each job: results, public notices, status messages, and the
+    members' private answers by interaction."""
+
+    results: Counter[int] = field(default_factory=Counter)
+    notices: Counter[int] = field(default_factory=Counter)
+    statuses: Counter[int] = field(default_factory=Counter)
+    private: dict[int, list[str]] = field(default_factory=dict)
+
+
+def _posted_in(emulator: DiscordEmulator) -> _Posted:
+    posted = _Posted(statuses=_status_messages(emulator))
+    for message in emulator.messages.values():
+        # A notice may also reach the member privately, as an ephemeral follow-up to their command.
+        if message.ephemeral and not message.deleted and message.interaction_id is not None:
+            posted.private.setdefault(message.interaction_id, []).append(message.content)
+        # A result the bot itself deleted (the member pressed Delete) was delivered all the same.
+        if (message.deleted and not message.deleted_by_bot) or not isinstance(message.nonce, str):
+            continue
+        if message.nonce.startswith("pkr") and message.nonce[3:].isdigit():
+            posted.results[int(message.nonce[3:])] += 1
+        elif message.nonce.startswith("pkn") and message.nonce[3:].isdigit():
+            posted.notices[int(message.nonce[3:])] += 1
+    return posted
+
+
+def _accepted_submits(simulator: UseapiSimulator) -> Counter[str]:
+    """Submits upstream accepted, by replyRef."""
+    accepted = Counter[str]()
+    for request in simulator.requests:
+        if request.method == "POST" and request.status == 200 and "replyRef" in request.fields:
+            accepted[request.fields["replyRef"]] += 1
+    return accepted
+
+
+def _told_violations(job: Mapping[str, Any], state: JobState, posted: _Posted | None) -> list[Violation]:
+    """I1 (ended and told, in the store and in Discord) and I2 (at most one of each message)."""
+    job_id = job["id"]
+    found: list[Violation] = []
+    if state not in TERMINAL_STATES:
+        found.append(Violation("I1", job_id, f"still {state.value}"))
+    elif not job["notified"]:
+        found.append(Violation("I1", job_id, f"{state.value} but the member was never told"))
+    if posted is None:
+        return found
+    results, notices, statuses = posted.results[job_id], posted.notices[job_id], posted.statuses[job_id]
+    if state in TERMINAL_STATES:
+        told = results if state is JobState.DELIVERED else notices
+        if state is not JobState.DELIVERED and job["interaction_id"] is not None:
+            told += sum(f"job {job_id} " in text for text in posted.private.get(job["interaction_id"], []))
+        if told == 0 and job["notified"]:
+            found.append(Violation("I1", job_id, f"{state.value}, marked told, but no message in Discord"))
+    if results > 1 or notices > 1:
+        found.append(Violation("I2", job_id, f"{results} results and {notices} notices posted"))
+    if statuses > 1:
+        found.append(Violation("I2", job_id, f"{statuses} status messages posted"))
+    return found
+
+
+def _history_violations(job_id: int, steps: list[tuple[str | None, str]]) -> list[Violation]:
+    """I3: the recorded history starts queued, each move follows the last, and every move is legal."""
+    found: list[Violation] = []
+    if not steps or steps[0] != (None, JobState.QUEUED.value):
+        found.append(Violation("I3", job_id, f"history does not start queued: {steps[:1]}"))
+    for (_, after), (next_before, _) in itertools.pairwise(steps):
+        if next_before != after:
+            found.append(
+                Violation("I3", job_id, f"history jumps from {after} to a move out of {next_before}")
+            )
+    for before, after in steps[1:]:
+        if before is None or not can_transition(JobState(before), JobState(after)):
+            found.append(Violation("I3", job_id, f"illegal move {before} -> {after}"))
     return found
 
 
