@@ -183,6 +183,26 @@ def test_an_outdated_source_is_refused_and_left_alone(
     conn.close()
 
 
+def test_a_damaged_source_is_refused(
+    source: tuple[Path, Filled], target: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file that fails SQLite's quick_check is refused before anything is copied."""
+    path, _ = source
+    page = 4096
+    with sqlite3.connect(path) as conn:
+        page = conn.execute("PRAGMA page_size").fetchone()[0]
+        conn.execute("PRAGMA journal_mode=DELETE")  # the pages in the file itself, not in a WAL
+    conn.close()
+    pages = path.stat().st_size // page
+    with path.open("r+b") as file:  # a b-tree page near the end overwritten, the header left whole
+        file.seek(page * (pages - 2))
+        file.write(b"\xff" * page)
+    assert copy(path, target) == 2
+    err = capsys.readouterr().err
+    assert "fails SQLite's own check" in err and "restore it from a backup" in err
+    assert PASSWORD not in err
+
+
 def test_a_source_a_bot_still_works_on_is_refused(
     source: tuple[Path, Filled], target: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

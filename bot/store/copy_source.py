@@ -79,6 +79,7 @@ async def read_snapshot(conn: aiosqlite.Connection, url: DatabaseUrl, now: float
     """The source's version and tables; CopyRefused if it is outdated or a bot still works on it."""
     version = await _scalar(conn, "PRAGMA user_version")
     await _check_version(url, version)
+    await _check_integrity(conn, url)
     await _check_no_live_leases(conn, url, now)
     names = await _tables_in_reference_order(conn)
     sequences = await _sequences(conn)
@@ -116,6 +117,19 @@ async def _check_version(url: DatabaseUrl, version: int) -> None:
             f"{url.masked()} is at schema version {version}, not the latest ({latest}): start this "
             "pikabot once on it ([database] path = that file; it migrates at start), stop it, "
             "then copy again"
+        )
+
+
+async def _check_integrity(conn: aiosqlite.Connection, url: DatabaseUrl) -> None:
+    # A damaged file would be carried over as far as it reads, or fail half way: refuse it whole.
+    try:
+        rows = [str(row[0]) for row in await conn.execute_fetchall("PRAGMA quick_check")]
+    except sqlite3.DatabaseError as exc:
+        rows = [str(exc)]
+    if rows != ["ok"]:
+        raise CopyRefused(
+            f"{url.masked()} fails SQLite's own check ({rows[0].splitlines()[-1]}): restore it from a "
+            "backup, or rebuild it with the sqlite3 shell's .recover, then copy again"
         )
 
 
