@@ -126,6 +126,7 @@ class _Posted:
 
 
 def _posted_in(emulator: DiscordEmulator) -> _Posted:
+    """Count what the emulator holds for each job, deleted results included when the bot deleted them."""
     posted = _Posted(statuses=_status_messages(emulator))
     for message in emulator.messages.values():
         # A notice may also reach the member privately, as an ephemeral follow-up to their command.
